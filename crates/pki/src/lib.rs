@@ -1,0 +1,26 @@
+//! certcentral PKI engine: RFC 6962 TLS structures, X.509 submission-chain
+//! validation, precertificate TBS reconstruction, signature verification and
+//! the log signing key.
+//!
+//! The crate is pure: it performs no I/O, reads no clock and draws no
+//! randomness (except [`keys::EcdsaP256Signer::generate`], which is
+//! documented as such). Time comes in as a parameter.
+
+pub mod chain;
+pub mod ct;
+pub mod keys;
+pub mod verify;
+
+mod der_util;
+pub mod oids;
+
+pub use chain::{
+    ChainError, RootStore, SubmissionKind, ValidatedChain, embedded_scts,
+    precert_tbs_from_certificate, validate_chain,
+};
+pub use ct::{
+    CtError, DigitallySigned, LogEntryType, SignedCertificateTimestamp, SignedEntry, TileLeaf,
+    TimestampedEntry,
+};
+pub use keys::{EcdsaP256Signer, KeyError};
+pub use verify::{VerifyError, verify_digitally_signed, verify_signature};

@@ -1,0 +1,336 @@
+//! Signature verification (aws-lc-rs) for X.509 signatures and RFC 6962
+//! `DigitallySigned` values.
+
+use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use der::{Decode, Sequence, Tagged, asn1::UintRef};
+use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoRef};
+use thiserror::Error;
+
+use crate::ct::DigitallySigned;
+use crate::oids;
+
+/// Minimum accepted RSA modulus size, in bits.
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// Errors of signature verification.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum VerifyError {
+    /// The SubjectPublicKeyInfo does not parse.
+    #[error("malformed SubjectPublicKeyInfo: {0}")]
+    MalformedKey(String),
+    /// Key algorithm (or curve) not supported.
+    #[error("unsupported public key algorithm {0}")]
+    UnsupportedKey(String),
+    /// RSA keys smaller than [`MIN_RSA_BITS`] are rejected.
+    #[error("RSA key of {0} bits is too small (minimum {MIN_RSA_BITS})")]
+    RsaKeyTooSmall(usize),
+    /// Signature algorithm not supported.
+    #[error("unsupported signature algorithm {0}")]
+    UnsupportedAlgorithm(String),
+    /// Algorithm parameters are malformed or not the supported profile.
+    #[error("bad signature algorithm parameters: {0}")]
+    BadParameters(String),
+    /// The signature algorithm does not fit the key type.
+    #[error("signature algorithm {algorithm} does not match the {key} key")]
+    KeyAlgorithmMismatch {
+        /// The signature algorithm.
+        algorithm: String,
+        /// The key type.
+        key: &'static str,
+    },
+    /// The signature is not valid.
+    #[error("invalid signature")]
+    BadSignature,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hash {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl Hash {
+    fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
+        match *oid {
+            oids::SHA256 => Some(Self::Sha256),
+            oids::SHA384 => Some(Self::Sha384),
+            oids::SHA512 => Some(Self::Sha512),
+            _ => None,
+        }
+    }
+
+    fn len(self) -> u32 {
+        match self {
+            Self::Sha256 => 32,
+            Self::Sha384 => 48,
+            Self::Sha512 => 64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SigAlg {
+    Ecdsa(Hash),
+    RsaPkcs1(Hash),
+    RsaPss(Hash),
+    Ed25519,
+}
+
+enum Key<'a> {
+    P256(&'a [u8]),
+    P384(&'a [u8]),
+    /// PKCS#1 RSAPublicKey DER.
+    Rsa(&'a [u8]),
+    Ed25519(&'a [u8]),
+}
+
+impl Key<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            Key::P256(_) => "ECDSA P-256",
+            Key::P384(_) => "ECDSA P-384",
+            Key::Rsa(_) => "RSA",
+            Key::Ed25519(_) => "Ed25519",
+        }
+    }
+}
+
+/// RFC 3279 §2.3.1 `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`.
+#[derive(Sequence)]
+struct RsaPublicKey<'a> {
+    modulus: UintRef<'a>,
+    #[allow(dead_code)]
+    public_exponent: UintRef<'a>,
+}
+
+/// RFC 4055 §3.1.
+///
+/// ```text
+/// RSASSA-PSS-params  ::=  SEQUENCE  {
+///     hashAlgorithm      [0] HashAlgorithm DEFAULT sha1Identifier,
+///     maskGenAlgorithm   [1] MaskGenAlgorithm DEFAULT mgf1SHA1Identifier,
+///     saltLength         [2] INTEGER DEFAULT 20,
+///     trailerField       [3] INTEGER DEFAULT 1  }
+/// ```
+#[derive(Sequence)]
+struct PssParams {
+    #[asn1(context_specific = "0", optional = "true")]
+    hash: Option<AlgorithmIdentifierOwned>,
+    #[asn1(context_specific = "1", optional = "true")]
+    mask_gen: Option<AlgorithmIdentifierOwned>,
+    #[asn1(context_specific = "2", optional = "true")]
+    salt_length: Option<u32>,
+    #[asn1(context_specific = "3", optional = "true")]
+    trailer_field: Option<u32>,
+}
+
+fn parse_key(spki_der: &[u8]) -> Result<Key<'_>, VerifyError> {
+    let spki = SubjectPublicKeyInfoRef::from_der(spki_der)
+        .map_err(|e| VerifyError::MalformedKey(e.to_string()))?;
+    let bits = spki
+        .subject_public_key
+        .as_bytes()
+        .ok_or_else(|| VerifyError::MalformedKey("public key has unused bits".into()))?;
+    let alg = &spki.algorithm;
+    match alg.oid {
+        oids::EC_PUBLIC_KEY => {
+            let curve: ObjectIdentifier = alg
+                .parameters
+                .as_ref()
+                .ok_or_else(|| VerifyError::MalformedKey("EC key without curve".into()))?
+                .decode_as()
+                .map_err(|e: der::Error| VerifyError::MalformedKey(e.to_string()))?;
+            match curve {
+                oids::SECP256R1 => Ok(Key::P256(bits)),
+                oids::SECP384R1 => Ok(Key::P384(bits)),
+                other => Err(VerifyError::UnsupportedKey(format!("EC curve {other}"))),
+            }
+        }
+        oids::RSA_ENCRYPTION | oids::RSASSA_PSS => {
+            let key = RsaPublicKey::from_der(bits)
+                .map_err(|e| VerifyError::MalformedKey(e.to_string()))?;
+            let n = key.modulus.as_bytes();
+            let size = match n.first() {
+                Some(first) => n.len() * 8 - first.leading_zeros() as usize,
+                None => 0,
+            };
+            if size < MIN_RSA_BITS {
+                return Err(VerifyError::RsaKeyTooSmall(size));
+            }
+            Ok(Key::Rsa(bits))
+        }
+        oids::ED25519 => Ok(Key::Ed25519(bits)),
+        other => Err(VerifyError::UnsupportedKey(other.to_string())),
+    }
+}
+
+/// RSA PKCS#1 v1.5 algorithm identifiers carry NULL or absent parameters (RFC 4055 §5).
+fn require_null_or_absent(alg: &AlgorithmIdentifierOwned) -> Result<(), VerifyError> {
+    match &alg.parameters {
+        None => Ok(()),
+        Some(p) if p.tag() == der::Tag::Null && p.value().is_empty() => Ok(()),
+        Some(_) => Err(VerifyError::BadParameters(format!(
+            "{} must have NULL or absent parameters",
+            alg.oid
+        ))),
+    }
+}
+
+fn require_absent(alg: &AlgorithmIdentifierOwned) -> Result<(), VerifyError> {
+    match alg.parameters {
+        None => Ok(()),
+        Some(_) => Err(VerifyError::BadParameters(format!(
+            "{} must have absent parameters",
+            alg.oid
+        ))),
+    }
+}
+
+fn parse_pss(alg: &AlgorithmIdentifierOwned) -> Result<Hash, VerifyError> {
+    let bad = |m: &str| VerifyError::BadParameters(format!("RSASSA-PSS: {m}"));
+    let params: PssParams = alg
+        .parameters
+        .as_ref()
+        .ok_or_else(|| bad("parameters required"))?
+        .decode_as()
+        .map_err(|e: der::Error| bad(&e.to_string()))?;
+    // The SHA-1 defaults are not supported: hashAlgorithm must be explicit.
+    let hash_alg = params.hash.ok_or_else(|| bad("SHA-1 is not supported"))?;
+    let hash = Hash::from_oid(&hash_alg.oid).ok_or_else(|| bad("unsupported hash"))?;
+    let mgf = params
+        .mask_gen
+        .ok_or_else(|| bad("MGF1-SHA1 is not supported"))?;
+    if mgf.oid != oids::MGF1 {
+        return Err(bad("mask generation function must be MGF1"));
+    }
+    let mgf_hash: AlgorithmIdentifierOwned = mgf
+        .parameters
+        .as_ref()
+        .ok_or_else(|| bad("MGF1 without hash"))?
+        .decode_as()
+        .map_err(|e: der::Error| bad(&e.to_string()))?;
+    if Hash::from_oid(&mgf_hash.oid) != Some(hash) {
+        return Err(bad("MGF1 hash must equal the message hash"));
+    }
+    if params.salt_length != Some(hash.len()) {
+        return Err(bad("salt length must equal the hash length"));
+    }
+    if params.trailer_field.unwrap_or(1) != 1 {
+        return Err(bad("trailerField must be 1"));
+    }
+    Ok(hash)
+}
+
+fn parse_sig_alg(alg: &AlgorithmIdentifierOwned) -> Result<SigAlg, VerifyError> {
+    Ok(match alg.oid {
+        oids::ECDSA_WITH_SHA256 | oids::ECDSA_WITH_SHA384 | oids::ECDSA_WITH_SHA512 => {
+            require_absent(alg)?;
+            SigAlg::Ecdsa(match alg.oid {
+                oids::ECDSA_WITH_SHA256 => Hash::Sha256,
+                oids::ECDSA_WITH_SHA384 => Hash::Sha384,
+                _ => Hash::Sha512,
+            })
+        }
+        oids::SHA256_WITH_RSA | oids::SHA384_WITH_RSA | oids::SHA512_WITH_RSA => {
+            require_null_or_absent(alg)?;
+            SigAlg::RsaPkcs1(match alg.oid {
+                oids::SHA256_WITH_RSA => Hash::Sha256,
+                oids::SHA384_WITH_RSA => Hash::Sha384,
+                _ => Hash::Sha512,
+            })
+        }
+        oids::RSASSA_PSS => SigAlg::RsaPss(parse_pss(alg)?),
+        oids::ED25519 => {
+            require_absent(alg)?;
+            SigAlg::Ed25519
+        }
+        other => return Err(VerifyError::UnsupportedAlgorithm(other.to_string())),
+    })
+}
+
+fn verify_parsed(
+    key: &Key<'_>,
+    alg: SigAlg,
+    message: &[u8],
+    sig: &[u8],
+) -> Result<(), VerifyError> {
+    use Hash::*;
+    let (algorithm, key_bytes): (&'static dyn VerificationAlgorithm, &[u8]) = match (key, alg) {
+        (Key::P256(k), SigAlg::Ecdsa(Sha256)) => (&signature::ECDSA_P256_SHA256_ASN1, k),
+        (Key::P256(k), SigAlg::Ecdsa(Sha384)) => (&signature::ECDSA_P256_SHA384_ASN1, k),
+        (Key::P256(k), SigAlg::Ecdsa(Sha512)) => (&signature::ECDSA_P256_SHA512_ASN1, k),
+        (Key::P384(k), SigAlg::Ecdsa(Sha256)) => (&signature::ECDSA_P384_SHA256_ASN1, k),
+        (Key::P384(k), SigAlg::Ecdsa(Sha384)) => (&signature::ECDSA_P384_SHA384_ASN1, k),
+        (Key::P384(k), SigAlg::Ecdsa(Sha512)) => (&signature::ECDSA_P384_SHA512_ASN1, k),
+        (Key::Rsa(k), SigAlg::RsaPkcs1(Sha256)) => (&signature::RSA_PKCS1_2048_8192_SHA256, k),
+        (Key::Rsa(k), SigAlg::RsaPkcs1(Sha384)) => (&signature::RSA_PKCS1_2048_8192_SHA384, k),
+        (Key::Rsa(k), SigAlg::RsaPkcs1(Sha512)) => (&signature::RSA_PKCS1_2048_8192_SHA512, k),
+        (Key::Rsa(k), SigAlg::RsaPss(Sha256)) => (&signature::RSA_PSS_2048_8192_SHA256, k),
+        (Key::Rsa(k), SigAlg::RsaPss(Sha384)) => (&signature::RSA_PSS_2048_8192_SHA384, k),
+        (Key::Rsa(k), SigAlg::RsaPss(Sha512)) => (&signature::RSA_PSS_2048_8192_SHA512, k),
+        (Key::Ed25519(k), SigAlg::Ed25519) => (&signature::ED25519, k),
+        (key, alg) => {
+            return Err(VerifyError::KeyAlgorithmMismatch {
+                algorithm: format!("{alg:?}"),
+                key: key.name(),
+            });
+        }
+    };
+    UnparsedPublicKey::new(algorithm, key_bytes)
+        .verify(message, sig)
+        .map_err(|_| VerifyError::BadSignature)
+}
+
+/// Verifies `signature` over `message` by the key in `spki_der` under the X.509
+/// `algorithm` (a certificate's `signatureAlgorithm`).
+///
+/// Supported: ecdsa-with-SHA256/384/512 with P-256/P-384 keys;
+/// sha256/384/512WithRSAEncryption; RSASSA-PSS with SHA-256/384/512, MGF1 with the same
+/// hash and salt length equal to the hash length; Ed25519. RSA keys below
+/// [`MIN_RSA_BITS`] are rejected with [`VerifyError::RsaKeyTooSmall`].
+pub fn verify_signature(
+    spki_der: &[u8],
+    algorithm: &AlgorithmIdentifierOwned,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    let alg = parse_sig_alg(algorithm)?;
+    let key = parse_key(spki_der)?;
+    verify_parsed(&key, alg, message, signature)
+}
+
+/// Verifies an RFC 6962 `DigitallySigned` (SCT or STH signature): RFC 6962 §2.1.4 allows
+/// only ECDSA NIST P-256 with SHA-256 or RSA PKCS#1 v1.5 with SHA-256.
+pub fn verify_digitally_signed(
+    spki_der: &[u8],
+    message: &[u8],
+    ds: &DigitallySigned,
+) -> Result<(), VerifyError> {
+    if ds.hash != DigitallySigned::HASH_SHA256 {
+        return Err(VerifyError::UnsupportedAlgorithm(format!(
+            "TLS HashAlgorithm {}",
+            ds.hash
+        )));
+    }
+    let alg = match ds.signature_algorithm {
+        DigitallySigned::SIG_ECDSA => SigAlg::Ecdsa(Hash::Sha256),
+        DigitallySigned::SIG_RSA => SigAlg::RsaPkcs1(Hash::Sha256),
+        other => {
+            return Err(VerifyError::UnsupportedAlgorithm(format!(
+                "TLS SignatureAlgorithm {other}"
+            )));
+        }
+    };
+    let key = parse_key(spki_der)?;
+    if let (Key::P384(_), SigAlg::Ecdsa(_)) = (&key, alg) {
+        return Err(VerifyError::KeyAlgorithmMismatch {
+            algorithm: "RFC 6962 ecdsa(3) requires P-256".into(),
+            key: key.name(),
+        });
+    }
+    verify_parsed(&key, alg, message, &ds.signature)
+}
+
+#[cfg(test)]
+mod tests;
