@@ -421,7 +421,6 @@ pub fn parse_merkle_tree_leaf(input: &[u8]) -> Result<TimestampedEntry, CtError>
 const VERSION_V1: u8 = 0;
 const LEAF_TYPE_TIMESTAMPED_ENTRY: u8 = 0;
 const SIGNATURE_TYPE_CERTIFICATE_TIMESTAMP: u8 = 0;
-const SIGNATURE_TYPE_TREE_HASH: u8 = 1;
 
 /// RFC 6962 §3.2: the input of the SCT signature.
 ///
@@ -463,13 +462,8 @@ pub fn sct_signed_data(entry: &TimestampedEntry) -> Vec<u8> {
 /// } TreeHeadSignature;
 /// ```
 pub fn tree_head_signed_data(timestamp: u64, tree_size: u64, root: &[u8; 32]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(2 + 8 + 8 + 32);
-    out.push(VERSION_V1);
-    out.push(SIGNATURE_TYPE_TREE_HASH);
-    put_uint(&mut out, timestamp, 8);
-    put_uint(&mut out, tree_size, 8);
-    out.extend_from_slice(root);
-    out
+    // Encoded once, in the Merkle engine, which also needs it for checkpoint notes.
+    merkle::checkpoint::tree_head_signature_input(timestamp, tree_size, root).to_vec()
 }
 
 // ---------------------------------------------------------------------------
