@@ -7,9 +7,11 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{BatchSize, Criterion, Throughput};
+use merkle::proof::HashSource;
 use merkle::proof::inclusion_proof;
-use merkle::tiles::{EdgeTiles, TileHashSource, TileId, TileSource};
+use merkle::tiles::{EdgeTiles, ExpandedTile, TileHashSource, TileId, TileSource};
 use merkle::{CompactTree, verify_inclusion};
+use merkle::{Hash, NodeId};
 use sha2::{Digest, Sha256};
 
 const SUMMARY_LEAVES: u64 = 10_000_000;
@@ -23,6 +25,37 @@ impl TileSource for &MemoryTiles {
             .get(&tile)
             .cloned()
             .ok_or_else(|| format!("missing {}", tile.path()))
+    }
+}
+
+/// Proof hashes from expanded tiles cached across calls, as a log server would keep
+/// them: each node becomes a look-up.
+struct ExpandedCache<'a> {
+    tiles: &'a MemoryTiles,
+    size: u64,
+    cache: HashMap<(u8, u64), ExpandedTile>,
+}
+
+impl HashSource for ExpandedCache<'_> {
+    type Error = String;
+    fn hashes(&mut self, nodes: &[NodeId]) -> Result<Vec<Hash>, String> {
+        nodes
+            .iter()
+            .map(|node| {
+                let (tile_level, sub_level) = (node.level / 8, node.level % 8);
+                let base = node.index << sub_level;
+                let key = (tile_level, base / 256);
+                if !self.cache.contains_key(&key) {
+                    let id = TileId::in_tree(key.0, key.1, self.size).ok_or("beyond tree")?;
+                    let bytes = self.tiles.0.get(&id).ok_or("missing tile")?;
+                    let expanded = ExpandedTile::new(bytes).map_err(|e| e.to_string())?;
+                    self.cache.insert(key, expanded);
+                }
+                self.cache[&key]
+                    .node(sub_level, ((base % 256) >> sub_level) as usize)
+                    .ok_or_else(|| "incomplete node".to_owned())
+            })
+            .collect()
     }
 }
 

@@ -18,5 +18,5 @@ pub use proof::{
     HashSource, ProofError, consistency_proof, inclusion_proof, root_from_source,
     verify_consistency, verify_inclusion,
 };
-pub use tiles::{EdgeTiles, TileHashSource, TileId, TileSource};
+pub use tiles::{EdgeTiles, ExpandedTile, TileHashSource, TileId, TileSource};
 pub use tree::{CompactTree, NodeId};

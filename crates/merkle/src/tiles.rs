@@ -295,6 +295,59 @@ impl<S: TileSource> HashSource for TileHashSource<S> {
     }
 }
 
+/// A tile with every level it spans computed once: the hashes of all complete
+/// subtrees whose bottom row lies in the tile. Proof generation then costs look-ups
+/// instead of up to 127 hashes per node; full tiles never change, so an expanded tile
+/// can be cached for the life of the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpandedTile {
+    /// `levels[r]` holds the `width >> r` complete nodes `r` levels above the row.
+    levels: Vec<Vec<Hash>>,
+}
+
+impl ExpandedTile {
+    /// Expands a tile's bytes (`width · 32`, width 1..=256).
+    pub fn new(bytes: &[u8]) -> Result<Self, TileError> {
+        let width = bytes.len() / 32;
+        if !bytes.len().is_multiple_of(32) || width == 0 || width as u64 > TILE_WIDTH {
+            return Err(TileError::CorruptTile {
+                level: 0,
+                index: 0,
+                expected: width.clamp(1, TILE_WIDTH as usize) * 32,
+                got: bytes.len(),
+            });
+        }
+        let row: Vec<Hash> = bytes
+            .chunks_exact(32)
+            .map(|c| c.try_into().expect("32-byte chunk"))
+            .collect();
+        let mut levels = vec![row];
+        for _ in 1..TILE_HEIGHT {
+            let below = levels.last().expect("row present");
+            let above: Vec<Hash> = below
+                .chunks_exact(2)
+                .map(|pair| crate::hash::node_hash(&pair[0], &pair[1]))
+                .collect();
+            levels.push(above);
+        }
+        Ok(Self { levels })
+    }
+
+    /// Number of hashes in the tile's bottom row.
+    pub fn width(&self) -> u16 {
+        self.levels[0].len() as u16
+    }
+
+    /// The node `sub_level` levels above the row, at `offset` within the tile;
+    /// `None` if that subtree is not complete in this tile.
+    pub fn node(&self, sub_level: u8, offset: usize) -> Option<Hash> {
+        self.levels
+            .get(usize::from(sub_level))?
+            .get(offset)
+            .copied()
+    }
+}
+
 /// The right edge of every tile level while a tree grows: `O(log n)` memory.
 ///
 /// Feed it every node the tree finalises ([`EdgeTiles::observe`]); after a batch,
@@ -468,6 +521,26 @@ mod tests {
         ] {
             assert!(parse_tile_path(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn expanded_tiles_match_direct_subtree_roots() {
+        let row: Vec<u8> = (0..200u32)
+            .flat_map(|i| crate::hash::leaf_hash(&i.to_be_bytes()))
+            .collect();
+        let tile = ExpandedTile::new(&row).unwrap();
+        assert_eq!(tile.width(), 200);
+        for sub_level in 0..8u8 {
+            let span = 1usize << sub_level;
+            for offset in 0..(200 / span) {
+                let bytes = &row[offset * span * 32..(offset + 1) * span * 32];
+                assert_eq!(tile.node(sub_level, offset), Some(subtree_root(bytes)));
+            }
+            assert_eq!(tile.node(sub_level, 200 / span), None);
+        }
+        assert!(ExpandedTile::new(&[0u8; 33]).is_err());
+        assert!(ExpandedTile::new(&[]).is_err());
+        assert!(ExpandedTile::new(&vec![0u8; 257 * 32]).is_err());
     }
 
     #[test]
