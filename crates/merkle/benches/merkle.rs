@@ -196,10 +196,10 @@ fn summary() {
         checked = Some((index, proof));
     }
     let rate = proofs as f64 / start.elapsed().as_secs_f64();
-    let (index, proof) = checked.expect("ran");
+    let (last, proof) = checked.take().expect("ran");
     verify_inclusion(
-        &merkle::leaf_hash(&leaf_data(index)),
-        index,
+        &merkle::leaf_hash(&leaf_data(last)),
+        last,
         size,
         &proof,
         &root,
