@@ -1,0 +1,232 @@
+//! SQLite-specific behaviour: persistence across reopen, schema versioning, bulk
+//! load, concurrent readers, and the commit time of a realistic batch.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use store::conformance::{
+    assert_batch_stored, hash_of, sample_data_tile, sample_entries, sample_hash_tile, sample_head,
+};
+use store::sqlite::SCHEMA_VERSION;
+use store::{Batch, LogStore, SqliteLogStore, StoreError};
+
+/// A batch sequencing `start..start + n` the way the sequencer does: full tiles for
+/// every completed 256-entry stretch, partial tiles at the right edge, one head.
+fn realistic_batch(start: u64, n: u64, data_entry_len: usize) -> Batch {
+    let end = start + n;
+    let mut hash_tiles = Vec::new();
+    let mut data_tiles = Vec::new();
+    for tile in start / 256..end.div_ceil(256) {
+        let width = (end - tile * 256).min(256) as u16;
+        hash_tiles.push(sample_hash_tile(0, tile, width));
+        data_tiles.push(sample_data_tile(tile, width, data_entry_len));
+    }
+    // Right-edge tiles of the upper levels.
+    for level in 1..3u8 {
+        let per_tile = 256u64.pow(u32::from(level) + 1);
+        let width = ((end % per_tile) / 256u64.pow(u32::from(level))).max(1) as u16;
+        hash_tiles.push(sample_hash_tile(level, end / per_tile, width));
+    }
+    Batch {
+        entries: sample_entries(start..end),
+        hash_tiles,
+        data_tiles,
+        issuers: vec![(hash_of(7, end % 5), vec![0x30; 1200])],
+        tree_head: Some(sample_head(end, 1_700_000_000_000 + end)),
+    }
+}
+
+#[test]
+fn reopen_after_drop_sees_committed_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("nested/dirs/log.db");
+    let batch = realistic_batch(0, 300, 100);
+    {
+        let store = SqliteLogStore::open(&path).expect("open creates parent directories");
+        store.commit_batch(&batch).expect("commit");
+    }
+    let store = SqliteLogStore::open(&path).expect("reopen");
+    assert_eq!(store.tree_head().expect("tree_head"), batch.tree_head);
+    assert_batch_stored(&store, &batch);
+    assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+}
+
+#[test]
+fn database_from_a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("log.db");
+    drop(SqliteLogStore::open(&path).expect("open"));
+    let conn = rusqlite::Connection::open(&path).expect("raw open");
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .expect("bump version");
+    drop(conn);
+    let err = SqliteLogStore::open(&path).expect_err("newer schema must be refused");
+    assert!(
+        matches!(err, StoreError::UnsupportedSchema { found, supported }
+            if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION),
+        "{err}"
+    );
+    assert!(err.to_string().contains("newer"), "{err}");
+}
+
+#[test]
+fn database_is_in_wal_mode() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("log.db");
+    let _store = SqliteLogStore::open(&path).expect("open");
+    let conn = rusqlite::Connection::open(&path).expect("raw open");
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .expect("mode");
+    assert_eq!(mode.to_ascii_lowercase(), "wal");
+}
+
+#[test]
+fn tree_head_history_keeps_every_head() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteLogStore::open(&dir.path().join("log.db")).expect("open");
+    for i in 0..5 {
+        store
+            .commit_batch(&realistic_batch(i * 10, 10, 50))
+            .expect("commit");
+    }
+    let sizes: Vec<u64> = store
+        .tree_head_history(15, 1000)
+        .expect("history")
+        .iter()
+        .map(|h| h.tree_size)
+        .collect();
+    assert_eq!(sizes, [20, 30, 40, 50]);
+}
+
+/// 50 batches of 1,000 entries, then every look-up of every batch.
+#[test]
+fn fifty_batches_of_a_thousand_entries_all_read_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteLogStore::open(&dir.path().join("log.db")).expect("open");
+    let batches: Vec<Batch> = (0..50)
+        .map(|i| realistic_batch(i * 1000, 1000, 64))
+        .collect();
+    for batch in &batches {
+        store.commit_batch(batch).expect("commit");
+    }
+    assert_eq!(
+        store.tree_head().expect("tree_head").map(|h| h.tree_size),
+        Some(50_000)
+    );
+    for batch in &batches {
+        assert_batch_stored(&store, batch);
+    }
+    let started = Instant::now();
+    for index in 0..50_000 {
+        let hash = store::conformance::sample_entry(index).leaf_hash;
+        assert_eq!(store.leaf_index(&hash).expect("leaf_index"), Some(index));
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "50000 leaf_index look-ups on one thread: {elapsed:?} ({:.0}/s)",
+        50_000.0 / elapsed.as_secs_f64()
+    );
+    // Every full tile is at full width.
+    for tile in 0..50_000 / 256 {
+        assert_eq!(
+            store
+                .hash_tile(0, tile)
+                .expect("hash_tile")
+                .map(|t| t.width),
+            Some(256)
+        );
+        assert_eq!(
+            store.data_tile(tile).expect("data_tile").map(|t| t.width),
+            Some(256)
+        );
+    }
+}
+
+/// The sequencer's steady state: ~3,000 entries, ~12 full 8 KiB hash tiles and ~12
+/// full ~256 KiB data tiles per batch. Prints the commit time (run with
+/// `--nocapture`); no assertion, timing depends on the machine.
+#[test]
+fn commit_time_of_a_three_thousand_entry_batch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteLogStore::open(&dir.path().join("log.db")).expect("open");
+    let mut times = Vec::new();
+    for i in 0..5 {
+        // Start mid-tile so both edges carry partial tiles, as in production.
+        let batch = realistic_batch(100 + i * 3000, 3000, 1024);
+        let bytes: usize = batch
+            .data_tiles
+            .iter()
+            .chain(&batch.hash_tiles)
+            .map(|t| t.bytes.len())
+            .sum();
+        let started = Instant::now();
+        store.commit_batch(&batch).expect("commit");
+        let elapsed = started.elapsed();
+        println!(
+            "commit of 3000 entries, {} hash tiles, {} data tiles ({:.1} MiB): {:?}",
+            batch.hash_tiles.len(),
+            batch.data_tiles.len(),
+            bytes as f64 / (1024.0 * 1024.0),
+            elapsed
+        );
+        times.push(elapsed);
+    }
+    times.sort();
+    println!("median commit time: {:?}", times[times.len() / 2]);
+}
+
+/// Readers on several threads, while a writer commits, must never see a tree head
+/// whose entries are missing (the trait contract), and must not fail.
+#[test]
+fn concurrent_readers_see_consistent_state_during_writes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(SqliteLogStore::open(&dir.path().join("log.db")).expect("open"));
+    let done = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let (store, done) = (Arc::clone(&store), Arc::clone(&done));
+            std::thread::spawn(move || {
+                let mut reads = 0u64;
+                let mut last_size = 0;
+                while !done.load(Ordering::Relaxed) {
+                    let Some(head) = store.tree_head().expect("tree_head") else {
+                        continue;
+                    };
+                    assert!(head.tree_size >= last_size, "tree head went backwards");
+                    last_size = head.tree_size;
+                    for index in [0, head.tree_size / 2, head.tree_size - 1] {
+                        let entry = store::conformance::sample_entry(index);
+                        assert_eq!(
+                            store.leaf_index(&entry.leaf_hash).expect("leaf"),
+                            Some(index)
+                        );
+                        assert_eq!(
+                            store.dedup(&entry.dedup_key).expect("dedup"),
+                            Some(entry.record)
+                        );
+                    }
+                    let last_tile = (head.tree_size - 1) / 256;
+                    let tile = store
+                        .data_tile(last_tile)
+                        .expect("data_tile")
+                        .expect("edge tile");
+                    assert!(u64::from(tile.width) > (head.tree_size - 1) % 256);
+                    reads += 1;
+                }
+                reads
+            })
+        })
+        .collect();
+    for i in 0..40 {
+        store
+            .commit_batch(&realistic_batch(i * 500, 500, 64))
+            .expect("commit");
+    }
+    done.store(true, Ordering::Relaxed);
+    for reader in readers {
+        let reads = reader.join().expect("reader panicked");
+        assert!(reads > 0);
+    }
+}
