@@ -1,0 +1,544 @@
+//! RFC 6962 §4 JSON messages as `ccc` sees them, and the client-side checks built on
+//! them: rebuilding an entry's Merkle leaf from its SCT, verifying the SCT, and finding
+//! a log's key in the server's Chrome-v3-shaped `log_list.json`.
+//!
+//! Parsing is strict about the binary fields (base64, TLS structures with no trailing
+//! bytes) and lenient about unknown JSON fields, so a server adding fields later does
+//! not break the client.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use pki::ct::{merkle_tree_leaf, sct_signed_data};
+use pki::{DigitallySigned, SignedCertificateTimestamp, SignedEntry, TimestampedEntry};
+use reqwest::Url;
+use serde::Deserialize;
+
+/// Why a server answer could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A base64 field did not decode.
+    #[error("{field}: invalid base64")]
+    Base64 {
+        /// JSON field name.
+        field: &'static str,
+    },
+    /// A binary field has the wrong length or TLS structure.
+    #[error("{field}: {reason}")]
+    Malformed {
+        /// JSON field name.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A signature or proof does not verify.
+    #[error("{0}")]
+    Verify(String),
+}
+
+fn b64(field: &'static str, s: &str) -> Result<Vec<u8>, ApiError> {
+    B64.decode(s).map_err(|_| ApiError::Base64 { field })
+}
+
+fn b64_32(field: &'static str, s: &str) -> Result<[u8; 32], ApiError> {
+    let v = b64(field, s)?;
+    <[u8; 32]>::try_from(v.as_slice()).map_err(|_| ApiError::Malformed {
+        field,
+        reason: format!("expected 32 bytes, got {}", v.len()),
+    })
+}
+
+fn digitally_signed(field: &'static str, s: &str) -> Result<DigitallySigned, ApiError> {
+    let raw = b64(field, s)?;
+    let (ds, used) = DigitallySigned::decode(&raw).map_err(|e| ApiError::Malformed {
+        field,
+        reason: e.to_string(),
+    })?;
+    if used != raw.len() {
+        return Err(ApiError::Malformed {
+            field,
+            reason: format!("{} trailing bytes after DigitallySigned", raw.len() - used),
+        });
+    }
+    Ok(ds)
+}
+
+/// RFC 6962 §4.1 `add-chain` output.
+///
+/// ```text
+/// sct_version:  The version of the SignedCertificateTimestamp structure, in decimal.
+/// id:           The log ID, base64 encoded.
+/// timestamp:    The SCT timestamp, in decimal.
+/// extensions:   An opaque type for future expansion, base64 encoded.
+/// signature:    The SCT signature, base64 encoded.
+/// ```
+#[derive(Debug, Deserialize)]
+pub struct AddChainResponse {
+    /// `sct_version` (v1 = 0).
+    pub sct_version: u8,
+    /// Base64 `LogID`.
+    pub id: String,
+    /// Milliseconds since the epoch.
+    pub timestamp: u64,
+    /// Base64 `CtExtensions` body.
+    #[serde(default)]
+    pub extensions: String,
+    /// Base64 TLS `DigitallySigned`.
+    pub signature: String,
+}
+
+impl AddChainResponse {
+    /// Decodes the binary fields into an SCT.
+    pub fn into_sct(self) -> Result<SignedCertificateTimestamp, ApiError> {
+        if self.sct_version != 0 {
+            return Err(ApiError::Malformed {
+                field: "sct_version",
+                reason: format!("unsupported version {}", self.sct_version),
+            });
+        }
+        Ok(SignedCertificateTimestamp {
+            log_id: b64_32("id", &self.id)?,
+            timestamp: self.timestamp,
+            extensions: b64("extensions", &self.extensions)?,
+            signature: digitally_signed("signature", &self.signature)?,
+        })
+    }
+}
+
+/// RFC 6962 §4.3 `get-sth` output.
+#[derive(Debug, Deserialize)]
+pub struct GetSthResponse {
+    /// Number of entries in the tree.
+    pub tree_size: u64,
+    /// Milliseconds since the epoch.
+    pub timestamp: u64,
+    /// Base64 Merkle tree root.
+    pub sha256_root_hash: String,
+    /// Base64 TLS `DigitallySigned` over the RFC 6962 §3.5 tree head.
+    pub tree_head_signature: String,
+}
+
+/// A decoded Signed Tree Head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeHead {
+    /// Number of entries in the tree.
+    pub tree_size: u64,
+    /// Milliseconds since the epoch.
+    pub timestamp: u64,
+    /// Merkle tree root.
+    pub root_hash: [u8; 32],
+    /// The log's signature over [`pki::ct::tree_head_signed_data`].
+    pub signature: DigitallySigned,
+}
+
+impl GetSthResponse {
+    /// Decodes the binary fields.
+    pub fn into_tree_head(self) -> Result<TreeHead, ApiError> {
+        Ok(TreeHead {
+            tree_size: self.tree_size,
+            timestamp: self.timestamp,
+            root_hash: b64_32("sha256_root_hash", &self.sha256_root_hash)?,
+            signature: digitally_signed("tree_head_signature", &self.tree_head_signature)?,
+        })
+    }
+}
+
+impl TreeHead {
+    /// Verifies the tree head signature (RFC 6962 §3.5) with the log key `spki_der`.
+    pub fn verify(&self, spki_der: &[u8]) -> Result<(), ApiError> {
+        let msg = pki::ct::tree_head_signed_data(self.timestamp, self.tree_size, &self.root_hash);
+        pki::verify_digitally_signed(spki_der, &msg, &self.signature)
+            .map_err(|e| ApiError::Verify(format!("tree head signature: {e}")))
+    }
+}
+
+/// RFC 6962 §4.5 `get-proof-by-hash` output.
+#[derive(Debug, Deserialize)]
+pub struct ProofByHashResponse {
+    /// 0-based index of the entry.
+    pub leaf_index: u64,
+    /// Base64 Merkle audit path, leaf to root.
+    pub audit_path: Vec<String>,
+}
+
+impl ProofByHashResponse {
+    /// Decodes the audit path.
+    pub fn audit_path(&self) -> Result<Vec<merkle::Hash>, ApiError> {
+        self.audit_path
+            .iter()
+            .map(|h| b64_32("audit_path", h))
+            .collect()
+    }
+}
+
+/// The RFC 6962 §3.4 `TimestampedEntry` of an `x509_entry` as the log built it: the SCT's
+/// timestamp and extensions around the leaf certificate. (§3.4: "timestamp" and
+/// "extensions" of the leaf are those of the SCT issued for it.)
+pub fn x509_timestamped_entry(
+    leaf_der: &[u8],
+    timestamp: u64,
+    extensions: &[u8],
+) -> TimestampedEntry {
+    TimestampedEntry {
+        timestamp,
+        entry: SignedEntry::X509(leaf_der.to_vec()),
+        extensions: extensions.to_vec(),
+    }
+}
+
+/// The RFC 6962 §2.1 leaf hash, `SHA-256(0x00 || MerkleTreeLeaf)`, of a log entry.
+pub fn entry_leaf_hash(entry: &TimestampedEntry) -> merkle::Hash {
+    merkle::leaf_hash(&merkle_tree_leaf(entry))
+}
+
+/// The leaf hash of a submitted certificate, computed from the SCT the log returned
+/// for it (see [`x509_timestamped_entry`]).
+pub fn x509_leaf_hash(leaf_der: &[u8], sct: &SignedCertificateTimestamp) -> merkle::Hash {
+    entry_leaf_hash(&x509_timestamped_entry(
+        leaf_der,
+        sct.timestamp,
+        &sct.extensions,
+    ))
+}
+
+/// Verifies an SCT (RFC 6962 §3.2) for `entry` against `key`: the `LogID` must be the
+/// key's hash and the signature must cover the entry.
+pub fn verify_sct(
+    entry: &TimestampedEntry,
+    sct: &SignedCertificateTimestamp,
+    key: &LogKey,
+) -> Result<(), ApiError> {
+    if sct.log_id != key.log_id {
+        return Err(ApiError::Verify(
+            "SCT log id is not the log key's hash".into(),
+        ));
+    }
+    pki::verify_digitally_signed(&key.spki_der, &sct_signed_data(entry), &sct.signature)
+        .map_err(|e| ApiError::Verify(format!("SCT signature: {e}")))
+}
+
+/// `/logs/log_list.json`, Chrome log list v3 shape (only the fields `ccc` reads).
+#[derive(Debug, Deserialize)]
+pub struct LogList {
+    /// Log operators.
+    #[serde(default)]
+    pub operators: Vec<LogOperator>,
+}
+
+/// One operator in a [`LogList`].
+#[derive(Debug, Deserialize)]
+pub struct LogOperator {
+    /// The operator's RFC 6962 logs.
+    #[serde(default)]
+    pub logs: Vec<LogListEntry>,
+}
+
+/// One log in a [`LogList`].
+#[derive(Debug, Deserialize)]
+pub struct LogListEntry {
+    /// Human-readable name.
+    #[serde(default)]
+    pub description: String,
+    /// Base64 `LogID`.
+    #[serde(default)]
+    pub log_id: String,
+    /// Base64 SubjectPublicKeyInfo DER.
+    pub key: String,
+    /// Submission / monitoring prefix.
+    pub url: String,
+}
+
+/// A log's identity as the client checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogKey {
+    /// Description from the log list (or where the key came from).
+    pub description: String,
+    /// SubjectPublicKeyInfo DER.
+    pub spki_der: Vec<u8>,
+    /// `SHA-256(spki_der)` (RFC 6962 §3.2).
+    pub log_id: [u8; 32],
+}
+
+impl LogKey {
+    /// A key from its SPKI DER.
+    pub fn from_spki(description: impl Into<String>, spki_der: Vec<u8>) -> Self {
+        Self {
+            description: description.into(),
+            log_id: pki::ct::log_id(&spki_der),
+            spki_der,
+        }
+    }
+}
+
+/// Canonical form of a log URL for comparison: scheme, host, effective port and the path
+/// without trailing slashes. Relative URLs in the list are resolved against `server_root`.
+fn url_key(url: &str, server_root: &Url) -> Option<(String, String, u16, String)> {
+    let u = Url::parse(url).or_else(|_| server_root.join(url)).ok()?;
+    Some((
+        u.scheme().to_owned(),
+        u.host_str()?.to_ascii_lowercase(),
+        u.port_or_known_default()?,
+        u.path().trim_end_matches('/').to_owned(),
+    ))
+}
+
+impl LogList {
+    /// All logs in the list.
+    pub fn logs(&self) -> impl Iterator<Item = &LogListEntry> {
+        self.operators.iter().flat_map(|o| o.logs.iter())
+    }
+
+    /// The key of the log whose `url` is `base` (trailing slashes ignored).
+    pub fn find_by_url(&self, base: &Url, server_root: &Url) -> Result<Option<LogKey>, ApiError> {
+        let want = url_key(base.as_str(), server_root);
+        for log in self.logs() {
+            if want.is_some() && url_key(&log.url, server_root) == want {
+                return log.to_key().map(Some);
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl LogListEntry {
+    /// Decodes the key and checks it against the listed `log_id` (when present).
+    pub fn to_key(&self) -> Result<LogKey, ApiError> {
+        let key = LogKey::from_spki(self.description.clone(), b64("key", &self.key)?);
+        if !self.log_id.is_empty() && b64_32("log_id", &self.log_id)? != key.log_id {
+            return Err(ApiError::Verify(format!(
+                "log list entry {:?}: log_id is not SHA-256 of key",
+                self.description
+            )));
+        }
+        Ok(key)
+    }
+}
+
+/// Appends `s` percent-encoded for a query string value (RFC 3986 unreserved characters
+/// pass through; base64's `+`, `/` and `=` do not).
+pub fn push_query_value(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pki::ct::leaf_index_extension;
+
+    const LEAF: &[u8] = b"\x30\x03\x02\x01\x07"; // stands in for a DER certificate
+
+    fn sct(timestamp: u64, extensions: Vec<u8>) -> SignedCertificateTimestamp {
+        SignedCertificateTimestamp {
+            log_id: [7; 32],
+            timestamp,
+            extensions,
+            signature: DigitallySigned {
+                hash: DigitallySigned::HASH_SHA256,
+                signature_algorithm: DigitallySigned::SIG_ECDSA,
+                signature: vec![1, 2, 3],
+            },
+        }
+    }
+
+    #[test]
+    fn leaf_hash_is_hash_of_merkle_tree_leaf_built_from_sct() {
+        let ext = leaf_index_extension(42).unwrap();
+        let s = sct(1_700_000_000_123, ext.clone());
+        let entry = TimestampedEntry {
+            timestamp: 1_700_000_000_123,
+            entry: SignedEntry::X509(LEAF.to_vec()),
+            extensions: ext,
+        };
+        assert_eq!(
+            x509_leaf_hash(LEAF, &s),
+            merkle::leaf_hash(&merkle_tree_leaf(&entry))
+        );
+    }
+
+    #[test]
+    fn leaf_hash_matches_hand_encoded_rfc6962_leaf() {
+        // MerkleTreeLeaf: version v1(0), leaf_type timestamped_entry(0), uint64 timestamp,
+        // entry_type x509_entry(0) as uint16, ASN.1Cert<1..2^24-1>, CtExtensions<0..2^16-1>.
+        let ext = leaf_index_extension(5).unwrap();
+        let ts: u64 = 0x0102_0304_0506_0708;
+        let mut leaf = vec![0u8, 0];
+        leaf.extend_from_slice(&ts.to_be_bytes());
+        leaf.extend_from_slice(&[0, 0]);
+        leaf.extend_from_slice(&[0, 0, LEAF.len() as u8]);
+        leaf.extend_from_slice(LEAF);
+        leaf.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+        leaf.extend_from_slice(&ext);
+        // RFC 6962 §2.1: MTH({d(0)}) = SHA-256(0x00 || d(0)).
+        let mut prefixed = vec![0u8];
+        prefixed.extend_from_slice(&leaf);
+        let want: [u8; 32] = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &prefixed)
+            .as_ref()
+            .try_into()
+            .unwrap();
+        assert_eq!(x509_leaf_hash(LEAF, &sct(ts, ext)), want);
+    }
+
+    #[test]
+    fn leaf_hash_depends_on_timestamp_and_extensions() {
+        let a = x509_leaf_hash(LEAF, &sct(1, leaf_index_extension(1).unwrap()));
+        let b = x509_leaf_hash(LEAF, &sct(2, leaf_index_extension(1).unwrap()));
+        let c = x509_leaf_hash(LEAF, &sct(1, leaf_index_extension(2).unwrap()));
+        assert_ne!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn sct_signed_by_log_key_verifies_and_tampering_fails() {
+        let signer = pki::EcdsaP256Signer::generate().unwrap();
+        let key = LogKey::from_spki("test", signer.spki_der());
+        let ext = leaf_index_extension(9).unwrap();
+        let entry = x509_timestamped_entry(LEAF, 1234, &ext);
+        let sig = signer
+            .sign_digitally_signed(&sct_signed_data(&entry))
+            .unwrap();
+        let mut s = SignedCertificateTimestamp {
+            log_id: key.log_id,
+            timestamp: 1234,
+            extensions: ext.clone(),
+            signature: sig,
+        };
+        verify_sct(&entry, &s, &key).unwrap();
+        let other = x509_timestamped_entry(b"\x30\x00", 1234, &ext);
+        assert!(verify_sct(&other, &s, &key).is_err());
+        let wrong_key = LogKey::from_spki("other", b"not this key".to_vec());
+        assert!(verify_sct(&entry, &s, &wrong_key).is_err());
+        s.timestamp += 1;
+        let moved = x509_timestamped_entry(LEAF, s.timestamp, &ext);
+        assert!(verify_sct(&moved, &s, &key).is_err());
+    }
+
+    #[test]
+    fn add_chain_response_decodes_to_sct() {
+        let ds = DigitallySigned {
+            hash: 4,
+            signature_algorithm: 3,
+            signature: vec![9; 70],
+        };
+        let mut ds_raw = Vec::new();
+        ds.encode(&mut ds_raw);
+        let ext = leaf_index_extension(3).unwrap();
+        let json = format!(
+            r#"{{"sct_version":0,"id":"{}","timestamp":99,"extensions":"{}","signature":"{}","future":1}}"#,
+            B64.encode([5u8; 32]),
+            B64.encode(&ext),
+            B64.encode(&ds_raw)
+        );
+        let resp: AddChainResponse = serde_json::from_str(&json).unwrap();
+        let s = resp.into_sct().unwrap();
+        assert_eq!(s.log_id, [5; 32]);
+        assert_eq!(s.timestamp, 99);
+        assert_eq!(
+            pki::ct::parse_leaf_index_extension(&s.extensions).unwrap(),
+            3
+        );
+        assert_eq!(s.signature, ds);
+    }
+
+    #[test]
+    fn add_chain_response_rejects_trailing_signature_bytes_and_short_id() {
+        let mut ds_raw = Vec::new();
+        DigitallySigned {
+            hash: 4,
+            signature_algorithm: 3,
+            signature: vec![1],
+        }
+        .encode(&mut ds_raw);
+        ds_raw.push(0);
+        let resp = AddChainResponse {
+            sct_version: 0,
+            id: B64.encode([5u8; 32]),
+            timestamp: 1,
+            extensions: String::new(),
+            signature: B64.encode(&ds_raw),
+        };
+        assert!(resp.into_sct().is_err());
+        let resp = AddChainResponse {
+            sct_version: 0,
+            id: B64.encode([5u8; 31]),
+            timestamp: 1,
+            extensions: String::new(),
+            signature: B64.encode([4u8, 3, 0, 0]),
+        };
+        assert!(resp.into_sct().is_err());
+    }
+
+    fn log_list(url: &str, key: &[u8]) -> LogList {
+        let json = format!(
+            r#"{{"version":"1","operators":[{{"name":"op","email":[],"logs":[
+                {{"description":"other","log_id":"{}","key":"{}","url":"http://127.0.0.1:8080/logs/dev-b/","mmd":60,"state":{{"usable":{{"timestamp":"2025-01-01T00:00:00Z"}}}}}},
+                {{"description":"dev-a","log_id":"{}","key":"{}","url":"{url}","mmd":60,"state":{{"usable":{{"timestamp":"2025-01-01T00:00:00Z"}}}}}}
+            ]}}]}}"#,
+            B64.encode(pki::ct::log_id(b"other")),
+            B64.encode(b"other"),
+            B64.encode(pki::ct::log_id(key)),
+            B64.encode(key),
+        );
+        serde_json::from_str(&json).unwrap()
+    }
+
+    #[test]
+    fn log_list_match_ignores_trailing_slashes_and_default_port() {
+        let root = Url::parse("http://127.0.0.1:8080/").unwrap();
+        for listed in [
+            "http://127.0.0.1:8080/logs/dev-a/",
+            "http://127.0.0.1:8080/logs/dev-a",
+            "/logs/dev-a/",
+        ] {
+            let list = log_list(listed, b"key-a");
+            for base in [
+                "http://127.0.0.1:8080/logs/dev-a",
+                "http://127.0.0.1:8080/logs/dev-a//",
+            ] {
+                let got = list
+                    .find_by_url(&Url::parse(base).unwrap(), &root)
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(got.spki_der, b"key-a");
+                assert_eq!(got.description, "dev-a");
+            }
+        }
+        let list = log_list("http://example.com/ct/", b"k");
+        let root = Url::parse("http://example.com/").unwrap();
+        assert!(
+            list.find_by_url(&Url::parse("http://example.com:80/ct").unwrap(), &root)
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            list.find_by_url(&Url::parse("http://example.com/ct2").unwrap(), &root)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn log_list_entry_with_wrong_log_id_is_rejected() {
+        let mut list = log_list("http://h/logs/a", b"key-a");
+        list.operators[0].logs[1].log_id = B64.encode([0u8; 32]);
+        let root = Url::parse("http://h/").unwrap();
+        assert!(
+            list.find_by_url(&Url::parse("http://h/logs/a").unwrap(), &root)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        let mut s = String::new();
+        push_query_value(&mut s, "ab+/c=Z9-_.~");
+        assert_eq!(s, "ab%2B%2Fc%3DZ9-_.~");
+    }
+}
