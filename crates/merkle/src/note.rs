@@ -335,6 +335,13 @@ impl NoteVerifier for Ed25519NoteVerifier {
     }
 }
 
+/// static-ct-api: the key ID of an RFC6962NoteSignature hashes the 32-byte RFC 6962
+/// `LogID` (SHA-256 of the SPKI), not the SPKI itself.
+pub fn rfc6962_key_id(key_name: &str, spki_der: &[u8]) -> [u8; 4] {
+    let log_id: [u8; 32] = Sha256::digest(spki_der).into();
+    key_id(key_name, ALG_RFC6962, &log_id)
+}
+
 /// Encodes an `RFC6962NoteSignature`: `uint64 timestamp || TLS DigitallySigned`, the
 /// latter being a tree head signature already made over the checkpoint's size and root.
 pub fn rfc6962_note_signature(
@@ -347,7 +354,7 @@ pub fn rfc6962_note_signature(
     signature.extend_from_slice(digitally_signed);
     NoteSignature {
         key_name: key_name.to_owned(),
-        key_id: key_id(key_name, ALG_RFC6962, spki_der),
+        key_id: rfc6962_key_id(key_name, spki_der),
         signature,
     }
 }
@@ -366,7 +373,7 @@ impl Rfc6962NoteVerifier {
         check_key_name(name)?;
         Ok(Self {
             name: name.to_owned(),
-            key_id: key_id(name, ALG_RFC6962, spki_der),
+            key_id: rfc6962_key_id(name, spki_der),
             spki_der: spki_der.to_vec(),
         })
     }
@@ -423,6 +430,20 @@ mod tests {
 
     fn signer() -> Ed25519NoteSigner {
         Ed25519NoteSigner::from_seed("example.com/log", &[7u8; 32]).unwrap()
+    }
+
+    #[test]
+    fn rfc6962_key_id_hashes_the_log_id_as_static_ct_api_says() {
+        let spki = b"not really an spki, only bytes";
+        let log_id = Sha256::digest(spki);
+        let mut input = b"ct.example/log\n\x05".to_vec();
+        input.extend_from_slice(&log_id);
+        let digest = Sha256::digest(&input);
+        assert_eq!(rfc6962_key_id("ct.example/log", spki), digest[..4]);
+        assert_eq!(
+            rfc6962_note_signature("ct.example/log", spki, 1, &[4, 3, 0, 0]).key_id,
+            digest[..4]
+        );
     }
 
     #[test]

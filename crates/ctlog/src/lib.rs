@@ -1,0 +1,325 @@
+//! Certificate Transparency logs (RFC 6962 with the c2sp.org/static-ct-api read path).
+//!
+//! A [`Log`] accepts chains, validates them against its roots and hands them to its
+//! sequencer thread, which every `sequence_interval` integrates the waiting batch:
+//! assigns indexes, signs SCTs, extends the Merkle tree and its tiles, signs one tree
+//! head, and commits all of it in one durable storage transaction. Only then are the
+//! SCTs released, so an SCT is always a promise the storage already keeps.
+//!
+//! Reads (proofs, entries, tiles) come straight from storage through a bounded cache
+//! of expanded hash tiles; nothing in memory grows with the log.
+
+mod http;
+mod reads;
+mod sequencer;
+
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use pki::chain::{ChainError, RootStore, SubmissionKind, validate_chain};
+use pki::ct::{DigitallySigned, SignedCertificateTimestamp, SignedEntry, TimestampedEntry};
+use pki::keys::EcdsaP256Signer;
+use sha2::{Digest, Sha256};
+use store::{LogStore, StoreError, StoredTreeHead};
+
+pub use http::{ApiError, router};
+pub use reads::{EntryWithChain, ReadError};
+
+/// Largest number of entries one `get-entries` call returns (RFC 6962 §4.6 lets the
+/// log return fewer than asked; clients page on). One data tile's worth.
+pub const MAX_GET_ENTRIES: u64 = 256;
+
+/// Default number of submissions that may wait for the next batch before the log
+/// answers 503; bounds memory under overload.
+pub const DEFAULT_POOL_SIZE: usize = 32 * 1024;
+
+/// Default number of expanded hash tiles kept for proofs (about 16 KiB each).
+pub const DEFAULT_TILE_CACHE: usize = 4096;
+
+/// Wall-clock milliseconds since the Unix epoch; injected so tests control time.
+pub trait Clock: Send + Sync + 'static {
+    fn now_ms(&self) -> u64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
+}
+
+/// Everything that defines one log.
+pub struct LogConfig {
+    /// Short name, used in URLs (`/logs/{name}/`).
+    pub name: String,
+    /// Checkpoint origin and note key name, e.g. `ct.example.com/logs/a`
+    /// (static-ct-api: the submission prefix without the scheme).
+    pub origin: String,
+    pub signer: EcdsaP256Signer,
+    pub roots: RootStore,
+    pub sequence_interval: Duration,
+    pub pool_size: usize,
+    pub tile_cache_tiles: usize,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl LogConfig {
+    /// A config with the defaults for everything but identity and roots.
+    pub fn new(
+        name: impl Into<String>,
+        origin: impl Into<String>,
+        signer: EcdsaP256Signer,
+        roots: RootStore,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            origin: origin.into(),
+            signer,
+            roots,
+            sequence_interval: Duration::from_secs(1),
+            pool_size: DEFAULT_POOL_SIZE,
+            tile_cache_tiles: DEFAULT_TILE_CACHE,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// Why a submission got no SCT.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The pool is full: the client should retry later (503).
+    #[error("the log is overloaded; retry later")]
+    Overloaded,
+    #[error("the log is shutting down")]
+    ShuttingDown,
+    /// Storage failed; nothing of the batch was kept (500).
+    #[error("storage failure; the submission was not logged")]
+    Storage,
+    #[error("entry cannot be encoded: {0}")]
+    Encoding(String),
+}
+
+/// Failure to open a log.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("stored log state is inconsistent: {0}")]
+    Corrupt(String),
+    #[error(
+        "the stored tree head of log {0} is not signed by the configured key; refusing to continue the log under another key"
+    )]
+    KeyMismatch(String),
+    #[error("signing the initial tree head: {0}")]
+    Signing(String),
+    #[error("starting the sequencer thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// The latest published tree head and its pre-rendered `get-sth` body.
+#[derive(Debug)]
+pub(crate) struct PublishedHead {
+    pub head: StoredTreeHead,
+    pub sth_json: bytes::Bytes,
+}
+
+impl PublishedHead {
+    fn new(head: StoredTreeHead) -> Self {
+        let sth_json = serde_json::to_vec(&serde_json::json!({
+            "tree_size": head.tree_size,
+            "timestamp": head.timestamp_ms,
+            "sha256_root_hash": BASE64.encode(head.root),
+            "tree_head_signature": BASE64.encode(&head.signature),
+        }))
+        .expect("JSON of plain values");
+        Self {
+            head,
+            sth_json: sth_json.into(),
+        }
+    }
+}
+
+/// State shared by the HTTP side and the sequencer thread.
+pub(crate) struct Shared {
+    pub name: String,
+    pub origin: String,
+    pub signer: EcdsaP256Signer,
+    pub log_id: [u8; 32],
+    pub spki_der: Vec<u8>,
+    pub roots: RootStore,
+    pub clock: Arc<dyn Clock>,
+    pub store: Arc<dyn LogStore>,
+    pub head: RwLock<Arc<PublishedHead>>,
+    pub tiles: reads::TileCache,
+    pub issuers: reads::IssuerCache,
+    pub sequence_interval: Duration,
+}
+
+/// One running CT log. Dropping it stops its sequencer after the pending batch.
+pub struct Log {
+    shared: Arc<Shared>,
+    submit: SyncSender<sequencer::Pending>,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log")
+            .field("name", &self.shared.name)
+            .field("origin", &self.shared.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Log {
+    /// Opens (or creates) a log over `store`: resumes the tree from the stored tiles,
+    /// checks it against the stored head, and starts the sequencer thread.
+    pub fn open(config: LogConfig, store: Arc<dyn LogStore>) -> Result<Self, OpenError> {
+        let spki_der = config.signer.spki_der();
+        let log_id = config.signer.log_id();
+        let tiles = reads::TileCache::new(config.tile_cache_tiles);
+        let shared = Arc::new(Shared {
+            name: config.name,
+            origin: config.origin,
+            signer: config.signer,
+            log_id,
+            spki_der,
+            roots: config.roots,
+            clock: config.clock,
+            store,
+            head: RwLock::new(Arc::new(PublishedHead::new(StoredTreeHead {
+                tree_size: 0,
+                timestamp_ms: 0,
+                root: merkle::EMPTY_ROOT,
+                signature: Vec::new(),
+                checkpoint: String::new(),
+            }))),
+            tiles,
+            issuers: reads::IssuerCache::default(),
+            sequence_interval: config.sequence_interval,
+        });
+        let (state, head) = sequencer::SequencerState::resume(&shared)?;
+        *shared.head.write().expect("head lock") = Arc::new(PublishedHead::new(head));
+        let submit = sequencer::spawn(shared.clone(), state, config.pool_size.max(1))?;
+        Ok(Self { shared, submit })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.shared.origin
+    }
+
+    /// SHA-256 of the log's SubjectPublicKeyInfo (RFC 6962 §3.2 `LogID`).
+    pub fn log_id(&self) -> [u8; 32] {
+        self.shared.log_id
+    }
+
+    pub fn public_key_der(&self) -> &[u8] {
+        &self.shared.spki_der
+    }
+
+    pub fn roots(&self) -> &RootStore {
+        &self.shared.roots
+    }
+
+    pub fn sequence_interval(&self) -> Duration {
+        self.shared.sequence_interval
+    }
+
+    /// The latest signed tree head.
+    pub fn tree_head(&self) -> StoredTreeHead {
+        self.shared.published().head.clone()
+    }
+
+    /// Validates `chain` and waits for its SCT (after the batch holding it is durable).
+    /// An entry logged before gets its original SCT back.
+    pub async fn submit(
+        &self,
+        chain: Vec<Vec<u8>>,
+        kind: SubmissionKind,
+    ) -> Result<SignedCertificateTimestamp, SubmitError> {
+        let now = self.shared.clock.now_ms();
+        let validated = validate_chain(&chain, &self.shared.roots, now, kind)?;
+        let dedup_key = dedup_key(&validated.entry)?;
+        match self.shared.store.dedup(&dedup_key) {
+            Ok(Some(record)) => return self.shared.sct_from_record(&record),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(log = %self.shared.name, error = %e, "dedup look-up failed");
+                return Err(SubmitError::Storage);
+            }
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let pending = sequencer::Pending {
+            dedup_key,
+            validated,
+            reply,
+        };
+        match self.submit.try_send(pending) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(SubmitError::Overloaded),
+            Err(TrySendError::Disconnected(_)) => return Err(SubmitError::ShuttingDown),
+        }
+        answer.await.unwrap_or(Err(SubmitError::ShuttingDown))
+    }
+}
+
+impl Shared {
+    pub(crate) fn published(&self) -> Arc<PublishedHead> {
+        self.head.read().expect("head lock").clone()
+    }
+
+    /// Rebuilds the SCT handed out for a deduplicated entry.
+    fn sct_from_record(
+        &self,
+        record: &store::DedupRecord,
+    ) -> Result<SignedCertificateTimestamp, SubmitError> {
+        let (signature, used) = DigitallySigned::decode(&record.sct_signature)
+            .map_err(|e| SubmitError::Encoding(e.to_string()))?;
+        if used != record.sct_signature.len() {
+            return Err(SubmitError::Encoding(
+                "trailing bytes after SCT signature".into(),
+            ));
+        }
+        Ok(SignedCertificateTimestamp {
+            log_id: self.log_id,
+            timestamp: record.timestamp_ms,
+            extensions: pki::ct::leaf_index_extension(record.leaf_index)
+                .map_err(|e| SubmitError::Encoding(e.to_string()))?,
+            signature,
+        })
+    }
+}
+
+/// The deduplication key: SHA-256 of the entry type and signed entry, i.e. of exactly
+/// what an SCT covers besides timestamp and extensions. Two submissions with the same
+/// key would log the same thing, so the second gets the first one's SCT.
+pub fn dedup_key(entry: &SignedEntry) -> Result<[u8; 32], SubmitError> {
+    let probe = TimestampedEntry {
+        timestamp: 0,
+        entry: entry.clone(),
+        extensions: Vec::new(),
+    };
+    let mut bytes = Vec::new();
+    probe
+        .try_encode(&mut bytes)
+        .map_err(|e| SubmitError::Encoding(e.to_string()))?;
+    // Skip the zero timestamp; what stays is entry_type || signed_entry || 0x0000.
+    Ok(Sha256::digest(&bytes[8..]).into())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,223 @@
+//! The read path: proofs from a bounded cache of expanded hash tiles, entries from
+//! data tiles. Tiles only ever widen and never change their prefix, so a cached tile
+//! at least as wide as a request needs answers it, whatever tree size is asked about.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use merkle::tiles::{TILE_HEIGHT, TILE_WIDTH};
+use merkle::{ExpandedTile, Hash, HashSource, NodeId};
+use pki::ct::{PrecertChainEntry, TileLeaf, encode_certificate_chain, merkle_tree_leaf};
+use store::StoreError;
+
+use crate::Shared;
+
+/// A read that storage could not serve. Requests are checked against the published
+/// tree head first, so this always means a server-side problem (5xx).
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+const SHARDS: usize = 16;
+
+/// Expanded hash tiles by (tile level, index), sharded to keep lock hold times short
+/// under many concurrent proof requests. Bounded: when a shard is full an arbitrary
+/// entry makes room, which is good enough because the hot set (upper levels, recent
+/// tiles) is re-read constantly.
+pub(crate) struct TileCache {
+    shards: Vec<Mutex<HashMap<(u8, u64), Arc<ExpandedTile>>>>,
+    per_shard: usize,
+}
+
+impl TileCache {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            per_shard: capacity.div_ceil(SHARDS).max(1),
+        }
+    }
+
+    fn shard(&self, level: u8, index: u64) -> &Mutex<HashMap<(u8, u64), Arc<ExpandedTile>>> {
+        let mix = index.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(level);
+        &self.shards[(mix >> 32) as usize % SHARDS]
+    }
+
+    /// The tile at (`level`, `index`) with at least `min_width` hashes.
+    fn get(
+        &self,
+        shared: &Shared,
+        level: u8,
+        index: u64,
+        min_width: usize,
+    ) -> Result<Arc<ExpandedTile>, ReadError> {
+        let shard = self.shard(level, index);
+        if let Some(tile) = shard.lock().expect("tile cache lock").get(&(level, index))
+            && usize::from(tile.width()) >= min_width
+        {
+            return Ok(tile.clone());
+        }
+        let stored = shared
+            .store
+            .hash_tile(level, index)?
+            .ok_or_else(|| ReadError::Corrupt(format!("hash tile {level}/{index} is missing")))?;
+        if usize::from(stored.width) < min_width {
+            return Err(ReadError::Corrupt(format!(
+                "hash tile {level}/{index} has {} hashes, the tree head needs {min_width}",
+                stored.width
+            )));
+        }
+        let tile = Arc::new(
+            ExpandedTile::new(&stored.bytes).map_err(|e| ReadError::Corrupt(e.to_string()))?,
+        );
+        let mut map = shard.lock().expect("tile cache lock");
+        if map.len() >= self.per_shard
+            && !map.contains_key(&(level, index))
+            && let Some(victim) = map.keys().next().copied()
+        {
+            map.remove(&victim);
+        }
+        map.insert((level, index), tile.clone());
+        Ok(tile)
+    }
+}
+
+/// Issuer certificates by fingerprint; few and small, bounded all the same.
+#[derive(Default)]
+pub(crate) struct IssuerCache {
+    map: Mutex<HashMap<[u8; 32], Arc<Vec<u8>>>>,
+}
+
+const ISSUER_CACHE_LIMIT: usize = 4096;
+
+impl IssuerCache {
+    fn get(&self, shared: &Shared, fingerprint: &[u8; 32]) -> Result<Arc<Vec<u8>>, ReadError> {
+        if let Some(der) = self.map.lock().expect("issuer lock").get(fingerprint) {
+            return Ok(der.clone());
+        }
+        let der = Arc::new(shared.store.issuer(fingerprint)?.ok_or_else(|| {
+            ReadError::Corrupt(format!("issuer {} is missing", hex::encode(fingerprint)))
+        })?);
+        let mut map = self.map.lock().expect("issuer lock");
+        if map.len() >= ISSUER_CACHE_LIMIT {
+            map.clear();
+        }
+        map.insert(*fingerprint, der.clone());
+        Ok(der)
+    }
+}
+
+/// Subtree hashes of the tree of `size` leaves, from the tile cache.
+pub(crate) struct CachedHashes<'a> {
+    pub shared: &'a Shared,
+    pub size: u64,
+}
+
+impl HashSource for CachedHashes<'_> {
+    type Error = ReadError;
+
+    fn hashes(&mut self, nodes: &[NodeId]) -> Result<Vec<Hash>, ReadError> {
+        let mut out = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            if node.level >= 64 || node.end_leaf() > self.size {
+                return Err(ReadError::Corrupt(format!(
+                    "node {}/{} is outside the tree of size {}",
+                    node.level, node.index, self.size
+                )));
+            }
+            let tile_level = node.level / TILE_HEIGHT;
+            let sub_level = node.level % TILE_HEIGHT;
+            // Position of the node's leftmost descendant in its tile's bottom row.
+            let base = node.index << sub_level;
+            let tile_index = base / TILE_WIDTH;
+            let offset = (base % TILE_WIDTH) as usize;
+            let needed = offset + (1usize << sub_level);
+            let tile = self
+                .shared
+                .tiles
+                .get(self.shared, tile_level, tile_index, needed)?;
+            let hash = tile.node(sub_level, offset >> sub_level).ok_or_else(|| {
+                ReadError::Corrupt(format!(
+                    "node {}/{} missing from its tile",
+                    node.level, node.index
+                ))
+            })?;
+            out.push(hash);
+        }
+        Ok(out)
+    }
+}
+
+/// A logged entry with what `get-entries` serves for it.
+#[derive(Debug, Clone)]
+pub struct EntryWithChain {
+    /// The `MerkleTreeLeaf` encoding.
+    pub leaf_input: Vec<u8>,
+    /// RFC 6962 §4.6 `extra_data`: the chain (x509) or `PrecertChainEntry` (precert).
+    pub extra_data: Vec<u8>,
+}
+
+impl Shared {
+    /// Entries `start..=end`, which the caller checked against the published head.
+    pub(crate) fn entries(&self, start: u64, end: u64) -> Result<Vec<EntryWithChain>, ReadError> {
+        let mut out = Vec::with_capacity((end - start + 1) as usize);
+        let mut tile_index = start / TILE_WIDTH;
+        while tile_index * TILE_WIDTH <= end {
+            let stored = self
+                .store
+                .data_tile(tile_index)?
+                .ok_or_else(|| ReadError::Corrupt(format!("data tile {tile_index} is missing")))?;
+            let leaves = TileLeaf::decode_tile(&stored.bytes)
+                .map_err(|e| ReadError::Corrupt(e.to_string()))?;
+            let first = tile_index * TILE_WIDTH;
+            for (i, leaf) in leaves.into_iter().enumerate() {
+                let index = first + i as u64;
+                if index < start {
+                    continue;
+                }
+                if index > end {
+                    break;
+                }
+                out.push(self.entry_with_chain(leaf)?);
+            }
+            tile_index += 1;
+        }
+        if out.len() as u64 != end - start + 1 {
+            return Err(ReadError::Corrupt(format!(
+                "data tiles hold {} of entries {start}..={end}",
+                out.len()
+            )));
+        }
+        Ok(out)
+    }
+
+    fn entry_with_chain(&self, leaf: TileLeaf) -> Result<EntryWithChain, ReadError> {
+        let mut chain = Vec::with_capacity(leaf.chain_fingerprints.len());
+        for fingerprint in &leaf.chain_fingerprints {
+            chain.push(self.issuers.get(self, fingerprint)?.as_ref().clone());
+        }
+        let corrupt = |e: pki::ct::CtError| ReadError::Corrupt(e.to_string());
+        let extra_data = match leaf.pre_certificate {
+            Some(pre_certificate) => PrecertChainEntry {
+                pre_certificate,
+                precertificate_chain: chain,
+            }
+            .try_encode()
+            .map_err(corrupt)?,
+            None => pki::ct::try_encode_certificate_chain(&chain).map_err(corrupt)?,
+        };
+        let _ = encode_certificate_chain; // same encoding; the fallible twin is used
+        Ok(EntryWithChain {
+            leaf_input: merkle_tree_leaf(&leaf.entry),
+            extra_data,
+        })
+    }
+
+    /// An issuer certificate for the static-ct-api `issuer/` endpoint.
+    pub(crate) fn issuer(&self, fingerprint: &[u8; 32]) -> Result<Option<Vec<u8>>, ReadError> {
+        Ok(self.store.issuer(fingerprint)?)
+    }
+}

@@ -1,0 +1,488 @@
+//! The sequencer: one OS thread per log that turns the waiting pool into durable
+//! batches. It is the only writer of its log, which keeps index assignment trivial.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::time::{Duration, Instant};
+
+use merkle::checkpoint::Checkpoint;
+use merkle::note::{SignedNote, rfc6962_note_signature};
+use merkle::tiles::{EdgeTiles, TILE_WIDTH, TileHashSource, TileSource};
+use merkle::{CompactTree, TileId};
+use pki::chain::ValidatedChain;
+use pki::ct::{
+    SignedCertificateTimestamp, SignedEntry, TileLeaf, TimestampedEntry, leaf_index_extension,
+    merkle_tree_leaf, sct_signed_data, tree_head_signed_data,
+};
+use sha2::{Digest, Sha256};
+use store::{Batch, DedupRecord, LogStore, NewEntry, StoreError, StoredTreeHead, TileWrite};
+use tokio::sync::oneshot;
+
+use crate::{OpenError, PublishedHead, Shared, SubmitError};
+
+/// How long a log may go without a fresh tree head when no entries arrive. Keeps
+/// `get-sth` recent for monitors (RFC 6962 §3.5 expects periodic STHs) without writing
+/// a row every interval.
+const IDLE_HEAD_REFRESH_MS: u64 = 60_000;
+
+/// Issuers remembered as already stored; beyond this the set is cleared (re-inserting
+/// an issuer is a harmless no-op in storage).
+const KNOWN_ISSUERS_LIMIT: usize = 16 * 1024;
+
+/// A validated submission waiting for the next batch.
+pub(crate) struct Pending {
+    pub dedup_key: [u8; 32],
+    pub validated: ValidatedChain,
+    pub reply: oneshot::Sender<Result<SignedCertificateTimestamp, SubmitError>>,
+}
+
+/// The sequencer's in-memory view of the tree's right edge: `O(log n)` hashes plus
+/// the partial data tile.
+#[derive(Clone)]
+pub(crate) struct SequencerState {
+    tree: CompactTree,
+    edges: EdgeTiles,
+    /// Encoded `TileLeaf`s of the incomplete data tile.
+    data_tile: Vec<u8>,
+    head: StoredTreeHead,
+    known_issuers: HashSet<[u8; 32]>,
+}
+
+/// Reads hash tiles straight from storage (used once, to resume).
+struct StoreTiles<'a>(&'a dyn LogStore);
+
+impl TileSource for StoreTiles<'_> {
+    type Error = StoreError;
+
+    fn read_tile(&mut self, tile: TileId) -> Result<Vec<u8>, StoreError> {
+        let stored = self
+            .0
+            .hash_tile(tile.level, tile.index)?
+            .ok_or_else(|| StoreError::Corrupt(format!("missing tile {}", tile.path())))?;
+        let want = usize::from(tile.width) * 32;
+        if stored.bytes.len() < want {
+            return Err(StoreError::Corrupt(format!(
+                "tile {} is narrower than the tree head",
+                tile.path()
+            )));
+        }
+        Ok(stored.bytes[..want].to_vec())
+    }
+}
+
+impl SequencerState {
+    /// Loads the right edge of the stored tree and checks that it hashes to the stored
+    /// head; a fresh log gets a signed empty head.
+    pub fn resume(shared: &Shared) -> Result<(Self, StoredTreeHead), OpenError> {
+        let store = shared.store.as_ref();
+        let Some(head) = store.tree_head()? else {
+            let mut state = Self {
+                tree: CompactTree::new(),
+                edges: EdgeTiles::new(),
+                data_tile: Vec::new(),
+                head: StoredTreeHead {
+                    tree_size: 0,
+                    timestamp_ms: 0,
+                    root: merkle::EMPTY_ROOT,
+                    signature: Vec::new(),
+                    checkpoint: String::new(),
+                },
+                known_issuers: HashSet::new(),
+            };
+            let timestamp = shared.clock.now_ms();
+            let head = sign_head(shared, timestamp, 0, merkle::EMPTY_ROOT)
+                .map_err(|e| OpenError::Signing(e.to_string()))?;
+            store.commit_batch(&Batch {
+                tree_head: Some(head.clone()),
+                ..Batch::default()
+            })?;
+            state.head = head.clone();
+            return Ok((state, head));
+        };
+        check_head_signature(shared, &head)?;
+        let size = head.tree_size;
+        let mut source = TileHashSource::new(StoreTiles(store), size);
+        let peaks = merkle::proof::peaks_from_source(size, &mut source)
+            .map_err(|e| OpenError::Corrupt(format!("reading the tree's peaks: {e}")))?;
+        let tree =
+            CompactTree::from_peaks(size, peaks).map_err(|e| OpenError::Corrupt(e.to_string()))?;
+        if tree.root() != head.root {
+            return Err(OpenError::Corrupt(format!(
+                "tiles hash to a different root than the stored tree head of size {size}"
+            )));
+        }
+        let mut partials = Vec::new();
+        for id in EdgeTiles::partial_tiles(size) {
+            let bytes = StoreTiles(store)
+                .read_tile(id)
+                .map_err(|e| OpenError::Corrupt(e.to_string()))?;
+            partials.push((id, bytes));
+        }
+        let edges =
+            EdgeTiles::resume(size, partials).map_err(|e| OpenError::Corrupt(e.to_string()))?;
+        let in_data_tile = (size % TILE_WIDTH) as usize;
+        let data_tile = if in_data_tile == 0 {
+            Vec::new()
+        } else {
+            let stored = store
+                .data_tile(size / TILE_WIDTH)?
+                .ok_or_else(|| OpenError::Corrupt("the partial data tile is missing".to_owned()))?;
+            let end = leaves_prefix_len(&stored.bytes, in_data_tile)
+                .ok_or_else(|| OpenError::Corrupt("the partial data tile is short".into()))?;
+            stored.bytes[..end].to_vec()
+        };
+        let state = Self {
+            tree,
+            edges,
+            data_tile,
+            head: head.clone(),
+            known_issuers: HashSet::new(),
+        };
+        Ok((state, head))
+    }
+}
+
+/// A stored head must verify under the configured key: a log restarted with another
+/// key would hand out SCTs nobody can reconcile with its history.
+fn check_head_signature(shared: &Shared, head: &StoredTreeHead) -> Result<(), OpenError> {
+    let (signature, used) = pki::ct::DigitallySigned::decode(&head.signature)
+        .map_err(|e| OpenError::Corrupt(format!("stored tree head signature: {e}")))?;
+    if used != head.signature.len() {
+        return Err(OpenError::Corrupt(
+            "stored tree head signature has trailing bytes".into(),
+        ));
+    }
+    let signed = tree_head_signed_data(head.timestamp_ms, head.tree_size, &head.root);
+    pki::verify::verify_digitally_signed(&shared.spki_der, &signed, &signature)
+        .map_err(|_| OpenError::KeyMismatch(shared.name.clone()))
+}
+
+/// Byte length of the first `count` `TileLeaf`s of a data tile.
+pub(crate) fn leaves_prefix_len(tile: &[u8], count: usize) -> Option<usize> {
+    let mut offset = 0;
+    for _ in 0..count {
+        let (_, used) = TileLeaf::decode(&tile[offset..]).ok()?;
+        offset += used;
+    }
+    Some(offset)
+}
+
+/// Signs a tree head: one ECDSA signature serves `get-sth` and the checkpoint's
+/// RFC6962NoteSignature.
+fn sign_head(
+    shared: &Shared,
+    timestamp_ms: u64,
+    tree_size: u64,
+    root: merkle::Hash,
+) -> Result<StoredTreeHead, SubmitError> {
+    let signed = tree_head_signed_data(timestamp_ms, tree_size, &root);
+    let ds = shared
+        .signer
+        .sign_digitally_signed(&signed)
+        .map_err(|e| SubmitError::Encoding(e.to_string()))?;
+    let mut signature = Vec::with_capacity(80);
+    ds.try_encode(&mut signature)
+        .map_err(|e| SubmitError::Encoding(e.to_string()))?;
+    let text = Checkpoint::new(shared.origin.clone(), tree_size, root).to_text();
+    let mut note = SignedNote::new(text).map_err(|e| SubmitError::Encoding(e.to_string()))?;
+    note.signatures.push(rfc6962_note_signature(
+        &shared.origin,
+        &shared.spki_der,
+        timestamp_ms,
+        &signature,
+    ));
+    Ok(StoredTreeHead {
+        tree_size,
+        timestamp_ms,
+        root,
+        signature,
+        checkpoint: note.encode(),
+    })
+}
+
+/// Starts the sequencer thread; the returned sender is the pool.
+pub(crate) fn spawn(
+    shared: Arc<Shared>,
+    state: SequencerState,
+    pool_size: usize,
+) -> std::io::Result<SyncSender<Pending>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(pool_size);
+    std::thread::Builder::new()
+        .name(format!("sequencer-{}", shared.name))
+        .spawn(move || run(shared, state, rx, pool_size))?;
+    Ok(tx)
+}
+
+fn run(shared: Arc<Shared>, mut state: SequencerState, pool: Receiver<Pending>, max: usize) {
+    let interval = shared.sequence_interval;
+    let mut next_tick = Instant::now() + interval;
+    loop {
+        let now = Instant::now();
+        if next_tick > now {
+            std::thread::sleep(next_tick - now);
+        }
+        // A slow batch must not cause a burst of catch-up ticks.
+        next_tick = (next_tick + interval).max(Instant::now() + interval / 4);
+
+        let mut batch = Vec::new();
+        let mut closed = false;
+        while batch.len() < max {
+            match pool.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        let idle_refresh =
+            shared.clock.now_ms() >= state.head.timestamp_ms.saturating_add(IDLE_HEAD_REFRESH_MS);
+        if !batch.is_empty() || idle_refresh {
+            let started = Instant::now();
+            let count = batch.len();
+            match integrate(&shared, &state, batch) {
+                Ok((new_state, replies)) => {
+                    state = new_state;
+                    *shared.head.write().expect("head lock") =
+                        Arc::new(PublishedHead::new(state.head.clone()));
+                    for (reply, answer) in replies {
+                        let _ = reply.send(answer);
+                    }
+                    tracing::debug!(
+                        log = %shared.name,
+                        entries = count,
+                        tree_size = state.head.tree_size,
+                        millis = started.elapsed().as_millis() as u64,
+                        "batch sequenced"
+                    );
+                }
+                Err(e) => {
+                    tracing::error!(log = %shared.name, error = %e, "batch not sequenced");
+                    // Give storage a moment before the next attempt.
+                    std::thread::sleep(interval.min(Duration::from_secs(1)));
+                }
+            }
+        }
+        if closed {
+            return;
+        }
+    }
+}
+
+type Replies = Vec<(
+    oneshot::Sender<Result<SignedCertificateTimestamp, SubmitError>>,
+    Result<SignedCertificateTimestamp, SubmitError>,
+)>;
+
+/// Why a batch failed as a whole; every submission in it is answered with an error.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BatchError {
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    #[error("signing: {0}")]
+    Signing(SubmitError),
+}
+
+/// Integrates one batch into a copy of `state` and commits it. On success returns the
+/// new state and the answers to send; on failure the batch's submitters are told and
+/// `state` stays as it was (nothing of the batch is stored).
+fn integrate(
+    shared: &Shared,
+    state: &SequencerState,
+    batch: Vec<Pending>,
+) -> Result<(SequencerState, Replies), BatchError> {
+    let mut next = state.clone();
+    let timestamp = shared
+        .clock
+        .now_ms()
+        .max(state.head.timestamp_ms.saturating_add(1));
+    let mut writes = Batch::default();
+    let mut replies: Replies = Vec::with_capacity(batch.len());
+    // Entries accepted in this batch by dedup key, to answer duplicates inside it.
+    let mut in_batch: HashMap<[u8; 32], SignedCertificateTimestamp> = HashMap::new();
+    let mut duplicates = Vec::new();
+    let mut data_tiles_done = Vec::new();
+    let mut failed: Option<BatchError> = None;
+
+    for pending in batch {
+        if in_batch.contains_key(&pending.dedup_key) {
+            duplicates.push(pending);
+            continue;
+        }
+        match shared.store.dedup(&pending.dedup_key) {
+            Ok(Some(record)) => {
+                let answer = shared.sct_from_record(&record);
+                replies.push((pending.reply, answer));
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                failed = Some(e.into());
+                replies.push((pending.reply, Err(SubmitError::Storage)));
+                continue;
+            }
+        }
+        match append_entry(shared, &mut next, &mut writes, timestamp, &pending) {
+            Ok((sct, full_data_tile)) => {
+                if let Some(tile) = full_data_tile {
+                    data_tiles_done.push(tile);
+                }
+                in_batch.insert(pending.dedup_key, sct.clone());
+                replies.push((pending.reply, Ok(sct)));
+            }
+            Err(e) => replies.push((pending.reply, Err(e))),
+        }
+    }
+    for pending in duplicates {
+        let sct = in_batch[&pending.dedup_key].clone();
+        replies.push((pending.reply, Ok(sct)));
+    }
+    if let Some(e) = failed {
+        fail_all(replies);
+        return Err(e);
+    }
+
+    let size = next.tree.size();
+    writes.data_tiles = data_tiles_done;
+    if !next.data_tile.is_empty() && size > state.head.tree_size {
+        writes.data_tiles.push(TileWrite {
+            level: 0,
+            index: size / TILE_WIDTH,
+            width: (size % TILE_WIDTH) as u16,
+            bytes: next.data_tile.clone(),
+        });
+    }
+    writes.hash_tiles = next
+        .edges
+        .flush()
+        .into_iter()
+        .map(|(id, bytes)| TileWrite {
+            level: id.level,
+            index: id.index,
+            width: id.width,
+            bytes,
+        })
+        .collect();
+    let head = match sign_head(shared, timestamp, size, next.tree.root()) {
+        Ok(head) => head,
+        Err(e) => {
+            fail_all(replies);
+            return Err(BatchError::Signing(e));
+        }
+    };
+    writes.tree_head = Some(head.clone());
+    if let Err(e) = shared.store.commit_batch(&writes) {
+        fail_all(replies);
+        return Err(e.into());
+    }
+    for (fingerprint, _) in &writes.issuers {
+        if next.known_issuers.len() >= KNOWN_ISSUERS_LIMIT {
+            next.known_issuers.clear();
+        }
+        next.known_issuers.insert(*fingerprint);
+    }
+    next.head = head;
+    Ok((next, replies))
+}
+
+fn fail_all(replies: Replies) {
+    for (reply, _) in replies {
+        let _ = reply.send(Err(SubmitError::Storage));
+    }
+}
+
+/// Appends one entry: leaf, tiles, SCT and index rows. Returns the SCT and, when this
+/// entry completed a data tile, that tile.
+fn append_entry(
+    shared: &Shared,
+    next: &mut SequencerState,
+    writes: &mut Batch,
+    timestamp: u64,
+    pending: &Pending,
+) -> Result<(SignedCertificateTimestamp, Option<TileWrite>), SubmitError> {
+    let index = next.tree.size();
+    let extensions =
+        leaf_index_extension(index).map_err(|e| SubmitError::Encoding(e.to_string()))?;
+    let validated = &pending.validated;
+    let entry = TimestampedEntry {
+        timestamp,
+        entry: validated.entry.clone(),
+        extensions,
+    };
+    let pre_certificate = match validated.entry {
+        SignedEntry::Precert { .. } => Some(validated.leaf_der.clone()),
+        SignedEntry::X509(_) => None,
+    };
+    let chain_fingerprints: Vec<[u8; 32]> = validated
+        .chain_der
+        .iter()
+        .map(|der| Sha256::digest(der).into())
+        .collect();
+    let tile_leaf = TileLeaf {
+        entry,
+        pre_certificate,
+        chain_fingerprints,
+    };
+    // Encode first: an entry that cannot be encoded must not touch the tree.
+    let mut leaf_bytes = Vec::new();
+    tile_leaf
+        .try_encode(&mut leaf_bytes)
+        .map_err(|e| SubmitError::Encoding(e.to_string()))?;
+    let leaf = merkle_tree_leaf(&tile_leaf.entry);
+    let signature = shared
+        .signer
+        .sign_digitally_signed(&sct_signed_data(&tile_leaf.entry))
+        .map_err(|e| SubmitError::Encoding(e.to_string()))?;
+    let mut sct_signature = Vec::with_capacity(80);
+    signature
+        .try_encode(&mut sct_signature)
+        .map_err(|e| SubmitError::Encoding(e.to_string()))?;
+
+    let leaf_hash = merkle::leaf_hash(&leaf);
+    let edges = &mut next.edges;
+    next.tree
+        .append_hash(leaf_hash, |node, hash| edges.observe(node, hash))
+        .map_err(|e| SubmitError::Encoding(e.to_string()))?;
+    next.data_tile.extend_from_slice(&leaf_bytes);
+    let full_tile = if (index + 1).is_multiple_of(TILE_WIDTH) {
+        Some(TileWrite {
+            level: 0,
+            index: index / TILE_WIDTH,
+            width: TILE_WIDTH as u16,
+            bytes: std::mem::take(&mut next.data_tile),
+        })
+    } else {
+        None
+    };
+    for (der, fingerprint) in validated
+        .chain_der
+        .iter()
+        .zip(&tile_leaf.chain_fingerprints)
+    {
+        if !next.known_issuers.contains(fingerprint)
+            && !writes.issuers.iter().any(|(fp, _)| fp == fingerprint)
+        {
+            writes.issuers.push((*fingerprint, der.clone()));
+        }
+    }
+    writes.entries.push(NewEntry {
+        dedup_key: pending.dedup_key,
+        leaf_hash,
+        record: DedupRecord {
+            leaf_index: index,
+            timestamp_ms: timestamp,
+            sct_signature,
+        },
+    });
+    Ok((
+        SignedCertificateTimestamp {
+            log_id: shared.log_id,
+            timestamp,
+            extensions: tile_leaf.entry.extensions,
+            signature,
+        },
+        full_tile,
+    ))
+}

@@ -1,0 +1,199 @@
+//! Sequencer and read-path tests over a real SQLite store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use merkle::{HashSource, inclusion_proof, verify_consistency, verify_inclusion};
+use pki::chain::{RootStore, SubmissionKind};
+use pki::ct::{TimestampedEntry, merkle_tree_leaf, parse_leaf_index_extension};
+use pki::keys::EcdsaP256Signer;
+use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+use store::SqliteLogStore;
+
+use super::*;
+use crate::reads::CachedHashes;
+
+struct Pki {
+    root_der: Vec<u8>,
+    root_params: CertificateParams,
+    root_key: KeyPair,
+}
+
+fn pki() -> Pki {
+    let root_key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "test root");
+    let root = params.self_signed(&root_key).unwrap();
+    Pki {
+        root_der: root.der().to_vec(),
+        root_params: params,
+        root_key,
+    }
+}
+
+fn leaf(pki: &Pki, name: &str) -> Vec<Vec<u8>> {
+    let key = KeyPair::generate().unwrap();
+    let params = CertificateParams::new(vec![name.to_owned()]).unwrap();
+    let issuer = rcgen::Issuer::from_params(&pki.root_params, &pki.root_key);
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    vec![cert.der().to_vec(), pki.root_der.clone()]
+}
+
+fn open(dir: &std::path::Path, pki: &Pki, signer_pem: &str) -> Log {
+    let mut roots = RootStore::new();
+    roots.add_der(&pki.root_der).unwrap();
+    let signer = EcdsaP256Signer::from_pkcs8_pem(signer_pem).unwrap();
+    let mut config = LogConfig::new("t", "example.test/logs/t", signer, roots);
+    config.sequence_interval = Duration::from_millis(5);
+    let store = Arc::new(SqliteLogStore::open(&dir.join("log.db")).unwrap());
+    Log::open(config, store).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submissions_are_sequenced_proven_deduplicated_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki();
+    let key_pem = EcdsaP256Signer::generate().unwrap().to_pkcs8_pem().unwrap();
+    let log = Arc::new(open(dir.path(), &pki, &key_pem));
+    assert_eq!(log.tree_head().tree_size, 0);
+
+    let chains: Vec<_> = (0..300)
+        .map(|i| leaf(&pki, &format!("h{i}.test")))
+        .collect();
+    let mut tasks = Vec::new();
+    for chain in chains.clone() {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            log.submit(chain, SubmissionKind::Certificate).await
+        }));
+    }
+    let mut scts = Vec::new();
+    for t in tasks {
+        scts.push(t.await.unwrap().unwrap());
+    }
+    // Every index is handed out exactly once.
+    let mut indexes: Vec<u64> = scts
+        .iter()
+        .map(|s| parse_leaf_index_extension(&s.extensions).unwrap())
+        .collect();
+    indexes.sort();
+    assert_eq!(indexes, (0..300).collect::<Vec<_>>());
+
+    let head = log.tree_head();
+    assert_eq!(head.tree_size, 300);
+    for (chain, sct) in chains.iter().zip(&scts) {
+        pki::verify::verify_digitally_signed(
+            log.public_key_der(),
+            &pki::ct::sct_signed_data(&TimestampedEntry {
+                timestamp: sct.timestamp,
+                entry: pki::ct::SignedEntry::X509(chain[0].clone()),
+                extensions: sct.extensions.clone(),
+            }),
+            &sct.signature,
+        )
+        .unwrap();
+        let index = parse_leaf_index_extension(&sct.extensions).unwrap();
+        let leaf_hash = merkle::leaf_hash(&merkle_tree_leaf(&TimestampedEntry {
+            timestamp: sct.timestamp,
+            entry: pki::ct::SignedEntry::X509(chain[0].clone()),
+            extensions: sct.extensions.clone(),
+        }));
+        let mut source = CachedHashes {
+            shared: &log.shared,
+            size: head.tree_size,
+        };
+        let proof = inclusion_proof(index, head.tree_size, &mut source).unwrap();
+        verify_inclusion(&leaf_hash, index, head.tree_size, &proof, &head.root).unwrap();
+    }
+    // Entries come back as submitted.
+    let entries = log.shared.entries(0, 255).unwrap();
+    assert_eq!(entries.len(), 256);
+
+    // Resubmission returns the very same SCT.
+    let again = log
+        .submit(chains[7].clone(), SubmissionKind::Certificate)
+        .await
+        .unwrap();
+    assert_eq!(again, scts[7]);
+
+    let old_head = head;
+    drop(log);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let log = Arc::new(open(dir.path(), &pki, &key_pem));
+    assert_eq!(log.tree_head(), old_head);
+    let again = log
+        .submit(chains[123].clone(), SubmissionKind::Certificate)
+        .await
+        .unwrap();
+    assert_eq!(again, scts[123], "dedup holds across a restart");
+    let fresh = log
+        .submit(leaf(&pki, "new.test"), SubmissionKind::Certificate)
+        .await
+        .unwrap();
+    assert_eq!(parse_leaf_index_extension(&fresh.extensions).unwrap(), 300);
+    let new_head = log.tree_head();
+    let mut source = CachedHashes {
+        shared: &log.shared,
+        size: new_head.tree_size,
+    };
+    let proof =
+        merkle::consistency_proof(old_head.tree_size, new_head.tree_size, &mut source).unwrap();
+    verify_consistency(
+        old_head.tree_size,
+        new_head.tree_size,
+        &old_head.root,
+        &new_head.root,
+        &proof,
+    )
+    .unwrap();
+    // Every peak the sequencer resumed from matches what the cache serves.
+    let peaks = source
+        .hashes(&merkle::tree::peak_ids(new_head.tree_size))
+        .unwrap();
+    assert_eq!(merkle::tree::fold_peaks(&peaks), new_head.root);
+}
+
+#[tokio::test]
+async fn invalid_chains_get_no_sct_and_leave_the_log_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki();
+    let other = self::pki();
+    let key_pem = EcdsaP256Signer::generate().unwrap().to_pkcs8_pem().unwrap();
+    let log = open(dir.path(), &pki, &key_pem);
+    let foreign = leaf(&other, "x.test");
+    assert!(matches!(
+        log.submit(foreign, SubmissionKind::Certificate).await,
+        Err(SubmitError::Chain(_))
+    ));
+    assert!(matches!(
+        log.submit(vec![b"not der".to_vec()], SubmissionKind::Certificate)
+            .await,
+        Err(SubmitError::Chain(_))
+    ));
+    assert!(matches!(
+        log.submit(leaf(&pki, "y.test"), SubmissionKind::Precertificate)
+            .await,
+        Err(SubmitError::Chain(_))
+    ));
+    assert_eq!(log.tree_head().tree_size, 0);
+}
+
+#[test]
+fn dedup_key_covers_entry_type_and_content() {
+    let a = dedup_key(&pki::ct::SignedEntry::X509(vec![1, 2, 3])).unwrap();
+    let b = dedup_key(&pki::ct::SignedEntry::X509(vec![1, 2, 4])).unwrap();
+    let c = dedup_key(&pki::ct::SignedEntry::Precert {
+        issuer_key_hash: [0; 32],
+        tbs_certificate: vec![1, 2, 3],
+    })
+    .unwrap();
+    assert_ne!(a, b);
+    assert_ne!(a, c);
+    assert_eq!(
+        a,
+        dedup_key(&pki::ct::SignedEntry::X509(vec![1, 2, 3])).unwrap()
+    );
+}

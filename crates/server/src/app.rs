@@ -1,0 +1,211 @@
+//! Wiring: opens every configured log over its own SQLite database and serves them,
+//! plus the server-wide `/logs/log_list.json` and `/healthz`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use ctlog::{ApiError, Log, LogConfig};
+use pki::chain::RootStore;
+use pki::keys::EcdsaP256Signer;
+use store::SqliteLogStore;
+
+use crate::config::{Config, LogSection};
+
+/// Maximum merge delay announced in the log list: entries are integrated within one
+/// sequence interval, far below this.
+const MMD_SECONDS: u64 = 60;
+
+/// A log opened and ready to serve, with what the operator needs to pin it.
+pub struct OpenedLog {
+    pub log: Arc<Log>,
+    pub url: String,
+}
+
+/// Extra roots for every log: `<data_dir>/roots.pem` in dev mode, and `--roots` files.
+pub fn load_roots(
+    section: &LogSection,
+    extra: &[PathBuf],
+    data_dir: &Path,
+    dev: bool,
+) -> anyhow::Result<RootStore> {
+    let mut roots = RootStore::new();
+    let mut files: Vec<PathBuf> = section.roots_pem.iter().cloned().collect();
+    let dev_roots = data_dir.join("roots.pem");
+    if dev && dev_roots.exists() {
+        files.push(dev_roots);
+    }
+    files.extend(extra.iter().cloned());
+    for file in files {
+        let pem = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading roots from {}", file.display()))?;
+        roots
+            .add_pem_bundle(&pem)
+            .with_context(|| format!("roots in {}", file.display()))?;
+    }
+    Ok(roots)
+}
+
+/// The log's signing key: from its PEM file, or generated once and kept in the data
+/// directory (mode 0600) for `ephemeral`.
+pub fn load_key(section: &LogSection, data_dir: &Path) -> anyhow::Result<EcdsaP256Signer> {
+    if section.key_file != "ephemeral" {
+        let pem = std::fs::read_to_string(&section.key_file)
+            .with_context(|| format!("reading the key of log {}", section.name))?;
+        return EcdsaP256Signer::from_pkcs8_pem(&pem)
+            .with_context(|| format!("the key of log {} (PKCS#8 PEM, P-256)", section.name));
+    }
+    let dir = data_dir.join("keys");
+    let path = dir.join(format!("{}.pem", section.name));
+    if path.exists() {
+        let pem = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        return EcdsaP256Signer::from_pkcs8_pem(&pem)
+            .with_context(|| format!("generated key {}", path.display()));
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let signer = EcdsaP256Signer::generate()?;
+    let pem = signer.to_pkcs8_pem()?;
+    write_private(&path, pem.as_bytes())?;
+    Ok(signer)
+}
+
+/// Writes a secret file readable by the owner only, atomically.
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options
+        .open(&tmp)
+        .with_context(|| format!("creating {}", tmp.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// Opens every configured log.
+pub fn open_logs(
+    config: &Config,
+    public_url: &str,
+    extra_roots: &[PathBuf],
+    dev: bool,
+) -> anyhow::Result<Vec<OpenedLog>> {
+    let mut logs = Vec::new();
+    let host = public_url
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or(public_url)
+        .trim_end_matches('/');
+    for section in &config.logs {
+        let signer = load_key(section, &config.data_dir)?;
+        let roots = load_roots(section, extra_roots, &config.data_dir, dev)?;
+        let origin = format!("{host}/logs/{}", section.name);
+        let mut log_config = LogConfig::new(section.name.clone(), origin, signer, roots);
+        log_config.sequence_interval = section.sequence_interval;
+        if let Some(pool) = section.pool_size {
+            log_config.pool_size = pool;
+        }
+        if let Some(tiles) = section.tile_cache_tiles {
+            log_config.tile_cache_tiles = tiles;
+        }
+        let dir = config.data_dir.join("logs").join(&section.name);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let store = SqliteLogStore::open(&dir.join("log.db"))
+            .with_context(|| format!("opening the database of log {}", section.name))?;
+        let log = Log::open(log_config, Arc::new(store))
+            .with_context(|| format!("opening log {}", section.name))?;
+        logs.push(OpenedLog {
+            log: Arc::new(log),
+            url: format!(
+                "{}/logs/{}/",
+                public_url.trim_end_matches('/'),
+                section.name
+            ),
+        });
+    }
+    if logs.is_empty() {
+        bail!("no logs configured: add a [[logs]] section");
+    }
+    Ok(logs)
+}
+
+/// Chrome's CT log list v3 shape, so clients and monitors can pin the keys.
+fn log_list(logs: &[OpenedLog]) -> serde_json::Value {
+    let entries: Vec<_> = logs
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "description": format!("certcentral log {}", l.log.name()),
+                "log_id": BASE64.encode(l.log.log_id()),
+                "key": BASE64.encode(l.log.public_key_der()),
+                "url": l.url,
+                "mmd": MMD_SECONDS,
+                "state": { "usable": { "timestamp": "2026-01-01T00:00:00Z" } },
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "version": "1",
+        "log_list_timestamp": "2026-01-01T00:00:00Z",
+        "operators": [{ "name": "certcentral", "email": [], "logs": entries }],
+    })
+}
+
+/// Peak resident set size of this process, from `/proc/self/status` (`VmHWM`).
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+async fn healthz() -> impl IntoResponse {
+    axum::Json(serde_json::json!({
+        "status": "ok",
+        "peak_rss_kib": peak_rss_kib(),
+    }))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this endpoint",
+    )
+}
+
+/// The whole HTTP surface.
+pub fn router(logs: &[OpenedLog]) -> Router {
+    let list = serde_json::to_vec_pretty(&log_list(logs)).expect("JSON of plain values");
+    let mut app = Router::new().route("/healthz", get(healthz)).route(
+        "/logs/log_list.json",
+        get(move || async move { ([(header::CONTENT_TYPE, "application/json")], list) }),
+    );
+    for l in logs {
+        app = app.nest(
+            &format!("/logs/{}", l.log.name()),
+            ctlog::router(l.log.clone())
+                .fallback(not_found)
+                .method_not_allowed_fallback(method_not_allowed),
+        );
+    }
+    app.fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
