@@ -1,0 +1,229 @@
+//! End-to-end harness: runs the real `certcentral` binary on a loopback port over a
+//! temporary data directory, and builds certificate fixtures with rcgen.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, CustomExtension, DnType,
+    ExtendedKeyUsagePurpose, IsCa, KeyPair, date_time_ymd,
+};
+use serde_json::Value;
+
+pub const POISON_OID: &[u64] = &[1, 3, 6, 1, 4, 1, 11129, 2, 4, 3];
+pub const PRECERT_SIGNING_EKU: &[u64] = &[1, 3, 6, 1, 4, 1, 11129, 2, 4, 4];
+
+/// A running server process; killed (SIGKILL) when dropped.
+pub struct Server {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    pub base: String,
+    pub data_dir: PathBuf,
+}
+
+impl Server {
+    /// Starts `certcentral serve` with `args`, waiting for its listening line.
+    pub fn spawn(args: &[&str], data_dir: &Path) -> Server {
+        std::fs::create_dir_all(data_dir).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data_dir.join("server.log"))
+            .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_certcentral"))
+            .arg("serve")
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start certcentral");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let mut addr = None;
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if let Some(rest) = line.strip_prefix("certcentral listening on http://") {
+                addr = Some(rest.trim().parse::<SocketAddr>().unwrap());
+                break;
+            }
+        }
+        let Some(addr) = addr else {
+            let _ = child.wait();
+            panic!(
+                "server exited before listening; its log:\n{}",
+                std::fs::read_to_string(data_dir.join("server.log")).unwrap_or_default()
+            );
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            child: Some(child),
+            addr,
+            base: format!("http://{addr}"),
+            data_dir: data_dir.to_owned(),
+        }
+    }
+
+    /// Starts the server from a config with one log named `test` over `data_dir`.
+    pub fn with_log(data_dir: &Path, roots_pem: &Path, interval: &str, listen: &str) -> Server {
+        let config = format!(
+            "listen = \"{listen}\"\ndata_dir = \"{}\"\n\n[[logs]]\nname = \"test\"\nkey_file = \"ephemeral\"\nroots_pem = \"{}\"\nsequence_interval = \"{interval}\"\n",
+            data_dir.display(),
+            roots_pem.display()
+        );
+        std::fs::create_dir_all(data_dir).unwrap();
+        let path = data_dir.join("certcentral.toml");
+        std::fs::write(&path, config).unwrap();
+        Server::spawn(&["--config", path.to_str().unwrap()], data_dir)
+    }
+
+    pub fn log_url(&self, path: &str) -> String {
+        format!("{}/logs/test/{path}", self.base)
+    }
+
+    /// SIGKILL, no chance to clean up.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+pub fn get_json(client: &reqwest::blocking::Client, url: &str) -> Value {
+    let response = client.get(url).send().unwrap();
+    let status = response.status();
+    let body = response.text().unwrap();
+    assert!(status.is_success(), "GET {url}: {status} {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// POSTs a chain; returns (status, JSON body).
+pub fn post_chain(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    chain: &[Vec<u8>],
+) -> (u16, Value) {
+    let body =
+        serde_json::json!({ "chain": chain.iter().map(|c| B64.encode(c)).collect::<Vec<_>>() });
+    let response = client.post(url).json(&body).send().unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    B64.encode(bytes)
+}
+
+pub fn unb64(s: &str) -> Vec<u8> {
+    B64.decode(s).unwrap()
+}
+
+pub type Ca = CertifiedIssuer<'static, KeyPair>;
+
+pub fn ca_params(cn: &str, from: i32, to: i32) -> CertificateParams {
+    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.distinguished_name.push(DnType::CommonName, cn);
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.not_before = date_time_ymd(from, 1, 1);
+    p.not_after = date_time_ymd(to, 1, 1);
+    p.use_authority_key_identifier_extension = true;
+    p
+}
+
+pub fn root(cn: &str, from: i32, to: i32) -> Ca {
+    CertifiedIssuer::self_signed(ca_params(cn, from, to), KeyPair::generate().unwrap()).unwrap()
+}
+
+pub fn intermediate(cn: &str, issuer: &Ca) -> Ca {
+    CertifiedIssuer::signed_by(
+        ca_params(cn, 2020, 2040),
+        KeyPair::generate().unwrap(),
+        issuer,
+    )
+    .unwrap()
+}
+
+pub fn precert_signing_cert(issuer: &Ca) -> Ca {
+    let mut p = ca_params("Precert Signer", 2020, 2040);
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::Other(PRECERT_SIGNING_EKU.to_vec())];
+    CertifiedIssuer::signed_by(p, KeyPair::generate().unwrap(), issuer).unwrap()
+}
+
+pub fn poison() -> CustomExtension {
+    let mut e = CustomExtension::from_oid_content(POISON_OID, vec![0x05, 0x00]);
+    e.set_criticality(true);
+    e
+}
+
+/// A leaf for `name`, optionally a precertificate (critical poison).
+pub fn leaf(name: &str, issuer: &Ca, precert: bool) -> Vec<u8> {
+    let mut p = CertificateParams::new(vec![name.to_owned()]).unwrap();
+    p.distinguished_name.push(DnType::CommonName, name);
+    p.not_before = date_time_ymd(2025, 1, 1);
+    p.not_after = date_time_ymd(2035, 1, 1);
+    p.use_authority_key_identifier_extension = true;
+    if precert {
+        p.custom_extensions = vec![poison()];
+    }
+    p.signed_by(&KeyPair::generate().unwrap(), issuer)
+        .unwrap()
+        .der()
+        .to_vec()
+}
+
+pub fn write_roots(path: &Path, roots: &[&Ca]) {
+    let pem: String = roots.iter().map(|r| r.pem()).collect();
+    std::fs::write(path, pem).unwrap();
+}
+
+/// Runs the independent Python verifier on `input`; returns its JSON summary.
+pub fn python_verify(input: &Value) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ct_verify.py");
+    let mut child = Command::new("python3")
+        .arg(&script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 must be installed (see .ci/run)");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(serde_json::to_string(input).unwrap().as_bytes())
+            .unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "independent verifier failed:\n{stderr}\n{stdout}"
+    );
+    serde_json::from_str(stdout.trim()).unwrap()
+}
