@@ -12,8 +12,8 @@ use merkle::tiles::{EdgeTiles, TILE_WIDTH, TileHashSource, TileSource};
 use merkle::{CompactTree, TileId};
 use pki::chain::ValidatedChain;
 use pki::ct::{
-    SignedCertificateTimestamp, SignedEntry, TileLeaf, TimestampedEntry, leaf_index_extension,
-    merkle_tree_leaf, sct_signed_data, tree_head_signed_data,
+    DigitallySigned, SignedCertificateTimestamp, SignedEntry, TileLeaf, TimestampedEntry,
+    leaf_index_extension, merkle_tree_leaf, sct_signed_data, tree_head_signed_data,
 };
 use sha2::{Digest, Sha256};
 use store::{Batch, DedupRecord, LogStore, NewEntry, StoreError, StoredTreeHead, TileWrite};
@@ -293,6 +293,7 @@ fn integrate(
     state: &SequencerState,
     batch: Vec<Pending>,
 ) -> Result<(SequencerState, Replies), BatchError> {
+    let started = Instant::now();
     let mut next = state.clone();
     let timestamp = shared
         .clock
@@ -300,10 +301,11 @@ fn integrate(
         .max(state.head.timestamp_ms.saturating_add(1));
     let mut writes = Batch::default();
     let mut replies: Replies = Vec::with_capacity(batch.len());
-    // Entries accepted in this batch by dedup key, to answer duplicates inside it.
-    let mut in_batch: HashMap<[u8; 32], SignedCertificateTimestamp> = HashMap::new();
+    // Submissions appended in this batch, in order, with what their SCT signs.
+    let mut appended: Vec<(Pending, Vec<u8>)> = Vec::with_capacity(batch.len());
+    // Dedup key → position in `appended`, to answer duplicates inside the batch.
+    let mut in_batch: HashMap<[u8; 32], usize> = HashMap::new();
     let mut duplicates = Vec::new();
-    let mut data_tiles_done = Vec::new();
     let mut failed: Option<BatchError> = None;
 
     for pending in batch {
@@ -324,28 +326,57 @@ fn integrate(
                 continue;
             }
         }
-        match append_entry(shared, &mut next, &mut writes, timestamp, &pending) {
-            Ok((sct, full_data_tile)) => {
-                if let Some(tile) = full_data_tile {
-                    data_tiles_done.push(tile);
-                }
-                in_batch.insert(pending.dedup_key, sct.clone());
-                replies.push((pending.reply, Ok(sct)));
+        match append_entry(&mut next, &mut writes, timestamp, &pending) {
+            Ok(signed_data) => {
+                in_batch.insert(pending.dedup_key, appended.len());
+                appended.push((pending, signed_data));
             }
             Err(e) => replies.push((pending.reply, Err(e))),
         }
     }
-    for pending in duplicates {
-        let sct = in_batch[&pending.dedup_key].clone();
-        replies.push((pending.reply, Ok(sct)));
-    }
     if let Some(e) = failed {
+        replies.extend(
+            appended
+                .into_iter()
+                .map(|(p, _)| (p.reply, Err(SubmitError::Storage))),
+        );
         fail_all(replies);
         return Err(e);
     }
 
+    // Signing dominates the batch's CPU time and every submitter is waiting, so it
+    // runs on all cores.
+    let messages: Vec<&[u8]> = appended.iter().map(|(_, m)| m.as_slice()).collect();
+    let signatures = match sign_all(shared, &messages) {
+        Ok(signatures) => signatures,
+        Err(e) => {
+            replies.extend(
+                appended
+                    .into_iter()
+                    .map(|(p, _)| (p.reply, Err(SubmitError::Storage))),
+            );
+            fail_all(replies);
+            return Err(BatchError::Signing(e));
+        }
+    };
+    let mut scts = Vec::with_capacity(appended.len());
+    for ((entry, signature), index) in writes.entries.iter_mut().zip(signatures).zip(0u64..) {
+        let mut encoded = Vec::with_capacity(80);
+        signature
+            .try_encode(&mut encoded)
+            .map_err(|e| BatchError::Signing(SubmitError::Encoding(e.to_string())))?;
+        entry.record.sct_signature = encoded;
+        debug_assert_eq!(entry.record.leaf_index, state.head.tree_size + index);
+        scts.push(SignedCertificateTimestamp {
+            log_id: shared.log_id,
+            timestamp,
+            extensions: leaf_index_extension(entry.record.leaf_index)
+                .map_err(|e| BatchError::Signing(SubmitError::Encoding(e.to_string())))?,
+            signature,
+        });
+    }
+
     let size = next.tree.size();
-    writes.data_tiles = data_tiles_done;
     if !next.data_tile.is_empty() && size > state.head.tree_size {
         writes.data_tiles.push(TileWrite {
             level: 0,
@@ -368,23 +399,81 @@ fn integrate(
     let head = match sign_head(shared, timestamp, size, next.tree.root()) {
         Ok(head) => head,
         Err(e) => {
+            replies.extend(
+                appended
+                    .into_iter()
+                    .map(|(p, _)| (p.reply, Err(SubmitError::Storage))),
+            );
             fail_all(replies);
             return Err(BatchError::Signing(e));
         }
     };
     writes.tree_head = Some(head.clone());
+    let prepared = Instant::now();
     if let Err(e) = shared.store.commit_batch(&writes) {
+        replies.extend(
+            appended
+                .into_iter()
+                .map(|(p, _)| (p.reply, Err(SubmitError::Storage))),
+        );
         fail_all(replies);
         return Err(e.into());
     }
+    tracing::debug!(
+        log = %shared.name,
+        prepare_ms = (prepared - started).as_millis() as u64,
+        commit_ms = prepared.elapsed().as_millis() as u64,
+        "batch committed"
+    );
     for (fingerprint, _) in &writes.issuers {
         if next.known_issuers.len() >= KNOWN_ISSUERS_LIMIT {
             next.known_issuers.clear();
         }
         next.known_issuers.insert(*fingerprint);
     }
+    for pending in duplicates {
+        let sct = scts[in_batch[&pending.dedup_key]].clone();
+        replies.push((pending.reply, Ok(sct)));
+    }
+    for ((pending, _), sct) in appended.into_iter().zip(scts) {
+        replies.push((pending.reply, Ok(sct)));
+    }
     next.head = head;
     Ok((next, replies))
+}
+
+/// Signs every message, spread over the machine's cores; order is kept.
+fn sign_all(shared: &Shared, messages: &[&[u8]]) -> Result<Vec<DigitallySigned>, SubmitError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(messages.len().div_ceil(64))
+        .max(1);
+    let sign = |chunk: &[&[u8]]| -> Result<Vec<DigitallySigned>, SubmitError> {
+        chunk
+            .iter()
+            .map(|m| {
+                shared
+                    .signer
+                    .sign_digitally_signed(m)
+                    .map_err(|e| SubmitError::Encoding(e.to_string()))
+            })
+            .collect()
+    };
+    if threads == 1 {
+        return sign(messages);
+    }
+    let chunk = messages.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = messages
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || sign(part)))
+            .collect();
+        let mut out = Vec::with_capacity(messages.len());
+        for handle in handles {
+            out.extend(handle.join().map_err(|_| SubmitError::Storage)??);
+        }
+        Ok(out)
+    })
 }
 
 fn fail_all(replies: Replies) {
@@ -393,15 +482,14 @@ fn fail_all(replies: Replies) {
     }
 }
 
-/// Appends one entry: leaf, tiles, SCT and index rows. Returns the SCT and, when this
-/// entry completed a data tile, that tile.
+/// Appends one entry to the tree, the data tile and the index rows (whose SCT
+/// signature is filled in later). Returns the bytes the SCT signs.
 fn append_entry(
-    shared: &Shared,
     next: &mut SequencerState,
     writes: &mut Batch,
     timestamp: u64,
     pending: &Pending,
-) -> Result<(SignedCertificateTimestamp, Option<TileWrite>), SubmitError> {
+) -> Result<Vec<u8>, SubmitError> {
     let index = next.tree.size();
     let extensions =
         leaf_index_extension(index).map_err(|e| SubmitError::Encoding(e.to_string()))?;
@@ -431,14 +519,7 @@ fn append_entry(
         .try_encode(&mut leaf_bytes)
         .map_err(|e| SubmitError::Encoding(e.to_string()))?;
     let leaf = merkle_tree_leaf(&tile_leaf.entry);
-    let signature = shared
-        .signer
-        .sign_digitally_signed(&sct_signed_data(&tile_leaf.entry))
-        .map_err(|e| SubmitError::Encoding(e.to_string()))?;
-    let mut sct_signature = Vec::with_capacity(80);
-    signature
-        .try_encode(&mut sct_signature)
-        .map_err(|e| SubmitError::Encoding(e.to_string()))?;
+    let signed_data = sct_signed_data(&tile_leaf.entry);
 
     let leaf_hash = merkle::leaf_hash(&leaf);
     let edges = &mut next.edges;
@@ -446,16 +527,14 @@ fn append_entry(
         .append_hash(leaf_hash, |node, hash| edges.observe(node, hash))
         .map_err(|e| SubmitError::Encoding(e.to_string()))?;
     next.data_tile.extend_from_slice(&leaf_bytes);
-    let full_tile = if (index + 1).is_multiple_of(TILE_WIDTH) {
-        Some(TileWrite {
+    if (index + 1).is_multiple_of(TILE_WIDTH) {
+        writes.data_tiles.push(TileWrite {
             level: 0,
             index: index / TILE_WIDTH,
             width: TILE_WIDTH as u16,
             bytes: std::mem::take(&mut next.data_tile),
-        })
-    } else {
-        None
-    };
+        });
+    }
     for (der, fingerprint) in validated
         .chain_der
         .iter()
@@ -473,16 +552,8 @@ fn append_entry(
         record: DedupRecord {
             leaf_index: index,
             timestamp_ms: timestamp,
-            sct_signature,
+            sct_signature: Vec::new(),
         },
     });
-    Ok((
-        SignedCertificateTimestamp {
-            log_id: shared.log_id,
-            timestamp,
-            extensions: tile_leaf.entry.extensions,
-            signature,
-        },
-        full_tile,
-    ))
+    Ok(signed_data)
 }

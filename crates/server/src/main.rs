@@ -15,6 +15,11 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 
+/// mimalloc: fewer cycles per allocation than glibc on the request path (HTTP, JSON,
+/// DER parsing allocate per request) and less fragmentation under many connections.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "certcentral",
@@ -89,9 +94,8 @@ fn main() -> anyhow::Result<()> {
 async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("listening on {}", config.listen))?;
+    let listener =
+        listen(config.listen).with_context(|| format!("listening on {}", config.listen))?;
     let address = listener.local_addr()?;
     let public_url = config
         .public_url
@@ -138,6 +142,20 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
         .await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Binds with a deep accept backlog: a burst of thousands of CT submitters must not
+/// overflow the SYN queue (the kernel's default retry then costs them a full second).
+fn listen(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(address)?;
+    socket.listen(8192)
 }
 
 async fn shutdown_signal() {

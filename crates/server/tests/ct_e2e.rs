@@ -609,3 +609,22 @@ fn crash_during_load_loses_no_acknowledged_entry() {
     assert_eq!(status, 200, "{sct}");
     assert_eq!(sct_index(&sct), size);
 }
+
+/// The independent verifier is only worth something if it rejects bad input: its
+/// self-test builds valid CT data with Python `cryptography`, then tampers with every
+/// kind of item and expects each to fail.
+#[test]
+fn independent_verifier_rejects_tampered_data() {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ct_verify_selftest.py");
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
