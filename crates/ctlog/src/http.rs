@@ -324,7 +324,6 @@ async fn get_proof_by_hash(
     }
     let index = log
         .shared
-        .store
         .leaf_index(&leaf_hash)?
         .filter(|&index| index < q.tree_size)
         .ok_or_else(|| {

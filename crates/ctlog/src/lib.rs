@@ -36,8 +36,14 @@ pub const MAX_GET_ENTRIES: u64 = 256;
 /// answers 503; bounds memory under overload.
 pub const DEFAULT_POOL_SIZE: usize = 32 * 1024;
 
-/// Default number of expanded hash tiles kept for proofs (about 16 KiB each).
-pub const DEFAULT_TILE_CACHE: usize = 4096;
+/// Default number of expanded hash tiles kept for proofs (about 16 KiB each, so at
+/// most 128 MiB): every tile of a log of two million entries, so random proofs
+/// never re-read and re-hash a tile.
+pub const DEFAULT_TILE_CACHE: usize = 8192;
+
+/// Recently sequenced entries whose leaf hash → index is kept in memory for
+/// `get-proof-by-hash` (about 60 bytes each).
+pub const RECENT_LEAVES: usize = 256 * 1024;
 
 /// Wall-clock milliseconds since the Unix epoch; injected so tests control time.
 pub trait Clock: Send + Sync + 'static {
@@ -162,6 +168,7 @@ pub(crate) struct Shared {
     pub store: Arc<dyn LogStore>,
     pub head: RwLock<Arc<PublishedHead>>,
     pub tiles: reads::TileCache,
+    pub recent: reads::RecentLeaves,
     pub issuers: reads::IssuerCache,
     pub sequence_interval: Duration,
 }
@@ -205,6 +212,7 @@ impl Log {
                 checkpoint: String::new(),
             }))),
             tiles,
+            recent: reads::RecentLeaves::new(RECENT_LEAVES),
             issuers: reads::IssuerCache::default(),
             sequence_interval: config.sequence_interval,
         });
@@ -253,15 +261,10 @@ impl Log {
     ) -> Result<SignedCertificateTimestamp, SubmitError> {
         let now = self.shared.clock.now_ms();
         let validated = validate_chain(&chain, &self.shared.roots, now, kind)?;
+        // Deduplication happens in the sequencer, in one batched look-up: it is the
+        // only writer, so its answer is authoritative, and the request path stays free
+        // of a random storage read. A resubmission waits for the next batch.
         let dedup_key = dedup_key(&validated.entry)?;
-        match self.shared.store.dedup(&dedup_key) {
-            Ok(Some(record)) => return self.shared.sct_from_record(&record),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(log = %self.shared.name, error = %e, "dedup look-up failed");
-                return Err(SubmitError::Storage);
-            }
-        }
         let (reply, answer) = tokio::sync::oneshot::channel();
         let pending = sequencer::Pending {
             dedup_key,

@@ -2,12 +2,12 @@
 //! data tiles. Tiles only ever widen and never change their prefix, so a cached tile
 //! at least as wide as a request needs answers it, whatever tree size is asked about.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, RwLock};
 
 use merkle::tiles::{TILE_HEIGHT, TILE_WIDTH};
 use merkle::{ExpandedTile, Hash, HashSource, NodeId};
-use pki::ct::{PrecertChainEntry, TileLeaf, encode_certificate_chain, merkle_tree_leaf};
+use pki::ct::{PrecertChainEntry, TileLeaf, merkle_tree_leaf};
 use store::StoreError;
 
 use crate::Shared;
@@ -24,12 +24,15 @@ pub enum ReadError {
 
 const SHARDS: usize = 16;
 
+/// One shard of the tile cache: expanded tiles by (tile level, index).
+type TileShard = Mutex<HashMap<(u8, u64), Arc<ExpandedTile>>>;
+
 /// Expanded hash tiles by (tile level, index), sharded to keep lock hold times short
 /// under many concurrent proof requests. Bounded: when a shard is full an arbitrary
 /// entry makes room, which is good enough because the hot set (upper levels, recent
 /// tiles) is re-read constantly.
 pub(crate) struct TileCache {
-    shards: Vec<Mutex<HashMap<(u8, u64), Arc<ExpandedTile>>>>,
+    shards: Vec<TileShard>,
     per_shard: usize,
 }
 
@@ -41,7 +44,7 @@ impl TileCache {
         }
     }
 
-    fn shard(&self, level: u8, index: u64) -> &Mutex<HashMap<(u8, u64), Arc<ExpandedTile>>> {
+    fn shard(&self, level: u8, index: u64) -> &TileShard {
         let mix = index.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(level);
         &self.shards[(mix >> 32) as usize % SHARDS]
     }
@@ -107,6 +110,56 @@ impl IssuerCache {
         }
         map.insert(*fingerprint, der.clone());
         Ok(der)
+    }
+}
+
+/// Leaf hash → index for the most recently sequenced entries. Proof requests
+/// cluster on fresh entries (SCT auditing happens soon after issuance), and these
+/// answers then skip a random read of the on-disk index. Bounded; older entries are
+/// looked up in storage.
+pub(crate) struct RecentLeaves {
+    inner: RwLock<RecentInner>,
+    capacity: usize,
+}
+
+#[derive(Default)]
+struct RecentInner {
+    index: HashMap<[u8; 32], u64>,
+    order: VecDeque<[u8; 32]>,
+}
+
+impl RecentLeaves {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            inner: RwLock::new(RecentInner::default()),
+            capacity,
+        }
+    }
+
+    /// Remembers committed entries, forgetting the oldest beyond the capacity.
+    pub fn insert(&self, leaves: impl Iterator<Item = ([u8; 32], u64)>) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut inner = self.inner.write().expect("recent leaves lock");
+        for (hash, index) in leaves {
+            if inner.order.len() == self.capacity
+                && let Some(old) = inner.order.pop_front()
+            {
+                inner.index.remove(&old);
+            }
+            inner.index.insert(hash, index);
+            inner.order.push_back(hash);
+        }
+    }
+
+    pub fn get(&self, hash: &[u8; 32]) -> Option<u64> {
+        self.inner
+            .read()
+            .expect("recent leaves lock")
+            .index
+            .get(hash)
+            .copied()
     }
 }
 
@@ -209,11 +262,18 @@ impl Shared {
             .map_err(corrupt)?,
             None => pki::ct::try_encode_certificate_chain(&chain).map_err(corrupt)?,
         };
-        let _ = encode_certificate_chain; // same encoding; the fallible twin is used
         Ok(EntryWithChain {
             leaf_input: merkle_tree_leaf(&leaf.entry),
             extra_data,
         })
+    }
+
+    /// The index of the leaf with this hash, recent entries from memory.
+    pub(crate) fn leaf_index(&self, leaf_hash: &[u8; 32]) -> Result<Option<u64>, ReadError> {
+        if let Some(index) = self.recent.get(leaf_hash) {
+            return Ok(Some(index));
+        }
+        Ok(self.store.leaf_index(leaf_hash)?)
     }
 
     /// An issuer certificate for the static-ct-api `issuer/` endpoint.

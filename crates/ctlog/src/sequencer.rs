@@ -242,7 +242,7 @@ fn run(shared: Arc<Shared>, mut state: SequencerState, pool: Receiver<Pending>, 
         if !batch.is_empty() || idle_refresh {
             let started = Instant::now();
             let count = batch.len();
-            match integrate(&shared, &state, batch) {
+            match integrate(&shared, &state, batch, idle_refresh) {
                 Ok((new_state, replies)) => {
                     state = new_state;
                     *shared.head.write().expect("head lock") =
@@ -292,6 +292,7 @@ fn integrate(
     shared: &Shared,
     state: &SequencerState,
     batch: Vec<Pending>,
+    refresh_head: bool,
 ) -> Result<(SequencerState, Replies), BatchError> {
     let started = Instant::now();
     let mut next = state.clone();
@@ -306,25 +307,31 @@ fn integrate(
     // Dedup key → position in `appended`, to answer duplicates inside the batch.
     let mut in_batch: HashMap<[u8; 32], usize> = HashMap::new();
     let mut duplicates = Vec::new();
-    let mut failed: Option<BatchError> = None;
 
-    for pending in batch {
+    // One batched, sorted look-up against storage; the sequencer is the only writer,
+    // so what it finds here cannot change before its own commit.
+    let keys: Vec<[u8; 32]> = batch.iter().map(|p| p.dedup_key).collect();
+    let known = match shared.store.dedup_many(&keys) {
+        Ok(known) => known,
+        Err(e) => {
+            replies.extend(
+                batch
+                    .into_iter()
+                    .map(|p| (p.reply, Err(SubmitError::Storage))),
+            );
+            fail_all(replies);
+            return Err(e.into());
+        }
+    };
+    for (pending, known) in batch.into_iter().zip(known) {
+        if let Some(record) = known {
+            let answer = shared.sct_from_record(&record);
+            replies.push((pending.reply, answer));
+            continue;
+        }
         if in_batch.contains_key(&pending.dedup_key) {
             duplicates.push(pending);
             continue;
-        }
-        match shared.store.dedup(&pending.dedup_key) {
-            Ok(Some(record)) => {
-                let answer = shared.sct_from_record(&record);
-                replies.push((pending.reply, answer));
-                continue;
-            }
-            Ok(None) => {}
-            Err(e) => {
-                failed = Some(e.into());
-                replies.push((pending.reply, Err(SubmitError::Storage)));
-                continue;
-            }
         }
         match append_entry(&mut next, &mut writes, timestamp, &pending) {
             Ok(signed_data) => {
@@ -334,14 +341,12 @@ fn integrate(
             Err(e) => replies.push((pending.reply, Err(e))),
         }
     }
-    if let Some(e) = failed {
-        replies.extend(
-            appended
-                .into_iter()
-                .map(|(p, _)| (p.reply, Err(SubmitError::Storage))),
-        );
-        fail_all(replies);
-        return Err(e);
+
+    if appended.is_empty() && !refresh_head {
+        // Only entries already logged (answered from storage) or rejects: nothing
+        // to commit, no new tree head.
+        debug_assert!(duplicates.is_empty());
+        return Ok((next, replies));
     }
 
     // Signing dominates the batch's CPU time and every submitter is waiting, so it
@@ -424,6 +429,12 @@ fn integrate(
         prepare_ms = (prepared - started).as_millis() as u64,
         commit_ms = prepared.elapsed().as_millis() as u64,
         "batch committed"
+    );
+    shared.recent.insert(
+        writes
+            .entries
+            .iter()
+            .map(|e| (e.leaf_hash, e.record.leaf_index)),
     );
     for (fingerprint, _) in &writes.issuers {
         if next.known_issuers.len() >= KNOWN_ISSUERS_LIMIT {

@@ -197,3 +197,91 @@ fn dedup_key_covers_entry_type_and_content() {
         dedup_key(&pki::ct::SignedEntry::X509(vec![1, 2, 3])).unwrap()
     );
 }
+
+/// A store whose next commit fails, to exercise the sequencer's rollback.
+struct FlakyStore {
+    inner: SqliteLogStore,
+    fail_next_commit: std::sync::atomic::AtomicBool,
+}
+
+impl store::LogStore for FlakyStore {
+    fn tree_head(&self) -> store::Result<Option<store::StoredTreeHead>> {
+        self.inner.tree_head()
+    }
+    fn commit_batch(&self, batch: &store::Batch) -> store::Result<()> {
+        if self
+            .fail_next_commit
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(store::StoreError::Io(std::io::Error::other("disk full")));
+        }
+        self.inner.commit_batch(batch)
+    }
+    fn hash_tile(&self, level: u8, index: u64) -> store::Result<Option<store::StoredTile>> {
+        self.inner.hash_tile(level, index)
+    }
+    fn data_tile(&self, index: u64) -> store::Result<Option<store::StoredTile>> {
+        self.inner.data_tile(index)
+    }
+    fn dedup(&self, key: &[u8; 32]) -> store::Result<Option<store::DedupRecord>> {
+        self.inner.dedup(key)
+    }
+    fn leaf_index(&self, leaf_hash: &[u8; 32]) -> store::Result<Option<u64>> {
+        self.inner.leaf_index(leaf_hash)
+    }
+    fn issuer(&self, fingerprint: &[u8; 32]) -> store::Result<Option<Vec<u8>>> {
+        self.inner.issuer(fingerprint)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_commit_hands_out_no_sct_and_leaves_no_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki();
+    let mut roots = RootStore::new();
+    roots.add_der(&pki.root_der).unwrap();
+    let mut config = LogConfig::new(
+        "t",
+        "example.test/logs/t",
+        EcdsaP256Signer::generate().unwrap(),
+        roots,
+    );
+    config.sequence_interval = Duration::from_millis(5);
+    let store = Arc::new(FlakyStore {
+        inner: SqliteLogStore::open(&dir.path().join("log.db")).unwrap(),
+        fail_next_commit: false.into(),
+    });
+    let log = Log::open(config, store.clone()).unwrap();
+    log.submit(leaf(&pki, "first.test"), SubmissionKind::Certificate)
+        .await
+        .unwrap();
+    let before = log.tree_head();
+
+    store
+        .fail_next_commit
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let failed = log
+        .submit(leaf(&pki, "lost.test"), SubmissionKind::Certificate)
+        .await;
+    assert!(matches!(failed, Err(SubmitError::Storage)), "{failed:?}");
+    assert_eq!(
+        log.tree_head(),
+        before,
+        "nothing of the failed batch is visible"
+    );
+
+    // The next batch reuses the index the failed one would have taken.
+    let sct = log
+        .submit(leaf(&pki, "next.test"), SubmissionKind::Certificate)
+        .await
+        .unwrap();
+    assert_eq!(parse_leaf_index_extension(&sct.extensions).unwrap(), 1);
+    let head = log.tree_head();
+    assert_eq!(head.tree_size, 2);
+    let mut source = CachedHashes {
+        shared: &log.shared,
+        size: 2,
+    };
+    let peaks = source.hashes(&merkle::tree::peak_ids(2)).unwrap();
+    assert_eq!(merkle::tree::fold_peaks(&peaks), head.root);
+}

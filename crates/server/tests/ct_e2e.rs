@@ -16,6 +16,9 @@ use pki::ct::{TileLeaf, parse_leaf_index_extension, parse_merkle_tree_leaf};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+/// What to submit: the kind (`x509` or `precert`) and the chain, leaf first.
+type Item = (&'static str, Vec<Vec<u8>>);
+
 #[derive(Debug)]
 struct Submission {
     kind: &'static str,
@@ -23,11 +26,7 @@ struct Submission {
     sct: Value,
 }
 
-fn submit_all(
-    server: &Server,
-    items: Vec<(&'static str, Vec<Vec<u8>>)>,
-    threads: usize,
-) -> Vec<Submission> {
+fn submit_all(server: &Server, items: Vec<Item>, threads: usize) -> Vec<Submission> {
     let queue = Arc::new(Mutex::new(items));
     let out = Arc::new(Mutex::new(Vec::new()));
     std::thread::scope(|s| {
@@ -119,8 +118,7 @@ fn submissions_proofs_and_static_api_verify_independently() {
     let signer_der = precert_signer.der().to_vec();
     // Three rounds, so there are several tree heads to prove consistency between; the
     // first round alone fills a whole tile.
-    let mut rounds: Vec<Vec<(&'static str, Vec<Vec<u8>>)>> =
-        vec![Vec::new(), Vec::new(), Vec::new()];
+    let mut rounds: Vec<Vec<Item>> = vec![Vec::new(), Vec::new(), Vec::new()];
     for i in 0..262 {
         rounds[0].push((
             "x509",

@@ -23,6 +23,32 @@ pub fn run_all<S: LogStore>(make: impl Fn() -> S) {
     duplicate_dedup_key_fails_the_batch(&make());
     duplicate_dedup_key_within_a_batch_fails_it(&make());
     failed_batch_leaves_nothing_of_itself(&make());
+    dedup_many_answers_in_request_order(&make());
+}
+
+/// Batched dedup look-ups agree with single ones, in the order asked, unknown keys
+/// included.
+pub fn dedup_many_answers_in_request_order<S: LogStore>(store: &S) {
+    let batch = sample_batch(0..50, 1_000);
+    store.commit_batch(&batch).expect("commit");
+    let keys: Vec<[u8; 32]> = [49u64, 3, 1000, 0, 17, 3]
+        .iter()
+        .map(|&n| {
+            if n < 50 {
+                batch.entries[n as usize].dedup_key
+            } else {
+                hash_of(9, n)
+            }
+        })
+        .collect();
+    let many = store.dedup_many(&keys).expect("dedup_many");
+    assert_eq!(many.len(), keys.len());
+    for (key, answer) in keys.iter().zip(&many) {
+        assert_eq!(answer, &store.dedup(key).expect("dedup"));
+    }
+    assert_eq!(many[2], None);
+    assert_eq!(many[1], Some(batch.entries[3].record.clone()));
+    assert_eq!(store.dedup_many(&[]).expect("empty"), Vec::new());
 }
 
 /// A deterministic 32-byte value derived from a domain tag and a number.

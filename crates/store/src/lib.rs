@@ -116,6 +116,12 @@ pub trait LogStore: Send + Sync + 'static {
     /// Deduplication look-up.
     fn dedup(&self, key: &[u8; 32]) -> Result<Option<DedupRecord>>;
 
+    /// Many deduplication look-ups at once (the sequencer checks a whole batch);
+    /// results are in the order of `keys`. Backends override this to batch the reads.
+    fn dedup_many(&self, keys: &[[u8; 32]]) -> Result<Vec<Option<DedupRecord>>> {
+        keys.iter().map(|key| self.dedup(key)).collect()
+    }
+
     /// The index of the entry with this RFC 6962 leaf hash.
     fn leaf_index(&self, leaf_hash: &[u8; 32]) -> Result<Option<u64>>;
 

@@ -13,7 +13,9 @@
 //! pool of read-only connections that readers borrow and give back.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
@@ -92,7 +94,59 @@ pub struct SqliteLogStore {
     // Field order is drop order: readers close first, so the writer is the last
     // connection and its close checkpoints and removes the WAL file.
     readers: Mutex<Vec<Connection>>,
+    // Held for its `Drop`, which stops the thread before the writer closes.
+    _checkpointer: Checkpointer,
     writer: Mutex<Connection>,
+}
+
+/// How often the background thread copies committed WAL pages into the database.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Checkpoints the WAL on its own thread and connection.
+///
+/// Why: the hash-keyed indexes take random keys, so a batch of N entries dirties
+/// about N pages per index once the log is large. With SQLite's automatic
+/// checkpoints the committing writer would also copy all of those into the
+/// database file and fsync it, inside `commit_batch`, where SCTs are waiting.
+/// A PASSIVE checkpoint from another connection does the same work concurrently
+/// and never blocks the writer or readers; durability is unchanged (a commit is
+/// durable once its WAL frames are fsynced).
+struct Checkpointer {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::park_timeout(CHECKPOINT_INTERVAL);
+                    // Errors (busy, I/O) are retried next round; the WAL keeps every
+                    // committed frame until a checkpoint succeeds.
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for SqliteLogStore {
@@ -133,10 +187,15 @@ impl SqliteLogStore {
         // The index B-trees take random keys (hashes); a larger page cache than the
         // 2 MiB default keeps batch inserts from re-reading pages. Bounded: 64 MiB.
         writer.pragma_update(None, "cache_size", -65_536)?;
+        // Checkpoints run on the background thread (see `Checkpointer`); the WAL file
+        // is truncated back to this size after each checkpoint that resets it.
+        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+        writer.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         migrate(&mut writer)?;
         Ok(Self {
             path: path.to_path_buf(),
             readers: Mutex::new(Vec::new()),
+            _checkpointer: Checkpointer::start(path)?,
             writer: Mutex::new(writer),
         })
     }
@@ -192,6 +251,27 @@ impl SqliteLogStore {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(conn)
     }
+}
+
+fn dedup_row(conn: &Connection, key: &[u8; 32]) -> Result<Option<DedupRecord>> {
+    let raw = conn
+        .prepare_cached("SELECT leaf_index, timestamp_ms, sct_signature FROM dedup WHERE key = ?1")?
+        .query_row(params![&key[..]], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, Vec<u8>>(2)?,
+            ))
+        })
+        .optional()?;
+    raw.map(|(leaf_index, timestamp_ms, sct_signature)| {
+        Ok(DedupRecord {
+            leaf_index: to_u64(leaf_index)?,
+            timestamp_ms: to_u64(timestamp_ms)?,
+            sct_signature,
+        })
+    })
+    .transpose()
 }
 
 /// Locks a mutex, ignoring poisoning: a panic while holding the writer unwinds
@@ -312,27 +392,22 @@ impl LogStore for SqliteLogStore {
     }
 
     fn dedup(&self, key: &[u8; 32]) -> Result<Option<DedupRecord>> {
+        self.read(|conn| dedup_row(conn, key))
+    }
+
+    fn dedup_many(&self, keys: &[[u8; 32]]) -> Result<Vec<Option<DedupRecord>>> {
+        // Sorted look-ups walk the B-tree left to right, so neighbouring keys share
+        // pages; one read transaction keeps the snapshot (and its locks) for all.
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        order.sort_unstable_by_key(|&i| keys[i]);
         self.read(|conn| {
-            let raw = conn
-                .prepare_cached(
-                    "SELECT leaf_index, timestamp_ms, sct_signature FROM dedup WHERE key = ?1",
-                )?
-                .query_row(params![&key[..]], |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, i64>(1)?,
-                        row.get::<_, Vec<u8>>(2)?,
-                    ))
-                })
-                .optional()?;
-            raw.map(|(leaf_index, timestamp_ms, sct_signature)| {
-                Ok(DedupRecord {
-                    leaf_index: to_u64(leaf_index)?,
-                    timestamp_ms: to_u64(timestamp_ms)?,
-                    sct_signature,
-                })
-            })
-            .transpose()
+            let tx = conn.unchecked_transaction()?;
+            let mut out = vec![None; keys.len()];
+            for i in order {
+                out[i] = dedup_row(&tx, &keys[i])?;
+            }
+            tx.finish()?;
+            Ok(out)
         })
     }
 

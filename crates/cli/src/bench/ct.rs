@@ -66,6 +66,11 @@ pub struct CtBenchArgs {
     /// After submitting, issue M get-proof-by-hash reads for random submitted entries.
     #[arg(long, value_name = "M", default_value_t = 0)]
     pub read_proofs: u64,
+    /// Concurrent reads during --read-proofs [default: --concurrency, at most 64].
+    /// Writes need thousands in flight to fill a batch; reads are answered at once,
+    /// so a few dozen connections saturate the server.
+    #[arg(long, value_name = "C", value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub read_concurrency: Option<u32>,
     /// Read the server's peak RSS from /proc/PID/status instead of GET /healthz.
     #[arg(long, value_name = "PID")]
     pub server_pid: Option<u32>,
@@ -684,7 +689,9 @@ async fn run_reads(
         next: std::sync::atomic::AtomicU64::new(0),
         done: AtomicUsize::new(0),
     });
-    let concurrency = args.concurrency as usize;
+    let concurrency = args
+        .read_concurrency
+        .unwrap_or_else(|| args.concurrency.min(64)) as usize;
     let per_task = usize::try_from(args.read_proofs).unwrap_or(usize::MAX) / concurrency + 1;
     let bar = progress_bar(interactive, args.read_proofs, "proofs");
     let started = Instant::now();
