@@ -355,12 +355,7 @@ fn integrate(
     let signatures = match sign_all(shared, &messages) {
         Ok(signatures) => signatures,
         Err(e) => {
-            replies.extend(
-                appended
-                    .into_iter()
-                    .map(|(p, _)| (p.reply, Err(SubmitError::Storage))),
-            );
-            fail_all(replies);
+            fail_batch(replies, appended);
             return Err(BatchError::Signing(e));
         }
     };
@@ -404,24 +399,14 @@ fn integrate(
     let head = match sign_head(shared, timestamp, size, next.tree.root()) {
         Ok(head) => head,
         Err(e) => {
-            replies.extend(
-                appended
-                    .into_iter()
-                    .map(|(p, _)| (p.reply, Err(SubmitError::Storage))),
-            );
-            fail_all(replies);
+            fail_batch(replies, appended);
             return Err(BatchError::Signing(e));
         }
     };
     writes.tree_head = Some(head.clone());
     let prepared = Instant::now();
     if let Err(e) = shared.store.commit_batch(&writes) {
-        replies.extend(
-            appended
-                .into_iter()
-                .map(|(p, _)| (p.reply, Err(SubmitError::Storage))),
-        );
-        fail_all(replies);
+        fail_batch(replies, appended);
         return Err(e.into());
     }
     tracing::debug!(
@@ -485,6 +470,17 @@ fn sign_all(shared: &Shared, messages: &[&[u8]]) -> Result<Vec<DigitallySigned>,
         }
         Ok(out)
     })
+}
+
+/// Answers every submitter of a failed batch, appended or not, with a storage error.
+fn fail_batch(replies: Replies, appended: Vec<(Pending, Vec<u8>)>) {
+    let waiting = replies
+        .into_iter()
+        .map(|(reply, _)| reply)
+        .chain(appended.into_iter().map(|(pending, _)| pending.reply));
+    for reply in waiting {
+        let _ = reply.send(Err(SubmitError::Storage));
+    }
 }
 
 fn fail_all(replies: Replies) {

@@ -7,38 +7,29 @@ use merkle::{HashSource, inclusion_proof, verify_consistency, verify_inclusion};
 use pki::chain::{RootStore, SubmissionKind};
 use pki::ct::{TimestampedEntry, merkle_tree_leaf, parse_leaf_index_extension};
 use pki::keys::EcdsaP256Signer;
-use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+use rcgen::CertificateParams;
 use store::SqliteLogStore;
 
 use super::*;
 use crate::reads::CachedHashes;
 
+/// A test root with what the log needs of it.
 struct Pki {
     root_der: Vec<u8>,
-    root_params: CertificateParams,
-    root_key: KeyPair,
+    root: testkit::Ca,
 }
 
 fn pki() -> Pki {
-    let root_key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "test root");
-    let root = params.self_signed(&root_key).unwrap();
+    let root = testkit::root("test root", 2020, 2045);
     Pki {
         root_der: root.der().to_vec(),
-        root_params: params,
-        root_key,
+        root,
     }
 }
 
 fn leaf(pki: &Pki, name: &str) -> Vec<Vec<u8>> {
-    let key = KeyPair::generate().unwrap();
     let params = CertificateParams::new(vec![name.to_owned()]).unwrap();
-    let issuer = rcgen::Issuer::from_params(&pki.root_params, &pki.root_key);
-    let cert = params.signed_by(&key, &issuer).unwrap();
+    let cert = params.signed_by(&testkit::new_key(), &pki.root).unwrap();
     vec![cert.der().to_vec(), pki.root_der.clone()]
 }
 

@@ -10,14 +10,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, CustomExtension, DnType,
-    ExtendedKeyUsagePurpose, IsCa, KeyPair, date_time_ymd,
-};
+use rcgen::{CertificateParams, DnType, KeyPair, date_time_ymd};
 use serde_json::Value;
-
-pub const POISON_OID: &[u64] = &[1, 3, 6, 1, 4, 1, 11129, 2, 4, 3];
-pub const PRECERT_SIGNING_EKU: &[u64] = &[1, 3, 6, 1, 4, 1, 11129, 2, 4, 4];
 
 /// A running server process; killed (SIGKILL) when dropped.
 pub struct Server {
@@ -143,42 +137,8 @@ pub fn unb64(s: &str) -> Vec<u8> {
     B64.decode(s).unwrap()
 }
 
-pub type Ca = CertifiedIssuer<'static, KeyPair>;
-
-pub fn ca_params(cn: &str, from: i32, to: i32) -> CertificateParams {
-    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.distinguished_name.push(DnType::CommonName, cn);
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.not_before = date_time_ymd(from, 1, 1);
-    p.not_after = date_time_ymd(to, 1, 1);
-    p.use_authority_key_identifier_extension = true;
-    p
-}
-
-pub fn root(cn: &str, from: i32, to: i32) -> Ca {
-    CertifiedIssuer::self_signed(ca_params(cn, from, to), KeyPair::generate().unwrap()).unwrap()
-}
-
-pub fn intermediate(cn: &str, issuer: &Ca) -> Ca {
-    CertifiedIssuer::signed_by(
-        ca_params(cn, 2020, 2040),
-        KeyPair::generate().unwrap(),
-        issuer,
-    )
-    .unwrap()
-}
-
-pub fn precert_signing_cert(issuer: &Ca) -> Ca {
-    let mut p = ca_params("Precert Signer", 2020, 2040);
-    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::Other(PRECERT_SIGNING_EKU.to_vec())];
-    CertifiedIssuer::signed_by(p, KeyPair::generate().unwrap(), issuer).unwrap()
-}
-
-pub fn poison() -> CustomExtension {
-    let mut e = CustomExtension::from_oid_content(POISON_OID, vec![0x05, 0x00]);
-    e.set_criticality(true);
-    e
-}
+#[allow(unused_imports)] // each test binary uses a different subset
+pub use testkit::{Ca, intermediate, poison, precert_signing_cert, root};
 
 /// A leaf for `name`, optionally a precertificate (critical poison).
 pub fn leaf(name: &str, issuer: &Ca, precert: bool) -> Vec<u8> {
@@ -188,7 +148,7 @@ pub fn leaf(name: &str, issuer: &Ca, precert: bool) -> Vec<u8> {
     p.not_after = date_time_ymd(2035, 1, 1);
     p.use_authority_key_identifier_extension = true;
     if precert {
-        p.custom_extensions = vec![poison()];
+        p.custom_extensions = vec![poison(true)];
     }
     p.signed_by(&KeyPair::generate().unwrap(), issuer)
         .unwrap()
