@@ -693,6 +693,7 @@ async fn run_reads(
         .read_concurrency
         .unwrap_or_else(|| args.concurrency.min(64)) as usize;
     let per_task = usize::try_from(args.read_proofs).unwrap_or(usize::MAX) / concurrency + 1;
+    let baseline = run_baseline(client, &endpoints.get_sth, args.read_proofs, concurrency).await;
     let bar = progress_bar(interactive, args.read_proofs, "proofs");
     let started = Instant::now();
     let workers: Vec<_> = (0..concurrency)
@@ -725,7 +726,49 @@ async fn run_reads(
         sth_wait_secs,
         sth_verified,
         proofs_verified,
+        get_sth_baseline: baseline,
     })
+}
+
+/// `total` GETs of `url` with `concurrency` in flight: the same-run baseline.
+async fn run_baseline(client: &Client, url: &str, total: u64, concurrency: usize) -> PhaseReport {
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (client, url, next) = (client.clone(), url.to_owned(), next.clone());
+            tokio::spawn(async move {
+                let mut rec = Recorder::with_capacity(0);
+                while next.fetch_add(1, Ordering::Relaxed) < total {
+                    let sent = Instant::now();
+                    match client.get(url.as_str()).send().await {
+                        Ok(resp) if resp.status() == StatusCode::OK => match resp.bytes().await {
+                            Ok(_) => rec.ok(sent.elapsed()),
+                            Err(e) => {
+                                rec.error_detail(ErrorKind::from_transport(&e), || error_chain(&e))
+                            }
+                        },
+                        Ok(resp) => {
+                            let status = resp.status().as_u16();
+                            rec.error_detail(ErrorKind::Http(status), || format!("HTTP {status}"));
+                        }
+                        Err(e) => {
+                            rec.error_detail(ErrorKind::from_transport(&e), || error_chain(&e))
+                        }
+                    }
+                }
+                rec
+            })
+        })
+        .collect();
+    let mut rec = Recorder::with_capacity(usize::try_from(total).unwrap_or(0));
+    for w in workers {
+        match w.await {
+            Ok(r) => rec.merge(r),
+            Err(e) => rec.error_detail(ErrorKind::Transport, || format!("worker panicked: {e}")),
+        }
+    }
+    PhaseReport::new(total, rec, started.elapsed())
 }
 
 async fn read_worker(r: Arc<Reader>, expected: usize, seed: u64) -> (Recorder, u64) {
@@ -936,6 +979,10 @@ struct ReadReport {
     sth_verified: Option<bool>,
     /// Proofs fully verified against the STH root (1 in 100 reads).
     proofs_verified: u64,
+    /// The same number of `get-sth` reads at the same concurrency, measured just
+    /// before: the cheapest endpoint, so its rate is what HTTP alone allows on this
+    /// machine and the proof rate can be stated as a ratio of it.
+    get_sth_baseline: PhaseReport,
 }
 
 impl Report {
@@ -975,6 +1022,17 @@ impl Report {
                 out,
                 "  checks      {} proofs verified against the STH root; STH {sth}",
                 r.proofs_verified
+            );
+            let base = &r.get_sth_baseline;
+            let ratio = if base.ok_per_sec > 0.0 {
+                r.phase.ok_per_sec / base.ok_per_sec
+            } else {
+                0.0
+            };
+            let _ = writeln!(
+                out,
+                "  baseline    get-sth {:.0}/s at the same concurrency, just before: proofs run at {:.2} × that",
+                base.ok_per_sec, ratio
             );
         }
         let kib = |v: Option<u64>| {
