@@ -1,10 +1,11 @@
 //! `ccc`: the certcentral command-line client.
 //!
-//! For now one command: `ccc bench ct`, a load generator for certcentral's RFC 6962
-//! CT logs (see [`bench::ct`]).
+//! `ccc bench ct`, a load generator for certcentral's RFC 6962 CT logs (see
+//! [`bench::ct`]), and `ccc keygen` for the signing keys certificates are requested for.
 
 mod bench;
 mod ctapi;
+mod keygen;
 mod stats;
 
 use std::process::ExitCode;
@@ -24,12 +25,19 @@ enum Command {
     /// Load generators for certcentral services.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Generate a signing key (PKCS#8 PEM, mode 0600); prints the public key.
+    Keygen(keygen::KeygenArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(bench::BenchCommand::Ct(args)) => bench::ct::run(args),
+        Command::Keygen(args) => keygen::run(&args).map(|public_key| {
+            eprintln!("private key written to {}", args.out.display());
+            print!("{public_key}");
+            ExitCode::SUCCESS
+        }),
     };
     result.unwrap_or_else(|e| {
         eprintln!("ccc: {e:#}");
@@ -69,7 +77,9 @@ mod tests {
             "3",
         ])
         .unwrap();
-        let Command::Bench(bench::BenchCommand::Ct(a)) = cli.command;
+        let Command::Bench(bench::BenchCommand::Ct(a)) = cli.command else {
+            panic!("parsed as another command");
+        };
         assert_eq!(a.n, 1000);
         assert_eq!(a.concurrency, 32);
         assert!(a.verify && a.json);

@@ -143,7 +143,7 @@ impl BenchRoot {
 }
 
 /// Creates `path` (failing if it exists) with `mode` on Unix.
-fn write_new(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<()> {
+pub(crate) fn write_new(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<()> {
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
