@@ -22,7 +22,6 @@ use pki::ct::SignedCertificateTimestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::reads::{CachedHashes, ReadError};
-use crate::sequencer::leaves_prefix_len;
 use crate::{Log, MAX_GET_ENTRIES, SubmitError};
 
 /// Largest request body accepted (a chain of 16 certificates of 64 KiB, in base64,
@@ -491,33 +490,11 @@ async fn tile(State(log): State<Arc<Log>>, Path(path): Path<String>) -> Api<Resp
         )));
     }
     let full = u64::from(width) == merkle::tiles::TILE_WIDTH;
-    match parsed {
-        TilePath::Hashes(_) => {
-            let stored = log.shared.store.hash_tile(level, index)?.ok_or_else(|| {
-                ApiError::from(ReadError::Corrupt(format!("hash tile {path} missing")))
-            })?;
-            let len = usize::from(width) * 32;
-            if stored.bytes.len() < len {
-                return Err(ReadError::Corrupt(format!("hash tile {path} is short")).into());
-            }
-            Ok(tile_response(stored.bytes[..len].to_vec(), full))
-        }
-        TilePath::Data { .. } => {
-            let stored = log.shared.store.data_tile(index)?.ok_or_else(|| {
-                ApiError::from(ReadError::Corrupt(format!("data tile {path} missing")))
-            })?;
-            let len = if stored.width == width {
-                stored.bytes.len()
-            } else {
-                leaves_prefix_len(&stored.bytes, usize::from(width)).ok_or_else(|| {
-                    ApiError::from(ReadError::Corrupt(format!("data tile {path} is short")))
-                })?
-            };
-            let mut bytes = stored.bytes;
-            bytes.truncate(len);
-            Ok(tile_response(bytes, full))
-        }
-    }
+    let bytes = match parsed {
+        TilePath::Hashes(_) => log.shared.hash_tile_prefix(level, index, width)?,
+        TilePath::Data { .. } => log.shared.data_tile_prefix(index, width)?,
+    };
+    Ok(tile_response(bytes, full))
 }
 
 async fn issuer(State(log): State<Arc<Log>>, Path(fingerprint): Path<String>) -> Api<Response> {

@@ -204,6 +204,16 @@ impl HashSource for CachedHashes<'_> {
     }
 }
 
+/// Byte length of the first `count` `TileLeaf`s of a data tile.
+fn leaves_prefix_len(tile: &[u8], count: usize) -> Option<usize> {
+    let mut offset = 0;
+    for _ in 0..count {
+        let (_, used) = TileLeaf::decode(tile.get(offset..)?).ok()?;
+        offset += used;
+    }
+    Some(offset)
+}
+
 /// A logged entry with what `get-entries` serves for it.
 #[derive(Debug, Clone)]
 pub struct EntryWithChain {
@@ -274,6 +284,43 @@ impl Shared {
             return Ok(Some(index));
         }
         Ok(self.store.leaf_index(leaf_hash)?)
+    }
+
+    /// The first `width` hashes of a stored hash tile. Tiles only widen and never change
+    /// their prefix, so any stored version at least that wide serves any tree size.
+    pub(crate) fn hash_tile_prefix(
+        &self,
+        level: u8,
+        index: u64,
+        width: u16,
+    ) -> Result<Vec<u8>, ReadError> {
+        let mut bytes = self
+            .store
+            .hash_tile(level, index)?
+            .ok_or_else(|| ReadError::Corrupt(format!("hash tile {level}/{index} is missing")))?
+            .bytes;
+        let len = usize::from(width) * 32;
+        if bytes.len() < len {
+            return Err(ReadError::Corrupt(format!(
+                "hash tile {level}/{index} has fewer than the {width} hashes the tree needs"
+            )));
+        }
+        bytes.truncate(len);
+        Ok(bytes)
+    }
+
+    /// The first `count` entries of a stored data tile, likewise from any wider version.
+    pub(crate) fn data_tile_prefix(&self, index: u64, count: u16) -> Result<Vec<u8>, ReadError> {
+        let mut bytes = self
+            .store
+            .data_tile(index)?
+            .ok_or_else(|| ReadError::Corrupt(format!("data tile {index} is missing")))?
+            .bytes;
+        let len = leaves_prefix_len(&bytes, usize::from(count)).ok_or_else(|| {
+            ReadError::Corrupt(format!("data tile {index} has fewer than {count} entries"))
+        })?;
+        bytes.truncate(len);
+        Ok(bytes)
     }
 
     /// An issuer certificate for the static-ct-api `issuer/` endpoint.

@@ -16,9 +16,10 @@ use pki::ct::{
     leaf_index_extension, merkle_tree_leaf, sct_signed_data, tree_head_signed_data,
 };
 use sha2::{Digest, Sha256};
-use store::{Batch, DedupRecord, LogStore, NewEntry, StoreError, StoredTreeHead, TileWrite};
+use store::{Batch, DedupRecord, NewEntry, StoreError, StoredTreeHead, TileWrite};
 use tokio::sync::oneshot;
 
+use crate::reads::ReadError;
 use crate::{OpenError, PublishedHead, Shared, SubmitError};
 
 /// How long a log may go without a fresh tree head when no entries arrive. Keeps
@@ -50,24 +51,13 @@ pub(crate) struct SequencerState {
 }
 
 /// Reads hash tiles straight from storage (used once, to resume).
-struct StoreTiles<'a>(&'a dyn LogStore);
+struct StoreTiles<'a>(&'a Shared);
 
 impl TileSource for StoreTiles<'_> {
-    type Error = StoreError;
+    type Error = ReadError;
 
-    fn read_tile(&mut self, tile: TileId) -> Result<Vec<u8>, StoreError> {
-        let stored = self
-            .0
-            .hash_tile(tile.level, tile.index)?
-            .ok_or_else(|| StoreError::Corrupt(format!("missing tile {}", tile.path())))?;
-        let want = usize::from(tile.width) * 32;
-        if stored.bytes.len() < want {
-            return Err(StoreError::Corrupt(format!(
-                "tile {} is narrower than the tree head",
-                tile.path()
-            )));
-        }
-        Ok(stored.bytes[..want].to_vec())
+    fn read_tile(&mut self, tile: TileId) -> Result<Vec<u8>, ReadError> {
+        self.0.hash_tile_prefix(tile.level, tile.index, tile.width)
     }
 }
 
@@ -77,32 +67,24 @@ impl SequencerState {
     pub fn resume(shared: &Shared) -> Result<(Self, StoredTreeHead), OpenError> {
         let store = shared.store.as_ref();
         let Some(head) = store.tree_head()? else {
-            let mut state = Self {
-                tree: CompactTree::new(),
-                edges: EdgeTiles::new(),
-                data_tile: Vec::new(),
-                head: StoredTreeHead {
-                    tree_size: 0,
-                    timestamp_ms: 0,
-                    root: merkle::EMPTY_ROOT,
-                    signature: Vec::new(),
-                    checkpoint: String::new(),
-                },
-                known_issuers: HashSet::new(),
-            };
-            let timestamp = shared.clock.now_ms();
-            let head = sign_head(shared, timestamp, 0, merkle::EMPTY_ROOT)
+            let head = sign_head(shared, shared.clock.now_ms(), 0, merkle::EMPTY_ROOT)
                 .map_err(|e| OpenError::Signing(e.to_string()))?;
             store.commit_batch(&Batch {
                 tree_head: Some(head.clone()),
                 ..Batch::default()
             })?;
-            state.head = head.clone();
+            let state = Self {
+                tree: CompactTree::new(),
+                edges: EdgeTiles::new(),
+                data_tile: Vec::new(),
+                head: head.clone(),
+                known_issuers: HashSet::new(),
+            };
             return Ok((state, head));
         };
         check_head_signature(shared, &head)?;
         let size = head.tree_size;
-        let mut source = TileHashSource::new(StoreTiles(store), size);
+        let mut source = TileHashSource::new(StoreTiles(shared), size);
         let peaks = merkle::proof::peaks_from_source(size, &mut source)
             .map_err(|e| OpenError::Corrupt(format!("reading the tree's peaks: {e}")))?;
         let tree =
@@ -114,23 +96,20 @@ impl SequencerState {
         }
         let mut partials = Vec::new();
         for id in EdgeTiles::partial_tiles(size) {
-            let bytes = StoreTiles(store)
-                .read_tile(id)
+            let bytes = shared
+                .hash_tile_prefix(id.level, id.index, id.width)
                 .map_err(|e| OpenError::Corrupt(e.to_string()))?;
             partials.push((id, bytes));
         }
         let edges =
             EdgeTiles::resume(size, partials).map_err(|e| OpenError::Corrupt(e.to_string()))?;
-        let in_data_tile = (size % TILE_WIDTH) as usize;
+        let in_data_tile = (size % TILE_WIDTH) as u16;
         let data_tile = if in_data_tile == 0 {
             Vec::new()
         } else {
-            let stored = store
-                .data_tile(size / TILE_WIDTH)?
-                .ok_or_else(|| OpenError::Corrupt("the partial data tile is missing".to_owned()))?;
-            let end = leaves_prefix_len(&stored.bytes, in_data_tile)
-                .ok_or_else(|| OpenError::Corrupt("the partial data tile is short".into()))?;
-            stored.bytes[..end].to_vec()
+            shared
+                .data_tile_prefix(size / TILE_WIDTH, in_data_tile)
+                .map_err(|e| OpenError::Corrupt(e.to_string()))?
         };
         let state = Self {
             tree,
@@ -156,16 +135,6 @@ fn check_head_signature(shared: &Shared, head: &StoredTreeHead) -> Result<(), Op
     let signed = tree_head_signed_data(head.timestamp_ms, head.tree_size, &head.root);
     pki::verify::verify_digitally_signed(&shared.spki_der, &signed, &signature)
         .map_err(|_| OpenError::KeyMismatch(shared.name.clone()))
-}
-
-/// Byte length of the first `count` `TileLeaf`s of a data tile.
-pub(crate) fn leaves_prefix_len(tile: &[u8], count: usize) -> Option<usize> {
-    let mut offset = 0;
-    for _ in 0..count {
-        let (_, used) = TileLeaf::decode(&tile[offset..]).ok()?;
-        offset += used;
-    }
-    Some(offset)
 }
 
 /// Signs a tree head: one ECDSA signature serves `get-sth` and the checkpoint's
@@ -271,10 +240,19 @@ fn run(shared: Arc<Shared>, mut state: SequencerState, pool: Receiver<Pending>, 
     }
 }
 
-type Replies = Vec<(
-    oneshot::Sender<Result<SignedCertificateTimestamp, SubmitError>>,
-    Result<SignedCertificateTimestamp, SubmitError>,
-)>;
+/// Where a submitter waits for its SCT.
+type ReplyTo = oneshot::Sender<Result<SignedCertificateTimestamp, SubmitError>>;
+
+type Replies = Vec<(ReplyTo, Result<SignedCertificateTimestamp, SubmitError>)>;
+
+/// A submission appended to the tree in this batch, waiting for its SCT signature.
+struct Appended {
+    pending: Pending,
+    /// What the SCT signs (RFC 6962 §3.2).
+    signed_data: Vec<u8>,
+    /// The SCT's extensions: the static-ct-api leaf index.
+    extensions: Vec<u8>,
+}
 
 /// Why a batch failed as a whole; every submission in it is answered with an error.
 #[derive(Debug, thiserror::Error)]
@@ -302,8 +280,8 @@ fn integrate(
         .max(state.head.timestamp_ms.saturating_add(1));
     let mut writes = Batch::default();
     let mut replies: Replies = Vec::with_capacity(batch.len());
-    // Submissions appended in this batch, in order, with what their SCT signs.
-    let mut appended: Vec<(Pending, Vec<u8>)> = Vec::with_capacity(batch.len());
+    // Submissions appended in this batch, in order.
+    let mut appended: Vec<Appended> = Vec::with_capacity(batch.len());
     // Dedup key → position in `appended`, to answer duplicates inside the batch.
     let mut in_batch: HashMap<[u8; 32], usize> = HashMap::new();
     let mut duplicates = Vec::new();
@@ -314,12 +292,7 @@ fn integrate(
     let known = match shared.store.dedup_many(&keys) {
         Ok(known) => known,
         Err(e) => {
-            replies.extend(
-                batch
-                    .into_iter()
-                    .map(|p| (p.reply, Err(SubmitError::Storage))),
-            );
-            fail_all(replies);
+            fail_all(batch.into_iter().map(|p| p.reply));
             return Err(e.into());
         }
     };
@@ -334,9 +307,13 @@ fn integrate(
             continue;
         }
         match append_entry(&mut next, &mut writes, timestamp, &pending) {
-            Ok(signed_data) => {
+            Ok((signed_data, extensions)) => {
                 in_batch.insert(pending.dedup_key, appended.len());
-                appended.push((pending, signed_data));
+                appended.push(Appended {
+                    pending,
+                    signed_data,
+                    extensions,
+                });
             }
             Err(e) => replies.push((pending.reply, Err(e))),
         }
@@ -351,30 +328,28 @@ fn integrate(
 
     // Signing dominates the batch's CPU time and every submitter is waiting, so it
     // runs on all cores.
-    let messages: Vec<&[u8]> = appended.iter().map(|(_, m)| m.as_slice()).collect();
-    let signatures = match sign_all(shared, &messages) {
-        Ok(signatures) => signatures,
+    let messages: Vec<&[u8]> = appended.iter().map(|a| a.signed_data.as_slice()).collect();
+    let scts = match sign_all(shared, &messages).and_then(|signatures| {
+        let mut scts = Vec::with_capacity(appended.len());
+        for ((entry, a), signature) in writes.entries.iter_mut().zip(&appended).zip(signatures) {
+            signature
+                .try_encode(&mut entry.record.sct_signature)
+                .map_err(|e| SubmitError::Encoding(e.to_string()))?;
+            scts.push(SignedCertificateTimestamp {
+                log_id: shared.log_id,
+                timestamp,
+                extensions: a.extensions.clone(),
+                signature,
+            });
+        }
+        Ok(scts)
+    }) {
+        Ok(scts) => scts,
         Err(e) => {
             fail_batch(replies, appended);
             return Err(BatchError::Signing(e));
         }
     };
-    let mut scts = Vec::with_capacity(appended.len());
-    for ((entry, signature), index) in writes.entries.iter_mut().zip(signatures).zip(0u64..) {
-        let mut encoded = Vec::with_capacity(80);
-        signature
-            .try_encode(&mut encoded)
-            .map_err(|e| BatchError::Signing(SubmitError::Encoding(e.to_string())))?;
-        entry.record.sct_signature = encoded;
-        debug_assert_eq!(entry.record.leaf_index, state.head.tree_size + index);
-        scts.push(SignedCertificateTimestamp {
-            log_id: shared.log_id,
-            timestamp,
-            extensions: leaf_index_extension(entry.record.leaf_index)
-                .map_err(|e| BatchError::Signing(SubmitError::Encoding(e.to_string())))?,
-            signature,
-        });
-    }
 
     let size = next.tree.size();
     if !next.data_tile.is_empty() && size > state.head.tree_size {
@@ -431,8 +406,8 @@ fn integrate(
         let sct = scts[in_batch[&pending.dedup_key]].clone();
         replies.push((pending.reply, Ok(sct)));
     }
-    for ((pending, _), sct) in appended.into_iter().zip(scts) {
-        replies.push((pending.reply, Ok(sct)));
+    for (a, sct) in appended.into_iter().zip(scts) {
+        replies.push((a.pending.reply, Ok(sct)));
     }
     next.head = head;
     Ok((next, replies))
@@ -472,31 +447,32 @@ fn sign_all(shared: &Shared, messages: &[&[u8]]) -> Result<Vec<DigitallySigned>,
     })
 }
 
-/// Answers every submitter of a failed batch, appended or not, with a storage error.
-fn fail_batch(replies: Replies, appended: Vec<(Pending, Vec<u8>)>) {
-    let waiting = replies
-        .into_iter()
-        .map(|(reply, _)| reply)
-        .chain(appended.into_iter().map(|(pending, _)| pending.reply));
+/// Answers every submitter of a failed batch, appended or not, with a storage error:
+/// an earlier answer (a rejected chain, a dedup hit) is dropped with the batch, so
+/// nobody holds an SCT whose batch was not committed.
+fn fail_batch(replies: Replies, appended: Vec<Appended>) {
+    fail_all(
+        replies
+            .into_iter()
+            .map(|(reply, _)| reply)
+            .chain(appended.into_iter().map(|a| a.pending.reply)),
+    );
+}
+
+fn fail_all(waiting: impl IntoIterator<Item = ReplyTo>) {
     for reply in waiting {
         let _ = reply.send(Err(SubmitError::Storage));
     }
 }
 
-fn fail_all(replies: Replies) {
-    for (reply, _) in replies {
-        let _ = reply.send(Err(SubmitError::Storage));
-    }
-}
-
 /// Appends one entry to the tree, the data tile and the index rows (whose SCT
-/// signature is filled in later). Returns the bytes the SCT signs.
+/// signature is filled in later). Returns the bytes the SCT signs and its extensions.
 fn append_entry(
     next: &mut SequencerState,
     writes: &mut Batch,
     timestamp: u64,
     pending: &Pending,
-) -> Result<Vec<u8>, SubmitError> {
+) -> Result<(Vec<u8>, Vec<u8>), SubmitError> {
     let index = next.tree.size();
     let extensions =
         leaf_index_extension(index).map_err(|e| SubmitError::Encoding(e.to_string()))?;
@@ -559,8 +535,8 @@ fn append_entry(
         record: DedupRecord {
             leaf_index: index,
             timestamp_ms: timestamp,
-            sct_signature: Vec::new(),
+            sct_signature: Vec::with_capacity(80),
         },
     });
-    Ok(signed_data)
+    Ok((signed_data, tile_leaf.entry.extensions))
 }
