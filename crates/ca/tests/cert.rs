@@ -50,6 +50,21 @@ fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// `openssl verify -purpose any` of `cert` against `root.pem` in `dir`, at `attime`
+/// (Unix seconds) when given, with `-x509_strict` when `strict`.
+fn openssl_verify(dir: &Path, cert: &str, attime: Option<&str>, strict: bool) -> (bool, String) {
+    let mut args = vec!["verify"];
+    if strict {
+        args.push("-x509_strict");
+    }
+    args.extend(["-purpose", "any"]);
+    if let Some(t) = attime {
+        args.extend(["-attime", t]);
+    }
+    args.extend(["-CAfile", "root.pem", cert]);
+    openssl(dir, &args)
+}
+
 fn pem(der: &[u8]) -> String {
     der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der).unwrap()
 }
@@ -324,20 +339,7 @@ fn openssl_verifies_final_certificate_and_shows_its_extensions() {
     write_files(d, &ca, &cert);
     // 2026-01-01T00:01:00Z, inside the 10-minute validity.
     let attime = "1767225660";
-    let (ok, out) = openssl(
-        d,
-        &[
-            "verify",
-            "-x509_strict",
-            "-purpose",
-            "any",
-            "-attime",
-            attime,
-            "-CAfile",
-            "root.pem",
-            "cert.pem",
-        ],
-    );
+    let (ok, out) = openssl_verify(d, "cert.pem", Some(attime), true);
     assert!(ok && out.contains("cert.pem: OK"), "{out}");
 
     let (ok, text) = openssl(d, &["x509", "-in", "cert.pem", "-text", "-noout"]);
@@ -354,30 +356,13 @@ fn openssl_verifies_final_certificate_and_shows_its_extensions() {
 
     // The precertificate is refused: its poison is an unhandled critical extension.
     std::fs::write(d.join("pre.pem"), pem(&precert)).unwrap();
-    let (ok, out) = openssl(
-        d,
-        &[
-            "verify", "-purpose", "any", "-attime", attime, "-CAfile", "root.pem", "pre.pem",
-        ],
-    );
+    let (ok, out) = openssl_verify(d, "pre.pem", Some(attime), false);
     assert!(!ok, "precertificate must not verify: {out}");
     assert!(out.contains("unhandled critical extension"), "{out}");
 
     // Outside the validity window it is refused too (the times we encoded are the ones
     // openssl reads).
-    let (ok, out) = openssl(
-        d,
-        &[
-            "verify",
-            "-purpose",
-            "any",
-            "-attime",
-            "1767226300",
-            "-CAfile",
-            "root.pem",
-            "cert.pem",
-        ],
-    );
+    let (ok, out) = openssl_verify(d, "cert.pem", Some("1767226300"), false);
     assert!(!ok && out.contains("expired"), "{out}");
 }
 
@@ -393,20 +378,7 @@ fn openssl_verifies_certificates_for_ed25519_and_uri_identities() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write_files(d, &ca, &cert);
-    let (ok, out) = openssl(
-        d,
-        &[
-            "verify",
-            "-x509_strict",
-            "-purpose",
-            "any",
-            "-attime",
-            "1767225660",
-            "-CAfile",
-            "root.pem",
-            "cert.pem",
-        ],
-    );
+    let (ok, out) = openssl_verify(d, "cert.pem", Some("1767225660"), true);
     assert!(ok, "{out}");
     let (_, text) = openssl(d, &["x509", "-in", "cert.pem", "-text", "-noout"]);
     assert!(text.contains(&format!("URI:{uri}")), "{text}");
@@ -493,19 +465,7 @@ fn aki_reads_the_issuer_ski_of_a_foreign_ca_certificate() {
     let dir = tempfile::tempdir().unwrap();
     write_files(dir.path(), &ca, &cert);
     // Not -x509_strict: rcgen's CA certificate has no keyUsage, which strict mode demands.
-    let (ok, out) = openssl(
-        dir.path(),
-        &[
-            "verify",
-            "-purpose",
-            "any",
-            "-attime",
-            "1767225660",
-            "-CAfile",
-            "root.pem",
-            "cert.pem",
-        ],
-    );
+    let (ok, out) = openssl_verify(dir.path(), "cert.pem", Some("1767225660"), false);
     assert!(ok, "{out}");
 }
 
@@ -661,11 +621,6 @@ fn aki_falls_back_to_sha1_of_issuer_key_when_issuer_has_no_ski() {
     let expected = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, bits);
     assert_eq!(aki.key_identifier.unwrap().as_bytes(), expected.as_ref());
     write_files(d, &ca, &cert);
-    let (ok, out) = openssl(
-        d,
-        &[
-            "verify", "-purpose", "any", "-CAfile", "root.pem", "cert.pem",
-        ],
-    );
+    let (ok, out) = openssl_verify(d, "cert.pem", None, false);
     assert!(ok, "{out}");
 }
