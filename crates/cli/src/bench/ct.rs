@@ -572,38 +572,56 @@ async fn submit_worker(s: Arc<Submitter>, expected: usize) -> (Recorder, Vec<Pro
         }
         let leaf = s.leaves.get(i);
         let body = s.body(leaf);
-        let started = Instant::now();
-        let result = async {
-            let resp = s
-                .client
-                .post(s.url.clone())
-                .header(CONTENT_TYPE, json.clone())
-                .body(body)
-                .send()
-                .await?;
-            let status = resp.status();
-            Ok::<_, reqwest::Error>((status, resp.bytes().await?))
-        }
-        .await;
-        let latency = started.elapsed();
+        let request = s
+            .client
+            .post(s.url.clone())
+            .header(CONTENT_TYPE, json.clone())
+            .body(body);
+        let reply = send_timed(&mut rec, request, |status| status.is_success()).await;
         s.done.fetch_add(1, Ordering::Relaxed);
-        match result {
-            Err(e) => rec.error_detail(ErrorKind::from_transport(&e), || error_chain(&e)),
-            Ok((status, body)) if !status.is_success() => {
-                rec.error_detail(ErrorKind::Http(status.as_u16()), || body_excerpt(&body));
-            }
-            Ok((_, body)) => match s.accept(leaf, &body) {
-                Ok(target) => {
-                    rec.ok(latency);
-                    if s.keep_entries {
-                        accepted.push(target);
-                    }
+        let Some((latency, body)) = reply else {
+            continue;
+        };
+        match s.accept(leaf, &body) {
+            Ok(target) => {
+                rec.ok(latency);
+                if s.keep_entries {
+                    accepted.push(target);
                 }
-                Err((kind, detail)) => rec.error_detail(kind, || detail),
-            },
+            }
+            Err((kind, detail)) => rec.error_detail(kind, || detail),
         }
     }
     (rec, accepted)
+}
+
+/// Sends one request, timed until its whole body is in. Returns the latency and the
+/// body when `expected(status)` holds; otherwise records the transport failure or the
+/// unexpected status (with an excerpt of the body) in `rec` and returns `None`.
+async fn send_timed(
+    rec: &mut Recorder,
+    request: reqwest::RequestBuilder,
+    expected: impl Fn(StatusCode) -> bool,
+) -> Option<(Duration, bytes::Bytes)> {
+    let started = Instant::now();
+    let result = async {
+        let resp = request.send().await?;
+        let status = resp.status();
+        Ok::<_, reqwest::Error>((status, resp.bytes().await?))
+    }
+    .await;
+    let latency = started.elapsed();
+    match result {
+        Err(e) => {
+            rec.error_detail(ErrorKind::from_transport(&e), || error_chain(&e));
+            None
+        }
+        Ok((status, body)) if !expected(status) => {
+            rec.error_detail(ErrorKind::Http(status.as_u16()), || body_excerpt(&body));
+            None
+        }
+        Ok((_, body)) => Some((latency, body)),
+    }
 }
 
 /// Moves `bar` to `position(state)` five times a second, so workers never touch it.
@@ -740,21 +758,11 @@ async fn run_baseline(client: &Client, url: &str, total: u64, concurrency: usize
             tokio::spawn(async move {
                 let mut rec = Recorder::with_capacity(0);
                 while next.fetch_add(1, Ordering::Relaxed) < total {
-                    let sent = Instant::now();
-                    match client.get(url.as_str()).send().await {
-                        Ok(resp) if resp.status() == StatusCode::OK => match resp.bytes().await {
-                            Ok(_) => rec.ok(sent.elapsed()),
-                            Err(e) => {
-                                rec.error_detail(ErrorKind::from_transport(&e), || error_chain(&e))
-                            }
-                        },
-                        Ok(resp) => {
-                            let status = resp.status().as_u16();
-                            rec.error_detail(ErrorKind::Http(status), || format!("HTTP {status}"));
-                        }
-                        Err(e) => {
-                            rec.error_detail(ErrorKind::from_transport(&e), || error_chain(&e))
-                        }
+                    let request = client.get(url.as_str());
+                    if let Some((latency, _)) =
+                        send_timed(&mut rec, request, |status| status == StatusCode::OK).await
+                    {
+                        rec.ok(latency);
                     }
                 }
                 rec
@@ -784,30 +792,19 @@ async fn read_worker(r: Arc<Reader>, expected: usize, seed: u64) -> (Recorder, u
         let target = r.targets[rng.below(r.targets.len())];
         r.endpoints
             .proof_by_hash(&mut url, &target.leaf_hash, r.sth.tree_size);
-        let started = Instant::now();
-        let result = async {
-            let resp = r.client.get(url.as_str()).send().await?;
-            let status = resp.status();
-            Ok::<_, reqwest::Error>((status, resp.bytes().await?))
-        }
-        .await;
-        let latency = started.elapsed();
+        let request = r.client.get(url.as_str());
+        let reply = send_timed(&mut rec, request, |status| status == StatusCode::OK).await;
         r.done.fetch_add(1, Ordering::Relaxed);
-        match result {
-            Err(e) => rec.error_detail(ErrorKind::from_transport(&e), || error_chain(&e)),
-            Ok((status, body)) if status != StatusCode::OK => {
-                rec.error_detail(ErrorKind::Http(status.as_u16()), || body_excerpt(&body));
+        let Some((latency, body)) = reply else {
+            continue;
+        };
+        let full = k.is_multiple_of(PROOF_VERIFY_EVERY);
+        match check_proof(&r.sth, &target, &body, full) {
+            Ok(()) => {
+                rec.ok(latency);
+                verified += u64::from(full);
             }
-            Ok((_, body)) => {
-                let full = k.is_multiple_of(PROOF_VERIFY_EVERY);
-                match check_proof(&r.sth, &target, &body, full) {
-                    Ok(()) => {
-                        rec.ok(latency);
-                        verified += u64::from(full);
-                    }
-                    Err((kind, detail)) => rec.error_detail(kind, || detail),
-                }
-            }
+            Err((kind, detail)) => rec.error_detail(kind, || detail),
         }
     }
     (rec, verified)
