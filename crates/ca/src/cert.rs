@@ -44,6 +44,8 @@ pub const FULCIO_ISSUER_V1: ObjectIdentifier =
 /// Fulcio's issuer extension (v2): the OIDC issuer URL as a DER UTF8String.
 pub const FULCIO_ISSUER_V2: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
+/// Fulcio's `otherName` type for username identities.
+pub const FULCIO_USERNAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.7");
 /// id-kp-codeSigning, RFC 5280 §4.2.1.12.
 pub const CODE_SIGNING_EKU: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
 /// Largest issuer certificate accepted, in bytes.
@@ -140,6 +142,10 @@ pub enum San {
     Email(String),
     /// `uniformResourceIdentifier`: SPIFFE IDs and CI workflow identities.
     Uri(String),
+    /// Fulcio's username identity, `user!domain`: an `otherName` of type
+    /// [`FULCIO_USERNAME`] holding a UTF8String (there is no standard name form for a
+    /// bare account name).
+    Username(String),
 }
 
 /// Everything that goes into one issued certificate except the CT extension.
@@ -370,6 +376,16 @@ fn extensions(
     let san = match &template.san {
         San::Email(email) => GeneralName::Rfc822Name(ia5(email, "email SAN")?),
         San::Uri(uri) => GeneralName::UniformResourceIdentifier(ia5(uri, "URI SAN")?),
+        San::Username(name) => {
+            let value = Utf8StringRef::new(name)
+                .and_then(|s| s.to_der())
+                .and_then(|der| der::Any::from_der(&der))
+                .map_err(encode_err)?;
+            GeneralName::OtherName(x509_cert::ext::pkix::name::OtherName {
+                type_id: FULCIO_USERNAME,
+                value,
+            })
+        }
     };
     let subject_key_id = sha1_key_id(template.subject_key.public_key_bits());
     let issuer_v2 = Utf8StringRef::new(&template.oidc_issuer).map_err(encode_err)?;
@@ -512,16 +528,22 @@ pub fn build_final_certificate(
 /// SHA-256 of the issuer certificate's SubjectPublicKeyInfo DER: RFC 6962 §3.2
 /// `PreCert.issuer_key_hash` for certificates this CA issues directly.
 pub fn issuer_key_hash(issuer_cert_der: &[u8]) -> Result<[u8; 32], CertError> {
-    if issuer_cert_der.len() > MAX_ISSUER_CERT_LEN {
-        return Err(CertError::Issuer("too large".into()));
-    }
-    let bad = |e: der::Error| CertError::Issuer(e.to_string());
-    Certificate::from_der(issuer_cert_der).map_err(bad)?;
-    let spki = raw_tbs_field(issuer_cert_der, TBS_SPKI).map_err(bad)?;
-    let d = digest::digest(&digest::SHA256, spki);
+    let spki = certificate_spki(issuer_cert_der)?;
+    let d = digest::digest(&digest::SHA256, &spki);
     let mut out = [0u8; 32];
     out.copy_from_slice(d.as_ref());
     Ok(out)
+}
+
+/// The SubjectPublicKeyInfo DER of a certificate, exactly as encoded in it (to check
+/// that a configured CA key matches its certificate).
+pub fn certificate_spki(cert_der: &[u8]) -> Result<Vec<u8>, CertError> {
+    if cert_der.len() > MAX_ISSUER_CERT_LEN {
+        return Err(CertError::Issuer("too large".into()));
+    }
+    let bad = |e: der::Error| CertError::Issuer(e.to_string());
+    Certificate::from_der(cert_der).map_err(bad)?;
+    Ok(raw_tbs_field(cert_der, TBS_SPKI).map_err(bad)?.to_vec())
 }
 
 /// Checks that `spki_der` parses as a SubjectPublicKeyInfo (used for self-signed CA
@@ -536,13 +558,54 @@ fn spki_bits(spki_der: &[u8]) -> Result<Vec<u8>, CertError> {
 }
 
 /// Makes a self-signed CA certificate for `signer` (CN = `common_name`, basicConstraints
-/// cA critical, keyUsage keyCertSign|cRLSign critical, SKI). Meant for `--dev` and
-/// tests; production CAs bring their own certificate.
+/// cA critical with pathLen 1, keyUsage keyCertSign|cRLSign critical, SKI). Meant for
+/// `--dev` and tests; production CAs bring their own certificates.
 pub fn self_signed_ca(
     common_name: &str,
     serial: [u8; 20],
     not_before: SystemTime,
     not_after: SystemTime,
+    signer: &dyn CaSigner,
+) -> Result<Vec<u8>, CertError> {
+    ca_certificate(
+        common_name,
+        serial,
+        (not_before, not_after),
+        &signer.spki_der(),
+        None,
+        signer,
+    )
+}
+
+/// Makes an intermediate CA certificate for the key `subject_spki_der`, issued by the
+/// CA whose certificate is `issuer_cert_der` and whose key is `issuer` (pathLen 0: it
+/// issues leaves only; AKI = the issuer's SKI).
+pub fn intermediate_ca(
+    common_name: &str,
+    serial: [u8; 20],
+    not_before: SystemTime,
+    not_after: SystemTime,
+    subject_spki_der: &[u8],
+    issuer_cert_der: &[u8],
+    issuer: &dyn CaSigner,
+) -> Result<Vec<u8>, CertError> {
+    ca_certificate(
+        common_name,
+        serial,
+        (not_before, not_after),
+        subject_spki_der,
+        Some(issuer_cert_der),
+        issuer,
+    )
+}
+
+/// A CA certificate: self-signed when `issuer_cert_der` is `None`.
+fn ca_certificate(
+    common_name: &str,
+    serial: [u8; 20],
+    (not_before, not_after): (SystemTime, SystemTime),
+    subject_spki_der: &[u8],
+    issuer_cert_der: Option<&[u8]>,
     signer: &dyn CaSigner,
 ) -> Result<Vec<u8>, CertError> {
     use std::str::FromStr;
@@ -551,20 +614,20 @@ pub fn self_signed_ca(
     let subject = Name::from_str(&format!("CN={}", escape_rdn(common_name)))
         .map_err(|e| CertError::Template(format!("CA name: {e}")))?;
     let subject_der = subject.to_der().map_err(encode_err)?;
-    let spki = signer.spki_der();
-    let key_id = sha1_key_id(&spki_bits(&spki)?);
+    let key_id = sha1_key_id(&spki_bits(subject_spki_der)?);
     if not_after <= not_before {
         return Err(CertError::Template(
             "notAfter must be after notBefore".into(),
         ));
     }
-    let extensions = vec![
+    let issuer = issuer_cert_der.map(issuer_info).transpose()?;
+    let mut extensions = vec![
         extension(
             BasicConstraints::OID,
             true,
             &BasicConstraints {
                 ca: true,
-                path_len_constraint: Some(0),
+                path_len_constraint: Some(if issuer.is_some() { 0 } else { 1 }),
             },
         )?,
         extension(
@@ -578,15 +641,28 @@ pub fn self_signed_ca(
             &SubjectKeyIdentifier(OctetString::new(key_id).map_err(encode_err)?),
         )?,
     ];
+    if let Some(issuer) = &issuer {
+        extensions.push(extension(
+            AuthorityKeyIdentifier::OID,
+            false,
+            &AuthorityKeyIdentifier {
+                key_identifier: Some(OctetString::new(issuer.key_id.clone()).map_err(encode_err)?),
+                ..Default::default()
+            },
+        )?);
+    }
+    let issuer_name = issuer
+        .as_ref()
+        .map_or(subject_der.as_slice(), |i| i.subject_raw);
     let tbs = TbsCertificate {
         version: Version::V3,
         serial_number: SerialNumber::new(&serial_from_random(serial))
             .map_err(|e| CertError::Template(format!("serial: {e}")))?,
         signature: signer.algorithm(),
-        issuer: AnyRef::from_der(&subject_der).map_err(encode_err)?,
+        issuer: AnyRef::from_der(issuer_name).map_err(encode_err)?,
         validity: Validity::new(time(not_before)?, time(not_after)?),
         subject,
-        subject_public_key_info: AnyRef::from_der(&spki).map_err(encode_err)?,
+        subject_public_key_info: AnyRef::from_der(subject_spki_der).map_err(encode_err)?,
         extensions,
     }
     .to_der()

@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
@@ -20,6 +20,8 @@ use merkle::{TileId, consistency_proof, inclusion_proof};
 use pki::chain::{MAX_CHAIN_LEN, SubmissionKind};
 use pki::ct::SignedCertificateTimestamp;
 use serde::{Deserialize, Serialize};
+pub use webapi::ApiError;
+use webapi::{body_error, query_error};
 
 use crate::reads::{CachedHashes, ReadError};
 use crate::{Log, MAX_GET_ENTRIES, SubmitError};
@@ -31,60 +33,6 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const SHORT_LIVED: &str = "public, max-age=60";
 
-/// A JSON error response.
-#[derive(Debug, Clone)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
-    }
-
-    fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
-    }
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    code: &'a str,
-    message: &'a str,
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&ErrorBody {
-            code: self.code,
-            message: &self.message,
-        })
-        .unwrap_or_default();
-        let mut response = (
-            self.status,
-            [(header::CONTENT_TYPE, "application/json")],
-            body,
-        )
-            .into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        response
-    }
-}
-
 impl From<ReadError> for ApiError {
     fn from(e: ReadError) -> Self {
         tracing::error!(error = %e, "read failed");
@@ -93,12 +41,6 @@ impl From<ReadError> for ApiError {
             "internal",
             "the log could not read its storage",
         )
-    }
-}
-
-impl From<store::StoreError> for ApiError {
-    fn from(e: store::StoreError) -> Self {
-        ReadError::from(e).into()
     }
 }
 
@@ -118,20 +60,6 @@ impl From<SubmitError> for ApiError {
         };
         Self::new(status, code, e.to_string())
     }
-}
-
-fn query_error(e: QueryRejection) -> ApiError {
-    ApiError::bad_request(format!("bad query parameters: {}", e.body_text()))
-}
-
-fn body_error(e: BytesRejection) -> ApiError {
-    let status = e.status();
-    let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-        "body_too_large"
-    } else {
-        "bad_request"
-    };
-    ApiError::new(status, code, e.body_text())
 }
 
 type Api<T> = Result<T, ApiError>;

@@ -275,6 +275,33 @@ pub struct RootStore {
     by_subject: HashMap<Vec<u8>, Vec<usize>>,
 }
 
+/// The DER of every `CERTIFICATE` block of a PEM bundle, in order; other blocks
+/// (keys, CRLs) are skipped, malformed armour is an error.
+pub fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, ChainError> {
+    const BEGIN: &str = "-----BEGIN ";
+    let mut rest = pem;
+    let mut out = Vec::new();
+    while let Some(start) = rest.find(BEGIN) {
+        let block = &rest[start..];
+        let label_end = block[BEGIN.len()..]
+            .find("-----")
+            .ok_or_else(|| ChainError::Pem("unterminated BEGIN line".into()))?;
+        let label = &block[BEGIN.len()..BEGIN.len() + label_end];
+        let end_marker = format!("-----END {label}-----");
+        let end = block
+            .find(&end_marker)
+            .ok_or_else(|| ChainError::Pem(format!("no END line for {label}")))?
+            + end_marker.len();
+        if label == "CERTIFICATE" {
+            let (_, der) = der::pem::decode_vec(&block.as_bytes()[..end])
+                .map_err(|e| ChainError::Pem(e.to_string()))?;
+            out.push(der);
+        }
+        rest = &block[end..];
+    }
+    Ok(out)
+}
+
 impl RootStore {
     /// An empty store.
     pub fn new() -> Self {
@@ -284,28 +311,11 @@ impl RootStore {
     /// Adds every `CERTIFICATE` block of a PEM bundle (other block types are skipped).
     /// Returns how many new roots were added (identical roots are kept once).
     pub fn add_pem_bundle(&mut self, pem: &str) -> Result<usize, ChainError> {
-        const BEGIN: &str = "-----BEGIN ";
-        let mut rest = pem;
         let mut added = 0;
-        while let Some(start) = rest.find(BEGIN) {
-            let block = &rest[start..];
-            let label_end = block[BEGIN.len()..]
-                .find("-----")
-                .ok_or_else(|| ChainError::Pem("unterminated BEGIN line".into()))?;
-            let label = &block[BEGIN.len()..BEGIN.len() + label_end];
-            let end_marker = format!("-----END {label}-----");
-            let end = block
-                .find(&end_marker)
-                .ok_or_else(|| ChainError::Pem(format!("no END line for {label}")))?
-                + end_marker.len();
-            if label == "CERTIFICATE" {
-                let (_, der) = der::pem::decode_vec(&block.as_bytes()[..end])
-                    .map_err(|e| ChainError::Pem(e.to_string()))?;
-                if self.add_der(&der)? {
-                    added += 1;
-                }
+        for der in pem_certificates(pem)? {
+            if self.add_der(&der)? {
+                added += 1;
             }
-            rest = &block[end..];
         }
         Ok(added)
     }

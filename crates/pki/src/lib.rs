@@ -15,7 +15,7 @@ mod der_util;
 pub mod oids;
 
 pub use chain::{
-    ChainError, RootStore, SubmissionKind, ValidatedChain, embedded_scts,
+    ChainError, RootStore, SubmissionKind, ValidatedChain, embedded_scts, pem_certificates,
     precert_tbs_from_certificate, validate_chain,
 };
 pub use ct::{

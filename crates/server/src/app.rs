@@ -6,15 +6,18 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use axum::Router;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use ctlog::{ApiError, Log, LogConfig};
+use ca::dev_oidc::DevIssuer;
+use ca::issue::CertificateAuthority;
+use ctlog::{Log, LogConfig};
 use pki::chain::RootStore;
 use pki::keys::EcdsaP256Signer;
 use store::SqliteLogStore;
+use webapi::{method_not_allowed, not_found};
 
 use crate::config::{Config, LogSection};
 
@@ -96,11 +99,14 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 /// Opens every configured log.
+/// `ca_root`: the CA's root certificate and the names of the logs the CA submits to,
+/// which must accept it.
 pub fn open_logs(
     config: &Config,
     public_url: &str,
     extra_roots: &[PathBuf],
     dev: bool,
+    ca_root: Option<(&[u8], &[String])>,
 ) -> anyhow::Result<Vec<OpenedLog>> {
     let mut logs = Vec::new();
     let host = public_url
@@ -110,7 +116,14 @@ pub fn open_logs(
         .trim_end_matches('/');
     for section in &config.logs {
         let signer = load_key(section, &config.data_dir)?;
-        let roots = load_roots(section, extra_roots, &config.data_dir, dev)?;
+        let mut roots = load_roots(section, extra_roots, &config.data_dir, dev)?;
+        if let Some((root, names)) = ca_root
+            && names.contains(&section.name)
+        {
+            roots
+                .add_der(root)
+                .with_context(|| format!("adding the CA root to log {}", section.name))?;
+        }
         let origin = format!("{host}/logs/{}", section.name);
         let mut log_config = LogConfig::new(section.name.clone(), origin, signer, roots);
         log_config.sequence_interval = section.sequence_interval;
@@ -179,20 +192,13 @@ async fn healthz() -> impl IntoResponse {
     }))
 }
 
-async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
-}
-
-async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "method not allowed on this endpoint",
-    )
-}
-
-/// The whole HTTP surface.
-pub fn router(logs: &[OpenedLog]) -> Router {
+/// The whole HTTP surface: logs, plus the CA's Fulcio routes and the dev token issuer
+/// when configured.
+pub fn router(
+    logs: &[OpenedLog],
+    ca: Option<Arc<CertificateAuthority>>,
+    dev_issuer: Option<Arc<DevIssuer>>,
+) -> Router {
     let list = serde_json::to_vec_pretty(&log_list(logs)).expect("JSON of plain values");
     let mut app = Router::new().route("/healthz", get(healthz)).route(
         "/logs/log_list.json",
@@ -205,6 +211,12 @@ pub fn router(logs: &[OpenedLog]) -> Router {
                 .fallback(not_found)
                 .method_not_allowed_fallback(method_not_allowed),
         );
+    }
+    if let Some(ca) = ca {
+        app = app.merge(ca::http::router(ca));
+    }
+    if let Some(dev) = dev_issuer {
+        app = app.merge(ca::dev_oidc::router(dev));
     }
     app.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -24,7 +24,149 @@ pub struct Config {
     pub public_url: Option<String>,
     #[serde(default)]
     pub logs: Vec<LogSection>,
+    /// The code-signing CA; absent = no CA routes.
+    #[serde(default)]
+    pub ca: Option<CaSection>,
 }
+
+/// The `[ca]` table.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CaSection {
+    /// Where the CA key lives.
+    #[serde(default)]
+    pub signer: SignerKind,
+    /// `file`: encrypted PKCS#8 PEM of the CA key.
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    /// `file`: environment variable holding the key's password.
+    #[serde(default)]
+    pub key_password_env: Option<String>,
+    /// `pkcs11`: path of the PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so).
+    #[serde(default)]
+    pub pkcs11_module: Option<PathBuf>,
+    /// `pkcs11`: label of the token holding the key.
+    #[serde(default)]
+    pub pkcs11_token_label: Option<String>,
+    /// `pkcs11`: label of the key pair.
+    #[serde(default)]
+    pub pkcs11_key_label: Option<String>,
+    /// `pkcs11`: environment variable holding the user PIN.
+    #[serde(default)]
+    pub pkcs11_pin_env: Option<String>,
+    /// PEM bundle: the certificate of the CA key first, then intermediates, the root
+    /// last. Required for `file` and `pkcs11`; `ephemeral` generates its own chain.
+    #[serde(default)]
+    pub chain_pem: Option<PathBuf>,
+    /// Lifetime of issued certificates.
+    #[serde(default = "default_cert_lifetime", with = "humantime_duration")]
+    pub cert_lifetime: Duration,
+    /// How long issuance waits for the logs' SCTs before answering 503.
+    #[serde(default = "default_sct_timeout", with = "humantime_duration")]
+    pub sct_timeout: Duration,
+    /// The logs every certificate gets an SCT from: names of `[[logs]]` in this
+    /// server, or `{ url = "...", public_key = "<base64 DER SPKI>" }` for remote ones.
+    #[serde(default)]
+    pub ct_logs: Vec<CtLogRef>,
+    #[serde(default)]
+    pub oidc_issuers: Vec<OidcIssuerSection>,
+}
+
+/// `[ca] signer`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SignerKind {
+    /// A root and an intermediate generated in memory at start (development).
+    #[default]
+    Ephemeral,
+    /// A password-protected PKCS#8 file.
+    File,
+    /// A key in a PKCS#11 token (HSM).
+    Pkcs11,
+}
+
+/// One entry of `[ca] ct_logs`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum CtLogRef {
+    /// A `[[logs]]` entry of this server, by name.
+    Local(String),
+    /// A log in another process.
+    Remote(RemoteLogSection),
+}
+
+/// A remote log: its submission URL prefix and key.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteLogSection {
+    /// The prefix before `/ct/v1/`, e.g. `https://ct.example.com/logs/a2026`.
+    pub url: String,
+    /// The log's public key: base64 DER SubjectPublicKeyInfo (as in log lists).
+    pub public_key: String,
+}
+
+/// One `[[ca.oidc_issuers]]` entry.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OidcIssuerSection {
+    /// `iss` of accepted tokens; `*` wildcards make a meta-issuer.
+    pub issuer_url: String,
+    /// The audience tokens must carry.
+    pub client_id: String,
+    /// How the identity is derived.
+    #[serde(rename = "type")]
+    pub kind: IssuerType,
+}
+
+/// `type` of an OIDC issuer (Fulcio's issuer types).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum IssuerType {
+    Email,
+    Spiffe,
+    Uri,
+    Username,
+    CiWorkflow,
+}
+
+impl From<IssuerType> for ca::oidc::IdentityKind {
+    fn from(t: IssuerType) -> Self {
+        match t {
+            IssuerType::Email => Self::Email,
+            IssuerType::Spiffe => Self::Spiffe,
+            IssuerType::Uri => Self::Uri,
+            IssuerType::Username => Self::Username,
+            IssuerType::CiWorkflow => Self::CiWorkflow,
+        }
+    }
+}
+
+fn default_cert_lifetime() -> Duration {
+    ca::issue::DEFAULT_CERT_LIFETIME
+}
+
+fn default_sct_timeout() -> Duration {
+    ca::issue::DEFAULT_SCT_TIMEOUT
+}
+
+/// The `--dev` defaults, as the file a user would write: a `--config` file given with
+/// `--dev` is merged over this text ([`merge`]).
+pub const DEV_DEFAULTS: &str = r#"
+listen = "127.0.0.1:8080"
+data_dir = "./certcentral-data"
+
+[[logs]]
+name = "dev-a"
+key_file = "ephemeral"
+
+[[logs]]
+name = "dev-b"
+key_file = "ephemeral"
+
+[ca]
+signer = "ephemeral"
+ct_logs = ["dev-a", "dev-b"]
+"#;
 
 /// One `[[logs]]` entry.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -83,22 +225,26 @@ impl Config {
         Ok(config)
     }
 
-    /// The `--dev` configuration: two logs with generated keys, one-second batches.
-    pub fn dev(listen: SocketAddr, data_dir: PathBuf) -> Self {
-        let log = |name: &str| LogSection {
-            name: name.to_owned(),
-            key_file: "ephemeral".to_owned(),
-            roots_pem: None,
-            sequence_interval: default_interval(),
-            pool_size: None,
-            tile_cache_tiles: None,
-        };
-        Self {
-            listen,
-            data_dir,
-            public_url: None,
-            logs: vec![log("dev-a"), log("dev-b")],
-        }
+    /// The `--dev` configuration: two logs with generated keys, one-second batches, an
+    /// ephemeral CA getting SCTs from both.
+    pub fn dev() -> Self {
+        Self::parse(DEV_DEFAULTS).expect("the built-in dev defaults are valid")
+    }
+
+    /// `--dev --config FILE`: the file's settings over the dev defaults.
+    pub fn dev_with_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        Self::parse_dev_overlay(&text).with_context(|| format!("in config file {}", path.display()))
+    }
+
+    fn parse_dev_overlay(text: &str) -> anyhow::Result<Self> {
+        let mut base: toml::Table = toml::from_str(DEV_DEFAULTS)?;
+        let overlay: toml::Table = toml::from_str(text)?;
+        merge(&mut base, overlay);
+        let config: Self = toml::Table::try_into(base)?;
+        config.validate()?;
+        Ok(config)
     }
 
     fn validate(&self) -> anyhow::Result<()> {
@@ -130,12 +276,56 @@ impl Config {
                 bail!("log {:?}: pool_size must be at least 1", log.name);
             }
         }
+        if let Some(ca) = &self.ca {
+            for log in &ca.ct_logs {
+                if let CtLogRef::Local(name) = log
+                    && !self.logs.iter().any(|l| &l.name == name)
+                {
+                    bail!("[ca] ct_logs names {name:?}, which is not a [[logs]] entry");
+                }
+            }
+            if ca.cert_lifetime < Duration::from_secs(60)
+                || ca.cert_lifetime > Duration::from_secs(7 * 24 * 3600)
+            {
+                bail!("[ca] cert_lifetime must be between 1 minute and 7 days");
+            }
+        }
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
             bail!("public_url must start with http:// or https://");
         }
         Ok(())
+    }
+}
+
+/// Merges `overlay` into `base`: tables recursively; arrays of tables are extended,
+/// an element replacing the one with the same `name` or `issuer_url` (so a file can
+/// redefine `dev-a` or add an issuer); any other value is replaced.
+pub fn merge(base: &mut toml::Table, overlay: toml::Table) {
+    use toml::Value;
+    fn key_of(v: &Value) -> Option<&Value> {
+        let t = v.as_table()?;
+        t.get("name").or_else(|| t.get("issuer_url"))
+    }
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(Value::Table(b)), Value::Table(o)) => merge(b, o),
+            (Some(Value::Array(b)), Value::Array(o)) if b.iter().chain(&o).all(Value::is_table) => {
+                for item in o {
+                    match b
+                        .iter_mut()
+                        .find(|x| key_of(x).is_some() && key_of(x) == key_of(&item))
+                    {
+                        Some(slot) => *slot = item,
+                        None => b.push(item),
+                    }
+                }
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
     }
 }
 
@@ -178,8 +368,91 @@ mod tests {
             "[[logs]]\nname = \"a\"\nkey_file = \"ephemeral\"\nsequence_interval = \"0s\"",
             "public_url = \"ftp://x\"",
             "listen = \"nonsense\"",
+            "[ca]\nsigner = \"vault\"",
+            "[ca]\nct_logs = [\"nope\"]",
+            "[ca]\ncert_lifetime = \"1s\"",
+            "[ca]\n[[ca.oidc_issuers]]\nissuer_url = \"https://x\"\nclient_id = \"c\"\ntype = \"magic\"",
+            "[ca]\nct_logs = [{ url = \"https://x\" }]",
         ] {
             assert!(Config::parse(bad).is_err(), "accepted: {bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod ca_tests {
+    use super::*;
+
+    #[test]
+    fn dev_defaults_have_two_logs_and_a_ca() {
+        let config = Config::dev();
+        assert_eq!(config.logs.len(), 2);
+        let ca = config.ca.unwrap();
+        assert_eq!(ca.signer, SignerKind::Ephemeral);
+        assert_eq!(ca.cert_lifetime, Duration::from_secs(600));
+        assert_eq!(
+            ca.ct_logs,
+            vec![
+                CtLogRef::Local("dev-a".into()),
+                CtLogRef::Local("dev-b".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_extends_and_overrides_the_dev_defaults() {
+        let config = Config::parse_dev_overlay(
+            r#"
+            listen = "127.0.0.1:0"
+            [[logs]]
+            name = "dev-b"
+            key_file = "ephemeral"
+            sequence_interval = "250ms"
+            [ca]
+            ct_logs = ["dev-b", { url = "https://ct.example.com/logs/x", public_key = "AAAA" }]
+            [[ca.oidc_issuers]]
+            issuer_url = "https://token.actions.githubusercontent.com"
+            client_id = "sigstore"
+            type = "ci-workflow"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.listen, "127.0.0.1:0".parse().unwrap());
+        assert_eq!(config.logs.len(), 2);
+        assert_eq!(config.logs[1].sequence_interval, Duration::from_millis(250));
+        let ca = config.ca.unwrap();
+        assert_eq!(ca.signer, SignerKind::Ephemeral);
+        assert_eq!(ca.ct_logs.len(), 2);
+        assert!(matches!(&ca.ct_logs[1], CtLogRef::Remote(r) if r.public_key == "AAAA"));
+        assert_eq!(ca.oidc_issuers[0].kind, IssuerType::CiWorkflow);
+    }
+
+    #[test]
+    fn a_full_ca_section_parses() {
+        let config = Config::parse(
+            r#"
+            [[logs]]
+            name = "a"
+            key_file = "ephemeral"
+            [ca]
+            signer = "pkcs11"
+            pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so"
+            pkcs11_token_label = "ca"
+            pkcs11_key_label = "issuing"
+            pkcs11_pin_env = "CA_PIN"
+            chain_pem = "/etc/cc/chain.pem"
+            cert_lifetime = "20m"
+            ct_logs = ["a"]
+            [[ca.oidc_issuers]]
+            issuer_url = "https://*.example.com"
+            client_id = "sigstore"
+            type = "email"
+            "#,
+        )
+        .unwrap();
+        let ca = config.ca.unwrap();
+        assert_eq!(ca.signer, SignerKind::Pkcs11);
+        assert_eq!(ca.cert_lifetime, Duration::from_secs(1200));
+        assert_eq!(ca.pkcs11_pin_env.as_deref(), Some("CA_PIN"));
     }
 }

@@ -1,8 +1,9 @@
 //! `certcentral`: the server. `certcentral serve --dev` runs two CT logs on embedded
-//! storage with no configuration; `certcentral serve --config FILE` runs what the file
-//! says.
+//! storage and a code-signing CA with a development OIDC issuer, with no
+//! configuration; `certcentral serve --config FILE` runs what the file says.
 
 mod app;
+mod ca_wiring;
 mod config;
 
 use std::net::SocketAddr;
@@ -35,10 +36,12 @@ struct Cli {
 enum Command {
     /// Serve the configured logs.
     Serve {
-        /// Development mode: logs `dev-a` and `dev-b` with generated keys, no config file.
-        #[arg(long, conflicts_with = "config")]
+        /// Development mode: logs `dev-a` and `dev-b`, an ephemeral CA, and a built-in
+        /// OIDC issuer that gives anyone a token (never expose it). With `--config`, the
+        /// file's settings extend or override these defaults.
+        #[arg(long)]
         dev: bool,
-        /// Production configuration (TOML).
+        /// Configuration (TOML).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
         /// Listen address (overrides the file); port 0 picks a free port.
@@ -70,10 +73,8 @@ fn main() -> anyhow::Result<()> {
             roots,
         } => {
             let mut config = match (dev, config) {
-                (true, _) => Config::dev(
-                    "127.0.0.1:8080".parse().expect("literal"),
-                    PathBuf::from("./certcentral-data"),
-                ),
+                (true, None) => Config::dev(),
+                (true, Some(path)) => Config::dev_with_file(&path)?,
                 (false, Some(path)) => Config::from_file(&path)?,
                 (false, None) => bail!("say `serve --dev` or `serve --config FILE`"),
             };
@@ -101,7 +102,43 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
-    let logs = app::open_logs(&config, &public_url, &extra_roots, dev)?;
+    // The CA key comes first: its root must be among the roots of the logs it uses.
+    let ca_key = config
+        .ca
+        .as_ref()
+        .map(ca_wiring::load_ca_key)
+        .transpose()
+        .context("setting up the CA")?;
+    let ca_log_names: Vec<String> = config
+        .ca
+        .iter()
+        .flat_map(|c| &c.ct_logs)
+        .filter_map(|l| match l {
+            config::CtLogRef::Local(name) => Some(name.clone()),
+            config::CtLogRef::Remote(_) => None,
+        })
+        .collect();
+    let logs = app::open_logs(
+        &config,
+        &public_url,
+        &extra_roots,
+        dev,
+        ca_key.as_ref().map(|k| (k.root(), ca_log_names.as_slice())),
+    )?;
+    let dev_issuer = if dev {
+        Some(std::sync::Arc::new(ca::dev_oidc::DevIssuer::generate(
+            &public_url,
+        )?))
+    } else {
+        None
+    };
+    let ca = match (&config.ca, ca_key) {
+        (Some(section), Some(key)) => Some(
+            ca_wiring::build_ca(section, key, &logs, dev_issuer.as_deref())
+                .context("setting up the CA")?,
+        ),
+        _ => None,
+    };
 
     println!("certcentral listening on http://{address}");
     if dev {
@@ -132,10 +169,28 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
             }
         );
     }
+    if let Some(ca) = &ca {
+        let base = public_url.trim_end_matches('/');
+        println!("code-signing CA: {base}/api/v2/signingCert (Fulcio API v2)");
+        println!("  trust bundle: {base}/api/v2/trustBundle");
+        println!("  SCTs from:    {}", ca.log_names().join(", "));
+        println!("  issuers:      {}", ca.verifier().issuers().len());
+    }
+    if let Some(dev) = &dev_issuer {
+        let base = public_url.trim_end_matches('/');
+        println!(
+            "DEVELOPMENT OIDC ISSUER: {} — gives a token for ANY email to anyone; never expose this server",
+            dev.issuer_url()
+        );
+        println!(
+            "  get a token:  curl -s -X POST {base}/dev/oidc/token -d '{{\"email\":\"you@example.com\"}}'"
+        );
+        println!("  or directly:  ccc cert request --url {base} --dev-email you@example.com");
+    }
     use std::io::Write;
     std::io::stdout().flush()?;
 
-    let app = app::router(&logs);
+    let app = app::router(&logs, ca, dev_issuer);
     drop(logs);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

@@ -1,0 +1,268 @@
+//! The built-in development OIDC issuer, for `certcentral serve --dev` only: serves a
+//! discovery document and a JWKS at `/dev/oidc`, and mints RS256 identity tokens for
+//! any email address on `POST /dev/oidc/token {"email": …}`.
+//!
+//! Anyone who can reach the server can get a token for any address, so it must never
+//! run outside development; the server enables it only with `--dev` and says so in its
+//! banner. The CA verifies these tokens exactly like real ones: discovery and JWKS over
+//! HTTP, signature, audience, expiry.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use webapi::{ApiError, body_error};
+
+use crate::oidc::{IdentityKind, IssuerConfig};
+
+/// The audience of dev tokens: what sigstore clients ask for.
+pub const DEV_CLIENT_ID: &str = "sigstore";
+/// Lifetime of a minted token.
+pub const DEV_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 60);
+/// Path prefix of the dev issuer on the server.
+pub const DEV_ISSUER_PATH: &str = "/dev/oidc";
+
+/// Errors of the development issuer.
+#[derive(Debug, thiserror::Error)]
+pub enum DevIssuerError {
+    /// Key generation or signing failed.
+    #[error("development issuer: {0}")]
+    Crypto(String),
+}
+
+/// The development issuer: an RSA-2048 key generated at start-up (tokens do not
+/// survive a restart, which is fine for tokens that live ten minutes).
+pub struct DevIssuer {
+    issuer_url: String,
+    key: RsaKeyPair,
+    kid: String,
+    jwks: Value,
+    rng: SystemRandom,
+}
+
+impl std::fmt::Debug for DevIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevIssuer")
+            .field("issuer_url", &self.issuer_url)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenRequest {
+    email: String,
+}
+
+impl DevIssuer {
+    /// A new issuer at `public_url` + [`DEV_ISSUER_PATH`].
+    pub fn generate(public_url: &str) -> Result<Self, DevIssuerError> {
+        let key = RsaKeyPair::generate(KeySize::Rsa2048)
+            .map_err(|_| DevIssuerError::Crypto("RSA key generation failed".into()))?;
+        let public = key.public_key();
+        let n = public.modulus().big_endian_without_leading_zero().to_vec();
+        let e = public.exponent().big_endian_without_leading_zero().to_vec();
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &n);
+        let kid = B64URL.encode(&digest.as_ref()[..12]);
+        let jwks = json!({ "keys": [{
+            "kty": "RSA", "alg": "RS256", "use": "sig", "kid": kid,
+            "n": B64URL.encode(&n), "e": B64URL.encode(&e),
+        }]});
+        Ok(Self {
+            issuer_url: format!("{}{DEV_ISSUER_PATH}", public_url.trim_end_matches('/')),
+            key,
+            kid,
+            jwks,
+            rng: SystemRandom::new(),
+        })
+    }
+
+    /// The issuer URL (`iss` of minted tokens).
+    pub fn issuer_url(&self) -> &str {
+        &self.issuer_url
+    }
+
+    /// The issuer entry the CA needs to accept these tokens.
+    pub fn issuer_config(&self) -> IssuerConfig {
+        IssuerConfig {
+            issuer_url: self.issuer_url.clone(),
+            client_id: DEV_CLIENT_ID.into(),
+            kind: IdentityKind::Email,
+        }
+    }
+
+    /// Mints a token for `email` (sub = email, email_verified = true), valid from
+    /// `now` for [`DEV_TOKEN_LIFETIME`].
+    pub fn mint(&self, email: &str, now: SystemTime) -> Result<String, DevIssuerError> {
+        let iat = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let header = json!({ "alg": "RS256", "typ": "JWT", "kid": self.kid });
+        let claims = json!({
+            "iss": self.issuer_url,
+            "sub": email,
+            "aud": DEV_CLIENT_ID,
+            "email": email,
+            "email_verified": true,
+            "iat": iat,
+            "nbf": iat,
+            "exp": iat + DEV_TOKEN_LIFETIME.as_secs(),
+        });
+        let signing_input = format!(
+            "{}.{}",
+            B64URL.encode(header.to_string()),
+            B64URL.encode(claims.to_string())
+        );
+        let mut signature = vec![0u8; self.key.public_modulus_len()];
+        self.key
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &self.rng,
+                signing_input.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|_| DevIssuerError::Crypto("RS256 signing failed".into()))?;
+        Ok(format!("{signing_input}.{}", B64URL.encode(signature)))
+    }
+}
+
+/// Accepts `local@domain` with printable ASCII and at most 254 characters: enough to
+/// keep junk out of certificates, without pretending to implement RFC 5322.
+fn check_email(email: &str) -> Result<(), ApiError> {
+    let ok = email.len() <= 254
+        && email.bytes().all(|b| b.is_ascii_graphic())
+        && matches!(email.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty() && !d.contains('@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "email must look like name@domain (printable ASCII, at most 254 characters)",
+        ))
+    }
+}
+
+fn json(value: &Value) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+/// `/dev/oidc/.well-known/openid-configuration`, `/dev/oidc/jwks`, `POST /dev/oidc/token`.
+pub fn router(issuer: Arc<DevIssuer>) -> Router {
+    Router::new()
+        .route(
+            &format!("{DEV_ISSUER_PATH}/.well-known/openid-configuration"),
+            get(discovery),
+        )
+        .route(&format!("{DEV_ISSUER_PATH}/jwks"), get(jwks))
+        .route(
+            &format!("{DEV_ISSUER_PATH}/token"),
+            post(token).layer(DefaultBodyLimit::max(4096)),
+        )
+        .with_state(issuer)
+}
+
+async fn discovery(State(issuer): State<Arc<DevIssuer>>) -> Response {
+    let base = &issuer.issuer_url;
+    json(&json!({
+        "issuer": base,
+        "jwks_uri": format!("{base}/jwks"),
+        "token_endpoint": format!("{base}/token"),
+        "response_types_supported": ["id_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "email", "email_verified"],
+    }))
+}
+
+async fn jwks(State(issuer): State<Arc<DevIssuer>>) -> Response {
+    json(&issuer.jwks)
+}
+
+async fn token(
+    State(issuer): State<Arc<DevIssuer>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(body_error)?;
+    let request: TokenRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!("body must be {{\"email\": \"name@domain\"}}: {e}"))
+    })?;
+    check_email(&request.email)?;
+    let token = issuer
+        .mint(&request.email, SystemTime::now())
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    Ok(json(&json!({
+        "id_token": token,
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": DEV_TOKEN_LIFETIME.as_secs(),
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oidc::{Fetch, FetchError, Verifier};
+
+    /// Serves the issuer's documents from memory, as the HTTP routes would.
+    struct Local(Arc<DevIssuer>);
+
+    impl Fetch for Local {
+        fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+            let base = &self.0.issuer_url;
+            if url == format!("{base}/.well-known/openid-configuration") {
+                Ok(
+                    json!({ "issuer": base, "jwks_uri": format!("{base}/jwks") })
+                        .to_string()
+                        .into_bytes(),
+                )
+            } else if url == format!("{base}/jwks") {
+                Ok(self.0.jwks.to_string().into_bytes())
+            } else {
+                Err(FetchError(format!("no {url}")))
+            }
+        }
+    }
+
+    #[test]
+    fn minted_tokens_verify_with_the_published_keys() {
+        let issuer = Arc::new(DevIssuer::generate("http://127.0.0.1:8080/").unwrap());
+        assert_eq!(issuer.issuer_url(), "http://127.0.0.1:8080/dev/oidc");
+        let verifier = Verifier::new(
+            vec![issuer.issuer_config()],
+            Arc::new(Local(issuer.clone())),
+            Arc::new(crate::oidc::SystemClock),
+        )
+        .unwrap();
+        let token = issuer.mint("alice@example.com", SystemTime::now()).unwrap();
+        let id = verifier.verify(&token).unwrap();
+        assert_eq!(id.identity, "alice@example.com");
+        assert_eq!(id.subject, "alice@example.com");
+        // Expired once its lifetime (plus the verifier's skew) has passed.
+        let old = SystemTime::now() - DEV_TOKEN_LIFETIME - Duration::from_secs(120);
+        let stale = issuer.mint("alice@example.com", old).unwrap();
+        assert!(verifier.verify(&stale).is_err());
+    }
+
+    #[test]
+    fn emails_are_checked() {
+        for bad in ["", "alice", "@x", "a@", "a b@x", "a@b@c", &"a".repeat(300)] {
+            assert!(check_email(bad).is_err(), "{bad}");
+        }
+        check_email("alice+ci@example.com").unwrap();
+    }
+}

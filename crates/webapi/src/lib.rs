@@ -1,0 +1,104 @@
+//! HTTP conventions shared by every certcentral service.
+//!
+//! Every failure answers with `{"code": "...", "message": "..."}` — the shape sigstore
+//! clients read (they show `message` to their users) — with a 4xx status for anything
+//! the client sent wrong and 5xx only for the server's own trouble. Keeping the type
+//! in one crate keeps the CT log, CA and registry answering alike.
+
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// A JSON error response.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code, e.g. `bad_request`.
+    pub code: &'static str,
+    /// Human-readable explanation, shown to users by clients.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with any status and code.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 400 `bad_request`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 404 `not_found`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&ErrorBody {
+            code: self.code,
+            message: &self.message,
+        })
+        .unwrap_or_default();
+        let mut response = (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // Overload and unavailable dependencies are transient: tell clients when
+            // to come back instead of letting them hammer.
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+/// A rejected query string as a 400.
+pub fn query_error(e: QueryRejection) -> ApiError {
+    ApiError::bad_request(format!("bad query parameters: {}", e.body_text()))
+}
+
+/// A rejected body (too large, unreadable) with its status: 413 becomes
+/// `body_too_large`.
+pub fn body_error(e: BytesRejection) -> ApiError {
+    let status = e.status();
+    let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "body_too_large"
+    } else {
+        "bad_request"
+    };
+    ApiError::new(status, code, e.body_text())
+}
+
+/// 404 for unknown paths, as JSON (use as a router's `fallback`).
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint")
+}
+
+/// 405 for a known path with another method, as JSON.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this endpoint",
+    )
+}
