@@ -383,3 +383,32 @@ fn root_store_dedups_and_indexes_pem_bundles() {
 }
 
 use rcgen::CertifiedIssuer;
+
+#[test]
+fn remembered_intermediate_signatures_never_vouch_for_other_bytes() {
+    let root = root("Root", 2020, 2030);
+    let int = intermediate("Int", &root);
+    let roots = store(&[&root]);
+    let chain = |int_der: Vec<u8>| {
+        let leaf = leaf(&KeyPair::generate().unwrap(), &int, vec![]);
+        validate_chain(
+            &[leaf, int_der, der(&root)],
+            &roots,
+            NOW_MS,
+            SubmissionKind::Certificate,
+        )
+    };
+    // Twice: the second validation takes the intermediate's link from the cache.
+    chain(der(&int)).unwrap();
+    chain(der(&int)).unwrap();
+    // A tampered copy of the cached intermediate (last signature byte flipped) is new
+    // bytes, so it is verified — and refused — rather than taken on trust.
+    let mut tampered = der(&int);
+    let last = tampered.len() - 1;
+    tampered[last] ^= 0x01;
+    let err = chain(tampered).unwrap_err();
+    assert!(
+        matches!(err, ChainError::BadSignature { index: 1, .. }),
+        "{err:?}"
+    );
+}
