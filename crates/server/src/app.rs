@@ -148,8 +148,8 @@ pub fn open_logs(
             ),
         });
     }
-    if logs.is_empty() {
-        bail!("no logs configured: add a [[logs]] section");
+    if logs.is_empty() && config.ca.is_none() {
+        bail!("nothing to serve: add a [[logs]] or a [ca] section");
     }
     Ok(logs)
 }

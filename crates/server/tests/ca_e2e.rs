@@ -661,3 +661,201 @@ fn no_certificate_when_a_log_cannot_answer() {
         .clone();
     assert_eq!(size_before, size_after);
 }
+
+/// A production-shaped CA: its key in an encrypted PKCS#8 file made by OpenSSL (root →
+/// intermediate chain also made by OpenSSL), no logs of its own, SCTs from a log in
+/// another certcentral process over RFC 6962 `add-pre-chain`.
+#[test]
+fn file_signer_and_remote_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let provider = Provider::start();
+    // Root and intermediate by OpenSSL; the intermediate key encrypted (PBES2/AES-256).
+    std::fs::write(
+        d.join("int.ext"),
+        "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+    )
+    .unwrap();
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "root.key",
+            "-out",
+            "root.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=File Root",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+        ],
+        d,
+    );
+    openssl(
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-aes-256-cbc",
+            "-pass",
+            "pass:correct horse",
+            "-out",
+            "int.key",
+        ],
+        d,
+    );
+    openssl(
+        &[
+            "req",
+            "-new",
+            "-key",
+            "int.key",
+            "-passin",
+            "pass:correct horse",
+            "-subj",
+            "/CN=File Intermediate",
+            "-out",
+            "int.csr",
+        ],
+        d,
+    );
+    openssl(
+        &[
+            "x509", "-req", "-in", "int.csr", "-CA", "root.pem", "-CAkey", "root.key", "-days",
+            "30", "-extfile", "int.ext", "-out", "int.pem",
+        ],
+        d,
+    );
+    let chain = format!(
+        "{}{}",
+        std::fs::read_to_string(d.join("int.pem")).unwrap(),
+        std::fs::read_to_string(d.join("root.pem")).unwrap()
+    );
+    std::fs::write(d.join("chain.pem"), chain).unwrap();
+
+    // The log server accepts the file CA's root.
+    let log_server = Server::spawn(
+        &[
+            "--dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--roots",
+            d.join("root.pem").to_str().unwrap(),
+        ],
+        &d.join("logdata"),
+    );
+    let list = get_json(
+        &client(),
+        &format!("{}/logs/log_list.json", log_server.base),
+    );
+    let log_key = list["operators"][0]["logs"][0]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let log_url = format!("{}/logs/dev-a", log_server.base);
+
+    let config = format!(
+        r#"listen = "127.0.0.1:0"
+data_dir = "{data}"
+[ca]
+signer = "file"
+key_file = "{key}"
+key_password_env = "TEST_CA_PASSWORD"
+chain_pem = "{chain}"
+cert_lifetime = "20m"
+ct_logs = [{{ url = "{log_url}", public_key = "{log_key}" }}]
+[[ca.oidc_issuers]]
+issuer_url = "{issuer}"
+client_id = "sigstore"
+type = "email"
+"#,
+        data = d.join("cadata").display(),
+        key = d.join("int.key").display(),
+        chain = d.join("chain.pem").display(),
+        issuer = provider.issuer,
+    );
+    std::fs::write(d.join("ca.toml"), config).unwrap();
+    // SAFETY: set before the server process is spawned; no other thread reads it.
+    unsafe { std::env::set_var("TEST_CA_PASSWORD", "correct horse") };
+    let ca_server = Server::spawn(
+        &["--config", d.join("ca.toml").to_str().unwrap()],
+        &d.join("cadata"),
+    );
+
+    openssl(
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "k.key",
+        ],
+        d,
+    );
+    openssl(
+        &[
+            "req", "-new", "-key", "k.key", "-subj", "/CN=x", "-out", "k.csr",
+        ],
+        d,
+    );
+    let csr = std::fs::read(d.join("k.csr")).unwrap();
+    let token = provider.rs256(&provider.claims("erin@example.com"));
+    let (status, answer) = sign_request(&ca_server, &csr_body(&csr), Some(&token));
+    assert_eq!(status, 201, "{answer}");
+    let certs: Vec<String> = answer["signedCertificateEmbeddedSct"]["chain"]["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        certs[1].trim(),
+        std::fs::read_to_string(d.join("int.pem")).unwrap().trim()
+    );
+    std::fs::write(d.join("leaf.pem"), &certs[0]).unwrap();
+    let verdict = openssl(
+        &[
+            "verify",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "int.pem",
+            "leaf.pem",
+        ],
+        d,
+    );
+    assert!(String::from_utf8_lossy(&verdict).contains(": OK"));
+    // Exactly one SCT, from the remote log, verifying against its key.
+    let summary = python(
+        &["scts"],
+        Some(json!({ "chain": certs, "logs": [{ "key": log_key }] })),
+    );
+    assert_eq!(summary["verified"], 1, "{summary}");
+    // The remote log holds the precertificate.
+    let sth = get_json(&client(), &format!("{log_url}/ct/v1/get-sth"));
+    assert_eq!(sth["tree_size"], 1);
+
+    // A wrong password is a clear start-up error, without the password in it.
+    unsafe { std::env::set_var("TEST_CA_PASSWORD", "wrong horse") };
+    let out = Command::new(env!("CARGO_BIN_EXE_certcentral"))
+        .args(["serve", "--config", d.join("ca.toml").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("password"), "{stderr}");
+    assert!(!stderr.contains("wrong horse"), "{stderr}");
+}
