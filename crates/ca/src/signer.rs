@@ -775,6 +775,10 @@ impl Pkcs11CaSigner {
     /// Opens one session per available core so parallel issuance is not serialised, and
     /// signs and verifies a test message before returning, so a mismatched or unusable
     /// key fails here, at start-up, rather than at the first issuance.
+    ///
+    /// PKCS#11 login state is shared by the whole process: if another signer of this
+    /// process is already logged in to the same token, the module accepts the login
+    /// without checking `pin` again.
     pub fn open(
         module: &Path,
         token_label: &str,

@@ -433,8 +433,9 @@ fn setup_softhsm() -> PathBuf {
     )
     .unwrap();
     // SAFETY: runs once, before the first cryptoki call of this process, so SoftHSM2
-    // (which reads it at C_Initialize) is not reading the environment concurrently; the
-    // other tests' std::process::Command calls take std's environment lock.
+    // (which reads the variable at C_Initialize) is not reading the environment yet; the
+    // other tests touch the environment only through std (`Command`), which takes the
+    // same lock as `set_var`.
     unsafe { std::env::set_var("SOFTHSM2_CONF", &conf) };
 
     for label in [TOKEN, PIN_TEST_TOKEN] {
