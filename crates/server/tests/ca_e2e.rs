@@ -662,6 +662,52 @@ fn no_certificate_when_a_log_cannot_answer() {
     assert_eq!(size_before, size_after);
 }
 
+/// Makes `root.pem` and an intermediate (`int.key`, `int.pem`) with the OpenSSL CLI,
+/// and `chain.pem` = intermediate + root. `key_args` go to `genpkey` (encryption).
+fn openssl_ca_chain(d: &Path, key_args: &[&str]) {
+    std::fs::write(
+        d.join("int.ext"),
+        "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+    )
+    .unwrap();
+    let root_args = "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.pem -days 30 -subj /CN=Test-Root -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign";
+    openssl(&root_args.split(' ').collect::<Vec<_>>(), d);
+    let mut genpkey = vec![
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        "int.key",
+    ];
+    genpkey.extend_from_slice(key_args);
+    openssl(&genpkey, d);
+    let mut req = vec![
+        "req",
+        "-new",
+        "-key",
+        "int.key",
+        "-subj",
+        "/CN=Test-Intermediate",
+        "-out",
+        "int.csr",
+    ];
+    if key_args.contains(&"-pass") {
+        req.extend_from_slice(&["-passin", "pass:correct horse"]);
+    }
+    openssl(&req, d);
+    let sign =
+        "x509 -req -in int.csr -CA root.pem -CAkey root.key -days 30 -extfile int.ext -out int.pem";
+    openssl(&sign.split(' ').collect::<Vec<_>>(), d);
+    let chain = format!(
+        "{}{}",
+        std::fs::read_to_string(d.join("int.pem")).unwrap(),
+        std::fs::read_to_string(d.join("root.pem")).unwrap()
+    );
+    std::fs::write(d.join("chain.pem"), chain).unwrap();
+}
+
 /// A production-shaped CA: its key in an encrypted PKCS#8 file made by OpenSSL (root →
 /// intermediate chain also made by OpenSSL), no logs of its own, SCTs from a log in
 /// another certcentral process over RFC 6962 `add-pre-chain`.
@@ -671,89 +717,21 @@ fn file_signer_and_remote_log() {
     let d = dir.path();
     let provider = Provider::start();
     // Root and intermediate by OpenSSL; the intermediate key encrypted (PBES2/AES-256).
-    std::fs::write(
-        d.join("int.ext"),
-        "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
-    )
-    .unwrap();
-    openssl(
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "root.key",
-            "-out",
-            "root.pem",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=File Root",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign",
-        ],
-        d,
-    );
-    openssl(
-        &[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-aes-256-cbc",
-            "-pass",
-            "pass:correct horse",
-            "-out",
-            "int.key",
-        ],
-        d,
-    );
-    openssl(
-        &[
-            "req",
-            "-new",
-            "-key",
-            "int.key",
-            "-passin",
-            "pass:correct horse",
-            "-subj",
-            "/CN=File Intermediate",
-            "-out",
-            "int.csr",
-        ],
-        d,
-    );
-    openssl(
-        &[
-            "x509", "-req", "-in", "int.csr", "-CA", "root.pem", "-CAkey", "root.key", "-days",
-            "30", "-extfile", "int.ext", "-out", "int.pem",
-        ],
-        d,
-    );
-    let chain = format!(
-        "{}{}",
-        std::fs::read_to_string(d.join("int.pem")).unwrap(),
-        std::fs::read_to_string(d.join("root.pem")).unwrap()
-    );
-    std::fs::write(d.join("chain.pem"), chain).unwrap();
+    openssl_ca_chain(d, &["-aes-256-cbc", "-pass", "pass:correct horse"]);
 
     // The log server accepts the file CA's root.
+    let log_data = d.join("logdata");
     let log_server = Server::spawn(
         &[
             "--dev",
             "--listen",
             "127.0.0.1:0",
+            "--data-dir",
+            log_data.to_str().unwrap(),
             "--roots",
             d.join("root.pem").to_str().unwrap(),
         ],
-        &d.join("logdata"),
+        &log_data,
     );
     let list = get_json(
         &client(),
@@ -849,13 +827,169 @@ type = "email"
     assert_eq!(sth["tree_size"], 1);
 
     // A wrong password is a clear start-up error, without the password in it.
-    unsafe { std::env::set_var("TEST_CA_PASSWORD", "wrong horse") };
     let out = Command::new(env!("CARGO_BIN_EXE_certcentral"))
         .args(["serve", "--config", d.join("ca.toml").to_str().unwrap()])
+        .env("TEST_CA_PASSWORD", "wrong horse")
         .output()
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("password"), "{stderr}");
     assert!(!stderr.contains("wrong horse"), "{stderr}");
+}
+
+/// The CA key in a PKCS#11 token: a real SoftHSM2 token (installed by `.ci/run`), the
+/// key imported with `softhsm2-util`, the PIN from an environment variable.
+#[test]
+fn pkcs11_signer_on_softhsm2() {
+    const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+    if !Path::new(MODULE).exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "SoftHSM2 is missing in CI"
+        );
+        eprintln!("SKIPPED: {MODULE} not installed (apt-get install softhsm2)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let provider = Provider::start();
+    openssl_ca_chain(d, &[]);
+    std::fs::create_dir_all(d.join("tokens")).unwrap();
+    let conf = d.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\n",
+            d.join("tokens").display()
+        ),
+    )
+    .unwrap();
+    let softhsm = |args: &[&str]| {
+        let out = Command::new("softhsm2-util")
+            .args(args)
+            .env("SOFTHSM2_CONF", &conf)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "softhsm2-util {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    softhsm(&[
+        "--init-token",
+        "--free",
+        "--label",
+        "cc-ca",
+        "--pin",
+        "4321",
+        "--so-pin",
+        "8765",
+    ]);
+    let key = d.join("int.key");
+    softhsm(&[
+        "--import",
+        key.to_str().unwrap(),
+        "--token",
+        "cc-ca",
+        "--label",
+        "issuing",
+        "--id",
+        "01",
+        "--pin",
+        "4321",
+    ]);
+    std::fs::remove_file(&key).unwrap(); // from now on the key exists only in the token
+
+    let config = format!(
+        r#"listen = "127.0.0.1:0"
+[ca]
+signer = "pkcs11"
+pkcs11_module = "{MODULE}"
+pkcs11_token_label = "cc-ca"
+pkcs11_key_label = "issuing"
+pkcs11_pin_env = "TEST_HSM_PIN"
+chain_pem = "{chain}"
+ct_logs = ["dev-a"]
+[[ca.oidc_issuers]]
+issuer_url = "{issuer}"
+client_id = "sigstore"
+type = "email"
+"#,
+        chain = d.join("chain.pem").display(),
+        issuer = provider.issuer,
+    );
+    std::fs::write(d.join("hsm.toml"), config).unwrap();
+    let server = Server::spawn_with_env(
+        &[
+            "--dev",
+            "--config",
+            d.join("hsm.toml").to_str().unwrap(),
+            "--data-dir",
+            d.join("data").to_str().unwrap(),
+        ],
+        &d.join("data"),
+        &[
+            ("TEST_HSM_PIN", "4321"),
+            ("SOFTHSM2_CONF", conf.to_str().unwrap()),
+        ],
+    );
+    openssl(
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "k.key",
+        ],
+        d,
+    );
+    openssl(
+        &[
+            "req", "-new", "-key", "k.key", "-subj", "/CN=x", "-out", "k.csr",
+        ],
+        d,
+    );
+    let csr = std::fs::read(d.join("k.csr")).unwrap();
+    let token = provider.rs256(&provider.claims("frank@example.com"));
+    let (status, answer) = sign_request(&server, &csr_body(&csr), Some(&token));
+    assert_eq!(status, 201, "{answer}");
+    let certs = answer["signedCertificateEmbeddedSct"]["chain"]["certificates"]
+        .as_array()
+        .unwrap();
+    std::fs::write(d.join("leaf.pem"), certs[0].as_str().unwrap()).unwrap();
+    let verdict = openssl(
+        &[
+            "verify",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "int.pem",
+            "leaf.pem",
+        ],
+        d,
+    );
+    assert!(String::from_utf8_lossy(&verdict).contains(": OK"));
+
+    // A wrong PIN stops the start with a message that names the token, not the PIN.
+    let out = Command::new(env!("CARGO_BIN_EXE_certcentral"))
+        .args([
+            "serve",
+            "--dev",
+            "--config",
+            d.join("hsm.toml").to_str().unwrap(),
+            "--data-dir",
+            d.join("data2").to_str().unwrap(),
+        ])
+        .env("TEST_HSM_PIN", "999999")
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cc-ca"), "{stderr}");
+    assert!(!stderr.contains("999999"), "{stderr}");
 }

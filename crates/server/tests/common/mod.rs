@@ -24,6 +24,11 @@ pub struct Server {
 impl Server {
     /// Starts `certcentral serve` with `args`, waiting for its listening line.
     pub fn spawn(args: &[&str], data_dir: &Path) -> Server {
+        Self::spawn_with_env(args, data_dir, &[])
+    }
+
+    /// [`Server::spawn`] with extra environment variables (secrets named by configs).
+    pub fn spawn_with_env(args: &[&str], data_dir: &Path, env: &[(&str, &str)]) -> Server {
         std::fs::create_dir_all(data_dir).unwrap();
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -34,6 +39,7 @@ impl Server {
             .arg("serve")
             .args(args)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()
