@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use webapi::{ApiError, body_error};
 
 use crate::issue::{CertificateAuthority, IssueError, Proof};
-use crate::oidc::IdentityKind;
+use oidc::IdentityKind;
 
 /// Largest request body: an RSA-8192 CSR in base64 PEM plus a large token fit easily.
 pub const MAX_BODY_BYTES: usize = 128 * 1024;

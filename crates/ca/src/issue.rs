@@ -21,8 +21,8 @@ use x509_cert::ext::Extension;
 use pki::SignedCertificateTimestamp;
 
 use crate::cert::{self, CaSigner, CertError, CertificateTemplate, San};
-use crate::oidc::{IdentityKind, OidcError, VerifiedIdentity, Verifier};
 use crate::pop::{self, PopError, SubjectKey};
+use oidc::{IdentityKind, OidcError, VerifiedIdentity, Verifier};
 
 /// Default certificate lifetime: long enough to sign, short enough that a stolen key
 /// is useless soon after (Fulcio's default).

@@ -3,14 +3,12 @@
 //! certificates themselves (precertificate, embedded SCTs, final certificate).
 //!
 //! [`issue::CertificateAuthority`] runs the pipeline; [`http::router`] serves it as
-//! Fulcio API v2; [`remote`] holds the HTTP clients (OIDC discovery/JWKS, remote CT
-//! logs); [`dev_oidc`] is the `--dev`-only token issuer.
+//! Fulcio API v2; [`remote`] reaches CT logs in other processes. Identity tokens are
+//! verified by the `oidc` crate.
 
 pub mod cert;
-pub mod dev_oidc;
 pub mod http;
 pub mod issue;
-pub mod oidc;
 pub mod pop;
 pub mod remote;
 pub mod signer;

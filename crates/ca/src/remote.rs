@@ -1,6 +1,4 @@
-//! I/O the CA needs from elsewhere: OIDC discovery documents and key sets over HTTP(S)
-//! ([`HttpFetch`]), and SCTs from CT logs in other processes over RFC 6962
-//! `add-pre-chain` ([`RemoteLog`]).
+//! SCTs from CT logs in other processes, over RFC 6962 `add-pre-chain` ([`RemoteLog`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,73 +10,12 @@ use serde::Deserialize;
 use pki::ct::{DigitallySigned, SignedEntry, TimestampedEntry, sct_signed_data};
 use pki::{SignedCertificateTimestamp, verify_digitally_signed};
 
+use oidc::fetch::limited_body;
+
 use crate::issue::{PrecertSubmission, SctError, SctFuture, SctSource};
-use crate::oidc::{Fetch, FetchError};
 
-/// Largest discovery document or JWKS accepted. Real ones are a few KiB.
-pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
-/// Time limit for one request to an identity provider or a log.
+/// Time limit for one request to a log.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Reads a response body, refusing more than `max` bytes (a hostile or broken server
-/// must not make us buffer without bound).
-async fn limited_body(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
-    if resp.content_length().is_some_and(|n| n > max as u64) {
-        return Err(format!("response larger than {max} bytes"));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
-        if body.len() + chunk.len() > max {
-            return Err(format!("response larger than {max} bytes"));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// [`Fetch`] over HTTP(S) with reqwest (rustls, the platform's trust store).
-///
-/// The OIDC verifier is synchronous (it holds a per-issuer lock while fetching, so a
-/// burst of tokens causes one fetch); this drives the async client on the runtime
-/// whose handle it holds. It must therefore be called from a blocking thread
-/// (`spawn_blocking`), which is where the CA runs token verification.
-#[derive(Debug, Clone)]
-pub struct HttpFetch {
-    client: reqwest::Client,
-    runtime: tokio::runtime::Handle,
-}
-
-impl HttpFetch {
-    /// A fetcher driving requests on `runtime`.
-    pub fn new(runtime: tokio::runtime::Handle) -> Result<Self, FetchError> {
-        let client = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("certcentral/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| FetchError(format!("HTTP client: {e}")))?;
-        Ok(Self { client, runtime })
-    }
-}
-
-impl Fetch for HttpFetch {
-    fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
-        self.runtime.block_on(async {
-            let resp = self
-                .client
-                .get(url)
-                .send()
-                .await
-                .map_err(|e| FetchError(format!("GET {url}: {e}")))?;
-            let status = resp.status();
-            if !status.is_success() {
-                return Err(FetchError(format!("GET {url}: HTTP {status}")));
-            }
-            limited_body(resp, MAX_DOCUMENT_BYTES)
-                .await
-                .map_err(|e| FetchError(format!("GET {url}: {e}")))
-        })
-    }
-}
 
 /// RFC 6962 §4.1 `add-chain`/`add-pre-chain` answer.
 #[derive(Debug, Deserialize)]

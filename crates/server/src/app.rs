@@ -11,9 +11,9 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use ca::dev_oidc::DevIssuer;
 use ca::issue::CertificateAuthority;
 use ctlog::{Log, LogConfig};
+use oidc::dev::DevIssuer;
 use pki::chain::RootStore;
 use pki::keys::EcdsaP256Signer;
 use store::SqliteLogStore;
@@ -216,7 +216,7 @@ pub fn router(
         app = app.merge(ca::http::router(ca));
     }
     if let Some(dev) = dev_issuer {
-        app = app.merge(ca::dev_oidc::router(dev));
+        app = app.merge(oidc::dev::router(dev));
     }
     app.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

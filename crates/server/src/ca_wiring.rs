@@ -10,11 +10,12 @@ use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ca::cert::{CaSigner, EcdsaP256CaSigner, intermediate_ca, random_serial, self_signed_ca};
-use ca::dev_oidc::DevIssuer;
 use ca::issue::{CertificateAuthority, PrecertSubmission, SctError, SctFuture, SctSource};
-use ca::oidc::{IssuerConfig, SystemClock, Verifier};
-use ca::remote::{HttpFetch, RemoteLog};
+use ca::remote::RemoteLog;
 use ctlog::{Log, SubmitError};
+use oidc::dev::DevIssuer;
+use oidc::fetch::HttpFetch;
+use oidc::{IssuerConfig, SystemClock, Verifier};
 use pki::chain::SubmissionKind;
 use pki::keys::EcdsaP256Signer;
 

@@ -129,7 +129,7 @@ pub enum IssuerType {
     CiWorkflow,
 }
 
-impl From<IssuerType> for ca::oidc::IdentityKind {
+impl From<IssuerType> for oidc::IdentityKind {
     fn from(t: IssuerType) -> Self {
         match t {
             IssuerType::Email => Self::Email,

@@ -133,7 +133,7 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
         ca_key.as_ref().map(|k| (k.root(), ca_log_names.as_slice())),
     )?;
     let dev_issuer = if dev {
-        Some(std::sync::Arc::new(ca::dev_oidc::DevIssuer::generate(
+        Some(std::sync::Arc::new(oidc::dev::DevIssuer::generate(
             &public_url,
         )?))
     } else {

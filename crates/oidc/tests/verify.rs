@@ -13,10 +13,10 @@ use aws_lc_rs::signature::{
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ca::oidc::{
+use der::Decode;
+use oidc::{
     Clock, Fetch, FetchError, IdentityKind, IssuerConfig, MAX_TOKEN_BYTES, OidcError, Verifier,
 };
-use der::Decode;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -247,7 +247,7 @@ impl Fixture {
         self.now.fetch_add(secs, Ordering::SeqCst);
     }
 
-    fn verify(&self, token: &str) -> Result<ca::oidc::VerifiedIdentity, OidcError> {
+    fn verify(&self, token: &str) -> Result<oidc::VerifiedIdentity, OidcError> {
         self.verifier.verify(token)
     }
 }

@@ -26,7 +26,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use webapi::{ApiError, body_error};
 
-use crate::oidc::{IdentityKind, IssuerConfig};
+use crate::{IdentityKind, IssuerConfig};
 
 /// The audience of dev tokens: what sigstore clients ask for.
 pub const DEV_CLIENT_ID: &str = "sigstore";
@@ -216,7 +216,7 @@ async fn token(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oidc::{Fetch, FetchError, Verifier};
+    use crate::{Fetch, FetchError, Verifier};
 
     /// Serves the issuer's documents from memory, as the HTTP routes would.
     struct Local(Arc<DevIssuer>);
@@ -245,7 +245,7 @@ mod tests {
         let verifier = Verifier::new(
             vec![issuer.issuer_config()],
             Arc::new(Local(issuer.clone())),
-            Arc::new(crate::oidc::SystemClock),
+            Arc::new(crate::SystemClock),
         )
         .unwrap();
         let token = issuer.mint("alice@example.com", SystemTime::now()).unwrap();
