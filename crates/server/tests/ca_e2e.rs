@@ -993,3 +993,71 @@ type = "email"
     assert!(stderr.contains("cc-ca"), "{stderr}");
     assert!(!stderr.contains("999999"), "{stderr}");
 }
+
+/// The Python interpreter that has sigstore-python: `CERTCENTRAL_SIGSTORE_PYTHON`
+/// (set by `.ci/run`, which installs it in a virtualenv), else `python3` if it has it.
+fn sigstore_python() -> Option<String> {
+    let candidates = std::env::var("CERTCENTRAL_SIGSTORE_PYTHON")
+        .into_iter()
+        .chain(["python3".to_string()]);
+    for python in candidates {
+        let ok = Command::new(&python)
+            .args(["-c", "import sigstore"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if ok {
+            return Some(python);
+        }
+    }
+    None
+}
+
+/// A real sigstore client, unmodified: sigstore-python's Fulcio client requests the
+/// certificate and its SCT verifier checks the embedded SCT. sigstore clients accept
+/// exactly one SCT, so this CA is configured with one log.
+#[test]
+fn sigstore_python_gets_and_verifies_a_certificate() {
+    let Some(python) = sigstore_python() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "sigstore-python must be installed in CI (see .ci/run)"
+        );
+        eprintln!("SKIPPED: sigstore-python not installed (pip install sigstore)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("one-log.toml");
+    std::fs::write(
+        &config,
+        "listen = \"127.0.0.1:0\"\n[ca]\nct_logs = [\"dev-a\"]\n",
+    )
+    .unwrap();
+    let server = Server::spawn(
+        &[
+            "--dev",
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        &data,
+    );
+    let list = get_json(&client(), &format!("{}/logs/log_list.json", server.base));
+    let key = list["operators"][0]["logs"][0]["key"].as_str().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sigstore_interop.py");
+    let out = Command::new(&python)
+        .arg(&script)
+        .args([server.base.as_str(), key])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sigstore-python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["sct_verified"], true);
+    assert_eq!(summary["san"][0], "sigstore-python@example.com");
+    assert_eq!(summary["chain"], 2);
+}
