@@ -80,7 +80,7 @@ pub fn load_key(section: &LogSection, data_dir: &Path) -> anyhow::Result<EcdsaP2
 }
 
 /// Writes a secret file readable by the owner only, atomically.
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt;
@@ -148,8 +148,8 @@ pub fn open_logs(
             ),
         });
     }
-    if logs.is_empty() && config.ca.is_none() {
-        bail!("nothing to serve: add a [[logs]] or a [ca] section");
+    if logs.is_empty() && config.ca.is_none() && config.registry.is_none() {
+        bail!("nothing to serve: add a [[logs]], a [ca] or a [registry] section");
     }
     Ok(logs)
 }
@@ -198,6 +198,7 @@ pub fn router(
     logs: &[OpenedLog],
     ca: Option<Arc<CertificateAuthority>>,
     dev_issuer: Option<Arc<DevIssuer>>,
+    registry: Option<Arc<registry::Registry>>,
 ) -> Router {
     let list = serde_json::to_vec_pretty(&log_list(logs)).expect("JSON of plain values");
     let mut app = Router::new().route("/healthz", get(healthz)).route(
@@ -217,6 +218,9 @@ pub fn router(
     }
     if let Some(dev) = dev_issuer {
         app = app.merge(oidc::dev::router(dev));
+    }
+    if let Some(registry) = registry {
+        app = app.merge(registry::http::router(registry));
     }
     app.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -20,7 +20,7 @@ use pki::chain::SubmissionKind;
 use pki::keys::EcdsaP256Signer;
 
 use crate::app::OpenedLog;
-use crate::config::{CaSection, CtLogRef, SignerKind};
+use crate::config::{CaSection, CtLogRef, OidcIssuerSection, SignerKind};
 
 /// Lifetime of the generated `ephemeral` root and intermediate.
 const EPHEMERAL_CA_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
@@ -175,7 +175,7 @@ pub fn build_ca(
     section: &CaSection,
     key: CaKey,
     logs: &[OpenedLog],
-    dev_issuer: Option<&DevIssuer>,
+    verifier: Arc<Verifier>,
 ) -> anyhow::Result<Arc<CertificateAuthority>> {
     let mut sources: Vec<Arc<dyn SctSource>> = Vec::new();
     for log in &section.ct_logs {
@@ -203,8 +203,19 @@ pub fn build_ca(
             }
         }
     }
-    let mut issuers: Vec<IssuerConfig> = section
-        .oidc_issuers
+    let ca = CertificateAuthority::new(verifier, key.signer, key.chain, sources)?
+        .with_lifetime(section.cert_lifetime)
+        .with_sct_timeout(section.sct_timeout);
+    Ok(Arc::new(ca))
+}
+
+/// The OIDC token verifier for `issuers` (plus the dev issuer in `--dev`). One per
+/// issuer list, shared by every service that accepts it, so they share its key cache.
+pub fn build_verifier(
+    issuers: &[OidcIssuerSection],
+    dev_issuer: Option<&DevIssuer>,
+) -> anyhow::Result<Arc<Verifier>> {
+    let mut issuers: Vec<IssuerConfig> = issuers
         .iter()
         .map(|i| IssuerConfig {
             issuer_url: i.issuer_url.clone(),
@@ -217,8 +228,5 @@ pub fn build_ca(
     }
     let fetch = HttpFetch::new(tokio::runtime::Handle::current())?;
     let verifier = Verifier::new(issuers, Arc::new(fetch), Arc::new(SystemClock))?;
-    let ca = CertificateAuthority::new(Arc::new(verifier), key.signer, key.chain, sources)?
-        .with_lifetime(section.cert_lifetime)
-        .with_sct_timeout(section.sct_timeout);
-    Ok(Arc::new(ca))
+    Ok(Arc::new(verifier))
 }

@@ -27,6 +27,30 @@ pub struct Config {
     /// The code-signing CA; absent = no CA routes.
     #[serde(default)]
     pub ca: Option<CaSection>,
+    /// The developer-certificate registry; absent = no registry routes.
+    #[serde(default)]
+    pub registry: Option<RegistrySection>,
+}
+
+/// The `[registry]` table: its presence enables the registry.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrySection {
+    /// Checkpoint origin and note key name of the registry log. Default:
+    /// `<public_url host>/registry`.
+    #[serde(default)]
+    pub origin: Option<String>,
+    /// OIDC issuers accepted for registration. Absent: the CA's issuers (the same
+    /// verifier and key cache is shared), plus the dev issuer in `--dev`.
+    #[serde(default)]
+    pub oidc_issuers: Option<Vec<OidcIssuerSection>>,
+    /// How long a push challenge stays valid (the protocol says 5 minutes).
+    #[serde(default = "default_challenge_ttl", with = "humantime_duration")]
+    pub challenge_ttl: Duration,
+}
+
+fn default_challenge_ttl() -> Duration {
+    Duration::from_millis(registry::service::CHALLENGE_TTL_MS)
 }
 
 /// The `[ca]` table.
@@ -166,6 +190,8 @@ key_file = "ephemeral"
 [ca]
 signer = "ephemeral"
 ct_logs = ["dev-a", "dev-b"]
+
+[registry]
 "#;
 
 /// One `[[logs]]` entry.
@@ -289,6 +315,17 @@ impl Config {
             {
                 bail!("[ca] cert_lifetime must be between 1 minute and 7 days");
             }
+        }
+        if let Some(origin) = self.registry.as_ref().and_then(|r| r.origin.as_ref())
+            && merkle::note::check_key_name(origin).is_err()
+        {
+            bail!("[registry] origin must be non-empty, without spaces or '+'");
+        }
+        if let Some(registry) = &self.registry
+            && (registry.challenge_ttl < Duration::from_secs(1)
+                || registry.challenge_ttl > Duration::from_secs(3600))
+        {
+            bail!("[registry] challenge_ttl must be between 1s and 1h");
         }
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -454,5 +491,45 @@ mod ca_tests {
         assert_eq!(ca.signer, SignerKind::Pkcs11);
         assert_eq!(ca.cert_lifetime, Duration::from_secs(1200));
         assert_eq!(ca.pkcs11_pin_env.as_deref(), Some("CA_PIN"));
+    }
+}
+
+#[cfg(test)]
+mod registry_tests {
+    use super::*;
+
+    #[test]
+    fn dev_defaults_enable_the_registry_with_a_five_minute_challenge() {
+        let registry = Config::dev().registry.expect("registry on in --dev");
+        assert_eq!(registry.challenge_ttl, Duration::from_secs(300));
+        assert_eq!(registry.origin, None);
+        assert_eq!(registry.oidc_issuers, None);
+    }
+
+    #[test]
+    fn a_registry_section_parses_and_bad_values_are_errors() {
+        let config = Config::parse(
+            r#"
+            [registry]
+            origin = "registry.example.com/log"
+            challenge_ttl = "2m"
+            [[registry.oidc_issuers]]
+            issuer_url = "https://accounts.example.com"
+            client_id = "certcentral"
+            type = "email"
+            "#,
+        )
+        .unwrap();
+        let registry = config.registry.unwrap();
+        assert_eq!(registry.challenge_ttl, Duration::from_secs(120));
+        assert_eq!(registry.oidc_issuers.unwrap().len(), 1);
+        for bad in [
+            "[registry]\norigin = \"has space\"",
+            "[registry]\nchallenge_ttl = \"0s\"",
+            "[registry]\nchallenge_ttl = \"2h\"",
+            "[registry]\nenabled = true",
+        ] {
+            assert!(Config::parse(bad).is_err(), "accepted: {bad}");
+        }
     }
 }

@@ -5,6 +5,7 @@
 mod app;
 mod ca_wiring;
 mod config;
+mod registry_wiring;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -139,13 +140,33 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
     } else {
         None
     };
-    let ca = match (&config.ca, ca_key) {
-        (Some(section), Some(key)) => Some(
-            ca_wiring::build_ca(section, key, &logs, dev_issuer.as_deref())
+    let ca_verifier = config
+        .ca
+        .as_ref()
+        .map(|section| ca_wiring::build_verifier(&section.oidc_issuers, dev_issuer.as_deref()))
+        .transpose()
+        .context("setting up the CA's OIDC issuers")?;
+    let ca = match (&config.ca, ca_key, &ca_verifier) {
+        (Some(section), Some(key), Some(verifier)) => Some(
+            ca_wiring::build_ca(section, key, &logs, verifier.clone())
                 .context("setting up the CA")?,
         ),
         _ => None,
     };
+    let registry = config
+        .registry
+        .as_ref()
+        .map(|section| {
+            registry_wiring::build_registry(
+                section,
+                &config.data_dir,
+                &public_url,
+                ca_verifier.clone(),
+                dev_issuer.as_deref(),
+            )
+        })
+        .transpose()
+        .context("setting up the registry")?;
 
     println!("certcentral listening on http://{address}");
     if dev {
@@ -183,6 +204,12 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
         println!("  SCTs from:    {}", ca.log_names().join(", "));
         println!("  issuers:      {}", ca.verifier().issuers().len());
     }
+    if let Some(registry) = &registry {
+        let base = public_url.trim_end_matches('/');
+        println!("certificate registry: {base}/api/v1/ (Cert Central)");
+        println!("  registry log: {base}/registry/log/checkpoint");
+        println!("  log key:      {}", registry.verifier_key());
+    }
     if let Some(dev) = &dev_issuer {
         let base = public_url.trim_end_matches('/');
         println!(
@@ -197,7 +224,7 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
     use std::io::Write;
     std::io::stdout().flush()?;
 
-    let app = app::router(&logs, ca, dev_issuer);
+    let app = app::router(&logs, ca, dev_issuer, registry);
     drop(logs);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

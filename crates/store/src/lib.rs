@@ -8,9 +8,15 @@
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+pub mod registry;
+#[cfg(any(test, feature = "conformance"))]
+pub mod registry_conformance;
 pub mod sqlite;
+pub mod sqlite_registry;
 
+pub use registry::RegistryStore;
 pub use sqlite::SqliteLogStore;
+pub use sqlite_registry::SqliteRegistryStore;
 
 /// Storage failures. Callers map these to 5xx responses; they never mean bad input.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,110 @@
+//! What a certificate must be to enter the registry, and the facts the registry keeps
+//! about it (thumbprint, SHA-256, subject, validity).
+
+use aws_lc_rs::digest;
+use der::Decode;
+use x509_cert::Certificate;
+use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, KeyUsages};
+
+/// Largest certificate accepted. Real code-signing certificates are 1–3 KiB; the bound
+/// keeps every registry-log leaf below the 64 KiB that a tlog-tiles entry bundle can
+/// frame (its entries carry a 16-bit length).
+pub const MAX_CERT_BYTES: usize = 32 * 1024;
+
+/// id-kp-codeSigning, RFC 5280 §4.2.1.12.
+pub const CODE_SIGNING: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+
+/// Why a certificate is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertError {
+    #[error("certificate is {0} bytes, more than the {MAX_CERT_BYTES} accepted")]
+    TooLarge(usize),
+    #[error("certificate is not valid DER: {0}")]
+    Malformed(String),
+    #[error("certificate is not valid yet (notBefore {0})")]
+    NotYetValid(String),
+    #[error("certificate expired (notAfter {0})")]
+    Expired(String),
+    #[error("certificate has no extended key usage codeSigning (1.3.6.1.5.5.7.3.3)")]
+    NotCodeSigning,
+    #[error("certificate key usage does not allow digitalSignature")]
+    KeyUsageForbidsSigning,
+    #[error("certificate extensions are malformed: {0}")]
+    BadExtension(String),
+}
+
+/// The facts kept about an accepted certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertFacts {
+    pub der: Vec<u8>,
+    /// SHA-1 of the DER, upper-case hex, as Windows shows it.
+    pub thumbprint: String,
+    /// SHA-256 of the DER, lower-case hex.
+    pub sha256: String,
+    /// RFC 4514 rendering of the subject.
+    pub subject: String,
+    pub not_before_ms: u64,
+    pub not_after_ms: u64,
+}
+
+/// SHA-1 of `der` as upper-case hex. SHA-1 only names the certificate here (the
+/// thumbprint users know from Windows); uniqueness is enforced on the SHA-256.
+pub fn thumbprint(der: &[u8]) -> String {
+    hex::encode_upper(digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, der))
+}
+
+/// Checks that `der` is a code-signing certificate valid at `now_ms` and returns its
+/// facts: EKU codeSigning present (RFC 5280 §4.2.1.12), KeyUsage, if present, with
+/// digitalSignature (§4.2.1.3), `notBefore <= now <= notAfter` (§4.1.2.5).
+pub fn check_code_signing(der: &[u8], now_ms: u64) -> Result<CertFacts, CertError> {
+    if der.len() > MAX_CERT_BYTES {
+        return Err(CertError::TooLarge(der.len()));
+    }
+    let cert = Certificate::from_der(der).map_err(|e| CertError::Malformed(e.to_string()))?;
+    let tbs = cert.tbs_certificate();
+    let validity = tbs.validity();
+    let not_before = validity.not_before.to_unix_duration();
+    let not_after = validity.not_after.to_unix_duration();
+    let now = u128::from(now_ms);
+    if now < not_before.as_millis() {
+        return Err(CertError::NotYetValid(validity.not_before.to_string()));
+    }
+    if now > not_after.as_millis() {
+        return Err(CertError::Expired(validity.not_after.to_string()));
+    }
+    let bad_ext = |e: der::Error| CertError::BadExtension(e.to_string());
+    match tbs.get_extension::<ExtendedKeyUsage>().map_err(bad_ext)? {
+        Some((_, eku)) if eku.0.contains(&CODE_SIGNING) => {}
+        _ => return Err(CertError::NotCodeSigning),
+    }
+    if let Some((_, usage)) = tbs.get_extension::<KeyUsage>().map_err(bad_ext)?
+        && !usage.0.contains(KeyUsages::DigitalSignature)
+    {
+        return Err(CertError::KeyUsageForbidsSigning);
+    }
+    let sha256 = hex::encode(digest::digest(&digest::SHA256, der));
+    Ok(CertFacts {
+        der: der.to_vec(),
+        thumbprint: thumbprint(der),
+        sha256,
+        subject: tbs.subject().to_string(),
+        not_before_ms: u64::try_from(not_before.as_millis()).unwrap_or(u64::MAX),
+        not_after_ms: u64::try_from(not_after.as_millis()).unwrap_or(u64::MAX),
+    })
+}
+
+/// PEM armour for a certificate.
+pub fn pem(der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 64);
+    out.push_str("-----BEGIN CERTIFICATE-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        // Base64 output is ASCII.
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
+}

@@ -1,0 +1,479 @@
+//! The registry's HTTP routes (Cert Central protocol):
+//!
+//! - `POST /api/v1/accounts` (OIDC bearer token) `{"username"}` → 201 `{"username","api_key"}`
+//! - `POST /api/v1/api-keys/rotate` (API key, or OIDC token if the key is lost)
+//! - `POST /api/v1/challenges` (API key) → 201 `{"challenge_id","nonce","expires_at"}`
+//! - `POST /api/v1/certs` (API key) `{"challenge_id","cms"}` → 201 with the log proof
+//! - `DELETE /api/v1/certs/{thumbprint}` (API key) → the revoke leaf's proof
+//! - `GET /api/cert/getusercert?username=U&thumbprint=T` → PEM
+//! - `GET /api/v1/users/{username}/certs`, `GET /api/v1/search?q=`, `GET /api/v1/keys/{storage_key}`
+//! - `/registry/log/checkpoint`, `/registry/log/tile/…`, `/registry/log/proof`,
+//!   `/registry/log/consistency`, `/registry/log/key`
+//!
+//! Every operation runs on the blocking pool: token verification may fetch keys,
+//! and pushes verify signatures and wait for an fsync.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use merkle::tiles::{TilePath, parse_tile_path};
+use serde::{Deserialize, Serialize};
+use store::registry::{CertRecord, Page};
+use webapi::{ApiError, body_error, query_error};
+
+use crate::cert::pem;
+use crate::service::{
+    LoggedChange, MAX_PAGE, Registry, RegistryError, b64_hashes, normalize_thumbprint,
+};
+
+/// Largest request body (the protocol's limit): a CMS with a certificate chain fits
+/// many times over.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Header marking a revoked certificate on the PEM download.
+pub const REVOKED_HEADER: &str = "x-certcentral-revoked";
+
+/// The routes, to be merged at the server root.
+pub fn router(registry: Arc<Registry>) -> Router {
+    Router::new()
+        .route("/api/v1/accounts", post(register))
+        .route("/api/v1/api-keys/rotate", post(rotate))
+        .route("/api/v1/challenges", post(challenge))
+        .route("/api/v1/certs", post(push))
+        .route("/api/v1/certs/{thumbprint}", delete(revoke))
+        .route("/api/cert/getusercert", get(getusercert))
+        .route("/api/v1/users/{username}/certs", get(user_certs))
+        .route("/api/v1/search", get(search))
+        .route("/api/v1/keys/{storage_key}", get(by_storage_key))
+        .route("/registry/log/checkpoint", get(checkpoint))
+        .route("/registry/log/key", get(verifier_key))
+        .route("/registry/log/proof", get(proof))
+        .route("/registry/log/consistency", get(consistency))
+        .route("/registry/log/tile/{*path}", get(tile))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(registry)
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> Self {
+        let (status, code) = e.status();
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if status.is_server_error() {
+            tracing::warn!(error = %e, "registry request failed");
+        }
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+/// Runs a registry operation on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, RegistryError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::from(RegistryError::Internal(e.to_string())))?
+        .map_err(ApiError::from)
+}
+
+/// The credential of `Authorization: Bearer …` (or `X-Api-Key`).
+fn credential(headers: &HeaderMap) -> Result<String, ApiError> {
+    if let Some(value) = headers.get("x-api-key") {
+        return value
+            .to_str()
+            .map(|v| v.trim().to_owned())
+            .map_err(|_| ApiError::bad_request("X-Api-Key header is not ASCII"));
+    }
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::from(RegistryError::MissingApiKey))?
+        .to_str()
+        .map_err(|_| ApiError::bad_request("Authorization header is not ASCII"))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+            Ok(token.trim().to_owned())
+        }
+        _ => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_api_key",
+            "Authorization header must be `Bearer <credential>`",
+        )),
+    }
+}
+
+fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            .into_response(),
+    }
+}
+
+fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("malformed JSON body: {e}")))
+}
+
+/// RFC 3339 UTC time of a millisecond timestamp.
+fn rfc3339(ms: u64) -> String {
+    der::DateTime::from_unix_duration(std::time::Duration::from_millis(ms))
+        .map_or_else(|_| ms.to_string(), |t| t.to_string())
+}
+
+/// The public view of a stored certificate.
+#[derive(Serialize)]
+struct CertView {
+    username: String,
+    thumbprint: String,
+    sha256: String,
+    storage_key: String,
+    subject: String,
+    not_before: String,
+    not_after: String,
+    pushed_at: String,
+    log_index: u64,
+    revoked: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revoke_log_index: Option<u64>,
+    download_url: String,
+}
+
+impl From<&CertRecord> for CertView {
+    fn from(c: &CertRecord) -> Self {
+        Self {
+            username: c.username.clone(),
+            thumbprint: c.thumbprint.clone(),
+            sha256: c.sha256.clone(),
+            storage_key: c.storage_key.clone(),
+            subject: c.subject.clone(),
+            not_before: rfc3339(c.not_before_ms),
+            not_after: rfc3339(c.not_after_ms),
+            pushed_at: rfc3339(c.pushed_ms),
+            log_index: c.log_index,
+            revoked: c.revoked,
+            revoke_log_index: c.revoke_log_index,
+            download_url: format!(
+                "/api/cert/getusercert?username={}&thumbprint={}",
+                c.username, c.thumbprint
+            ),
+        }
+    }
+}
+
+/// A certificate view plus the log leaf this request appended: `log_index` is that
+/// leaf (the push leaf for a push, the revoke leaf for a revocation), and
+/// `inclusion_proof` proves it against `checkpoint`.
+fn logged_view(change: LoggedChange) -> Result<serde_json::Value, ApiError> {
+    let mut view = serde_json::to_value(CertView::from(&change.cert))
+        .map_err(|e| ApiError::from(RegistryError::Internal(e.to_string())))?;
+    if let Some(map) = view.as_object_mut() {
+        map.insert("log_index".into(), change.log_index.into());
+        map.insert(
+            "inclusion_proof".into(),
+            b64_hashes(&change.inclusion_proof).into(),
+        );
+        map.insert("checkpoint".into(), change.checkpoint.into());
+    }
+    Ok(view)
+}
+
+#[derive(Deserialize)]
+struct RegisterRequest {
+    username: String,
+}
+
+async fn register(
+    State(registry): State<Arc<Registry>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(body_error)?;
+    let token = credential(&headers).map_err(|_| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "send the OIDC identity token as `Authorization: Bearer <token>`",
+        )
+    })?;
+    let request: RegisterRequest = parse_json(&body)?;
+    let issued = blocking(move || registry.register(&token, &request.username)).await?;
+    Ok(json(
+        StatusCode::CREATED,
+        &serde_json::json!({ "username": issued.username, "api_key": issued.api_key }),
+    ))
+}
+
+async fn rotate(
+    State(registry): State<Arc<Registry>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let credential = credential(&headers)?;
+    let issued = blocking(move || registry.rotate_key(&credential)).await?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "username": issued.username, "api_key": issued.api_key }),
+    ))
+}
+
+async fn challenge(
+    State(registry): State<Arc<Registry>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let key = credential(&headers)?;
+    let issued = blocking(move || {
+        let account = registry.authenticate(&key)?;
+        registry.challenge(&account)
+    })
+    .await?;
+    Ok(json(
+        StatusCode::CREATED,
+        &serde_json::json!({
+            "challenge_id": issued.challenge_id,
+            "nonce": STANDARD.encode(issued.nonce),
+            "expires_at": rfc3339(issued.expires_ms),
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct PushRequest {
+    challenge_id: String,
+    cms: String,
+}
+
+/// Decodes base64 in any common alphabet, padded or not.
+fn decode_base64(field: &str, value: &str) -> Result<Vec<u8>, ApiError> {
+    let value = value.trim();
+    [STANDARD, URL_SAFE, STANDARD_NO_PAD, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|engine| engine.decode(value).ok())
+        .ok_or_else(|| ApiError::bad_request(format!("{field} is not valid base64")))
+}
+
+async fn push(
+    State(registry): State<Arc<Registry>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(body_error)?;
+    let key = credential(&headers)?;
+    let request: PushRequest = parse_json(&body)?;
+    let cms = decode_base64("cms", &request.cms)?;
+    let change = blocking(move || {
+        let account = registry.authenticate(&key)?;
+        registry.push(&account, &request.challenge_id, &cms)
+    })
+    .await?;
+    Ok(json(StatusCode::CREATED, &logged_view(change)?))
+}
+
+async fn revoke(
+    State(registry): State<Arc<Registry>>,
+    headers: HeaderMap,
+    Path(thumbprint): Path<String>,
+) -> Result<Response, ApiError> {
+    let key = credential(&headers)?;
+    let change = blocking(move || {
+        let account = registry.authenticate(&key)?;
+        registry.revoke(&account, &thumbprint)
+    })
+    .await?;
+    Ok(json(StatusCode::OK, &logged_view(change)?))
+}
+
+#[derive(Deserialize)]
+struct UserCertQuery {
+    username: String,
+    thumbprint: String,
+}
+
+async fn getusercert(
+    State(registry): State<Arc<Registry>>,
+    query: Result<Query<UserCertQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(query_error)?;
+    if normalize_thumbprint(&q.thumbprint).is_none() {
+        return Err(ApiError::bad_request(
+            "thumbprint must be the 40 hex digits of the certificate's SHA-1",
+        ));
+    }
+    let cert = blocking(move || registry.user_cert(&q.username, &q.thumbprint)).await?;
+    let mut response = (
+        [(header::CONTENT_TYPE, "application/x-pem-file")],
+        pem(&cert.der),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        REVOKED_HEADER,
+        HeaderValue::from_static(if cert.revoked { "true" } else { "false" }),
+    );
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    page: Option<u64>,
+    #[serde(default)]
+    per_page: Option<u32>,
+}
+
+impl PageQuery {
+    /// `page` is 1-based; `per_page` defaults to 50 and is capped at [`MAX_PAGE`].
+    fn page(&self) -> Result<Page, ApiError> {
+        let limit = self.per_page.unwrap_or(50);
+        if limit == 0 || limit > MAX_PAGE {
+            return Err(ApiError::bad_request(format!(
+                "per_page must be 1 to {MAX_PAGE}"
+            )));
+        }
+        let page = self.page.unwrap_or(1);
+        if page == 0 || page > 1_000_000 {
+            return Err(ApiError::bad_request("page must be 1 to 1000000"));
+        }
+        Ok(Page {
+            offset: (page - 1) * u64::from(limit),
+            limit,
+        })
+    }
+}
+
+async fn user_certs(
+    State(registry): State<Arc<Registry>>,
+    Path(username): Path<String>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(query_error)?;
+    let page = q.page()?;
+    let name = username.clone();
+    let certs = blocking(move || registry.user_certs(&name, page)).await?;
+    let views: Vec<CertView> = certs.iter().map(CertView::from).collect();
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "username": username, "certs": views }),
+    ))
+}
+
+async fn search(
+    State(registry): State<Arc<Registry>>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(query_error)?;
+    let page = q.page()?;
+    let text =
+        q.q.clone()
+            .ok_or_else(|| ApiError::bad_request("missing query parameter q"))?;
+    let certs = blocking(move || registry.search(&text, page)).await?;
+    let views: Vec<CertView> = certs.iter().map(CertView::from).collect();
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "q": q.q,
+            "page": q.page.unwrap_or(1),
+            "per_page": page.limit,
+            "results": views,
+        }),
+    ))
+}
+
+async fn by_storage_key(
+    State(registry): State<Arc<Registry>>,
+    Path(key): Path<String>,
+) -> Result<Response, ApiError> {
+    let cert = blocking(move || registry.by_storage_key(&key)).await?;
+    let mut view = serde_json::to_value(CertView::from(&cert))
+        .map_err(|e| ApiError::from(RegistryError::Internal(e.to_string())))?;
+    if let Some(map) = view.as_object_mut() {
+        map.insert("pem".into(), pem(&cert.der).into());
+    }
+    Ok(json(StatusCode::OK, &view))
+}
+
+async fn checkpoint(State(registry): State<Arc<Registry>>) -> Result<Response, ApiError> {
+    let checkpoint = blocking(move || registry.checkpoint()).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        checkpoint.note,
+    )
+        .into_response())
+}
+
+async fn verifier_key(State(registry): State<Arc<Registry>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{}\n", registry.verifier_key()),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct ProofQuery {
+    index: u64,
+    size: u64,
+}
+
+async fn proof(
+    State(registry): State<Arc<Registry>>,
+    query: Result<Query<ProofQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(query_error)?;
+    let (root, proof) = blocking(move || registry.inclusion(q.index, q.size)).await?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "index": q.index,
+            "size": q.size,
+            "root": STANDARD.encode(root),
+            "inclusion_proof": b64_hashes(&proof),
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct ConsistencyQuery {
+    old: u64,
+    size: u64,
+}
+
+async fn consistency(
+    State(registry): State<Arc<Registry>>,
+    query: Result<Query<ConsistencyQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(query_error)?;
+    let proof = blocking(move || registry.consistency(q.old, q.size)).await?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "old": q.old, "size": q.size, "proof": b64_hashes(&proof) }),
+    ))
+}
+
+async fn tile(
+    State(registry): State<Arc<Registry>>,
+    Path(path): Path<String>,
+) -> Result<Response, ApiError> {
+    let parsed =
+        parse_tile_path(&format!("tile/{path}")).map_err(|e| ApiError::not_found(e.to_string()))?;
+    let bytes = match parsed {
+        TilePath::Hashes(id) => {
+            blocking(move || registry.hash_tile(id.level, id.index, id.width)).await?
+        }
+        TilePath::Data { index, width } => {
+            if !path.starts_with("entries/") {
+                return Err(ApiError::not_found(
+                    "registry entry bundles are at tile/entries/",
+                ));
+            }
+            blocking(move || registry.entry_bundle(index, width)).await?
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+}

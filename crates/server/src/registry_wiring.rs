@@ -1,0 +1,82 @@
+//! Wiring of the developer-certificate registry: its SQLite database and log key
+//! under the data directory, and its OIDC verifier (the CA's, shared, unless
+//! `[registry] oidc_issuers` names its own).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use oidc::Verifier;
+use oidc::dev::DevIssuer;
+use registry::{Entropy, Registry, SystemClock, SystemEntropy};
+use store::SqliteRegistryStore;
+
+use crate::config::RegistrySection;
+
+/// The registry log's Ed25519 seed: generated once and kept in
+/// `<data_dir>/keys/registry.ed25519` (mode 0600), because a log whose key changes
+/// at restart could no longer vouch for the checkpoints it signed before.
+fn load_seed(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
+    let dir = data_dir.join("keys");
+    let path = dir.join("registry.ed25519");
+    if path.exists() {
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let Ok(seed) = <[u8; 32]>::try_from(bytes.as_slice()) else {
+            bail!(
+                "{} must hold a 32-byte Ed25519 seed, found {} bytes",
+                path.display(),
+                bytes.len()
+            );
+        };
+        return Ok(seed);
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut seed = [0u8; 32];
+    SystemEntropy.fill(&mut seed)?;
+    crate::app::write_private(&path, &seed)?;
+    Ok(seed)
+}
+
+/// Opens the registry. `ca_verifier` is the CA's verifier, shared when the section
+/// names no issuers of its own.
+pub fn build_registry(
+    section: &RegistrySection,
+    data_dir: &Path,
+    public_url: &str,
+    ca_verifier: Option<Arc<Verifier>>,
+    dev_issuer: Option<&DevIssuer>,
+) -> anyhow::Result<Arc<Registry>> {
+    let verifier = match (&section.oidc_issuers, ca_verifier) {
+        (Some(issuers), _) => crate::ca_wiring::build_verifier(issuers, dev_issuer)?,
+        (None, Some(shared)) => shared,
+        (None, None) => crate::ca_wiring::build_verifier(&[], dev_issuer)?,
+    };
+    if verifier.issuers().is_empty() {
+        bail!(
+            "[registry] accepts no OIDC issuer: add [[registry.oidc_issuers]] (or a [ca] with issuers)"
+        );
+    }
+    let host = public_url
+        .split_once("://")
+        .map_or(public_url, |(_, rest)| rest)
+        .trim_end_matches('/');
+    let origin = section
+        .origin
+        .clone()
+        .unwrap_or_else(|| format!("{host}/registry"));
+    let seed = load_seed(data_dir)?;
+    let path = data_dir.join("registry").join("registry.db");
+    let store = SqliteRegistryStore::open(&path)
+        .with_context(|| format!("opening the registry database {}", path.display()))?;
+    let registry = Registry::open(
+        Arc::new(store),
+        verifier,
+        &origin,
+        &seed,
+        Arc::new(SystemClock),
+        Arc::new(SystemEntropy),
+    )
+    .context("opening the registry")?
+    .with_challenge_ttl(section.challenge_ttl);
+    Ok(Arc::new(registry))
+}

@@ -1,0 +1,502 @@
+//! The [`RegistryStore`] contract as executable checks, shared by every backend
+//! (SQLite today; a PostgreSQL backend runs the same [`run_all`] with its factory).
+//!
+//! Each check takes a fresh, empty store and panics with the contract sentence it
+//! enforces when the backend breaks it.
+
+use crate::TileWrite;
+use crate::registry::{
+    Account, CertRecord, Challenge, CommitOutcome, CreateAccount, LogAppend, NewAccount, Page,
+    Push, RegistryStore, Revoke, StoredCheckpoint,
+};
+
+/// Runs every contract check, each on a fresh store from `make`.
+pub fn run_all<S: RegistryStore>(make: impl Fn() -> S) {
+    accounts_are_unique_per_identity_and_username(&make());
+    api_keys_resolve_until_rotated(&make());
+    push_commits_certificate_challenge_and_leaf_together(&make());
+    a_challenge_is_consumed_once(&make());
+    expired_and_foreign_challenges_are_unusable(&make());
+    a_duplicate_certificate_changes_nothing(&make());
+    an_append_at_the_wrong_index_changes_nothing(&make());
+    revocation_flags_the_certificate_and_appends_a_leaf(&make());
+    reads_find_certificates_by_user_key_and_search(&make());
+    tiles_only_widen(&make());
+}
+
+const T0: u64 = 1_700_000_000_000;
+const PAGE: Page = Page {
+    offset: 0,
+    limit: 100,
+};
+
+/// Creates account `n` (`user-n`, identity `sub-n`) with API key hash `[n; 32]`.
+pub fn sample_account<S: RegistryStore>(store: &S, n: u8) -> Account {
+    match store
+        .create_account(&NewAccount {
+            issuer: "https://issuer.example".into(),
+            subject: format!("sub-{n}"),
+            username: format!("user-{n}"),
+            api_key_hash: [n; 32],
+            created_ms: T0,
+        })
+        .expect("create account")
+    {
+        CreateAccount::Created(account) => account,
+        other => panic!("account {n} not created: {other:?}"),
+    }
+}
+
+/// A challenge for `account`, expiring at `T0 + 300 s`.
+pub fn sample_challenge<S: RegistryStore>(store: &S, account: &Account, n: u8) -> Challenge {
+    let challenge = Challenge {
+        id: format!("challenge-{}-{n}", account.id),
+        account_id: account.id,
+        nonce: [n; 32],
+        expires_ms: T0 + 300_000,
+        used: false,
+    };
+    store
+        .create_challenge(&challenge)
+        .expect("create challenge");
+    challenge
+}
+
+/// A certificate record numbered `n` for `account`.
+pub fn sample_cert(account: &Account, n: u64) -> CertRecord {
+    CertRecord {
+        storage_key: format!("key{n:04}"),
+        account_id: account.id,
+        username: account.username.clone(),
+        der: vec![0x30, 0x03, 0x02, 0x01, n as u8],
+        thumbprint: format!("{:02X}{n:038X}", n + 0xA0),
+        sha256: format!("{:02x}{n:062x}", n + 0x10),
+        subject: format!("CN=Developer {n},O=Example"),
+        not_before_ms: T0,
+        not_after_ms: T0 + 86_400_000,
+        pushed_ms: T0 + n,
+        log_index: 0,
+        revoked: false,
+        revoke_log_index: None,
+    }
+}
+
+/// A log append at `index` (tiles and checkpoint are placeholders of the right shape).
+pub fn sample_append(index: u64) -> LogAppend {
+    let size = index + 1;
+    LogAppend {
+        index,
+        leaf: format!("leaf {index}").into_bytes(),
+        hash_tiles: vec![TileWrite {
+            level: 0,
+            index: 0,
+            width: size as u16,
+            bytes: (0..size).flat_map(|i| [i as u8; 32]).collect(),
+        }],
+        checkpoint: StoredCheckpoint {
+            size,
+            root: [size as u8; 32],
+            note: format!("example/registry\n{size}\nroot\n\n— example sig\n"),
+        },
+    }
+}
+
+/// Registers account 1 (if needed) and pushes `count` certificates; for tests that
+/// only need a non-empty store.
+pub fn push_sample<S: RegistryStore>(store: &S, count: u64) {
+    let account = store
+        .account_by_identity("https://issuer.example", "sub-1")
+        .expect("lookup")
+        .unwrap_or_else(|| sample_account(store, 1));
+    for n in 0..count {
+        let challenge = sample_challenge(store, &account, n as u8);
+        let size = store.log_checkpoint().expect("head").map_or(0, |c| c.size);
+        let outcome = store
+            .commit_push(&Push {
+                cert: sample_cert(&account, n),
+                challenge_id: challenge.id,
+                now_ms: T0,
+                log: sample_append(size),
+            })
+            .expect("push");
+        assert_eq!(outcome, CommitOutcome::Committed);
+    }
+}
+
+fn log_size<S: RegistryStore>(store: &S) -> u64 {
+    store.log_checkpoint().expect("head").map_or(0, |c| c.size)
+}
+
+/// One account per (issuer, subject); usernames are unique.
+pub fn accounts_are_unique_per_identity_and_username<S: RegistryStore>(store: &S) {
+    let first = sample_account(store, 1);
+    assert_eq!(first.username, "user-1");
+    let again = store
+        .create_account(&NewAccount {
+            issuer: "https://issuer.example".into(),
+            subject: "sub-1".into(),
+            username: "other-name".into(),
+            api_key_hash: [9; 32],
+            created_ms: T0,
+        })
+        .expect("create");
+    assert_eq!(again, CreateAccount::IdentityHasAccount(first.clone()));
+    let taken = store
+        .create_account(&NewAccount {
+            issuer: "https://issuer.example".into(),
+            subject: "sub-2".into(),
+            username: "user-1".into(),
+            api_key_hash: [10; 32],
+            created_ms: T0,
+        })
+        .expect("create");
+    assert_eq!(taken, CreateAccount::UsernameTaken);
+    // The refused attempts must not have left their API keys behind.
+    assert!(store.account_by_api_key(&[9; 32]).expect("key").is_none());
+    assert!(store.account_by_api_key(&[10; 32]).expect("key").is_none());
+    assert_eq!(
+        store
+            .account_by_identity("https://issuer.example", "sub-1")
+            .expect("lookup"),
+        Some(first)
+    );
+    assert_eq!(
+        store
+            .account_by_identity("https://other.example", "sub-1")
+            .expect("lookup"),
+        None
+    );
+}
+
+/// An API key resolves to its account until rotated; the new key then does.
+pub fn api_keys_resolve_until_rotated<S: RegistryStore>(store: &S) {
+    let account = sample_account(store, 3);
+    let (found, hash) = store
+        .account_by_api_key(&[3; 32])
+        .expect("key")
+        .expect("key known");
+    assert_eq!((found, hash), (account.clone(), [3; 32]));
+    store
+        .rotate_api_key(account.id, &[33; 32], T0 + 1)
+        .expect("rotate");
+    assert!(
+        store.account_by_api_key(&[3; 32]).expect("key").is_none(),
+        "a rotated-out key must stop working"
+    );
+    assert_eq!(
+        store
+            .account_by_api_key(&[33; 32])
+            .expect("key")
+            .map(|a| a.0),
+        Some(account)
+    );
+}
+
+/// A committed push stores the certificate, consumes the challenge and appends the
+/// leaf with its checkpoint — all visible together.
+pub fn push_commits_certificate_challenge_and_leaf_together<S: RegistryStore>(store: &S) {
+    let account = sample_account(store, 1);
+    let challenge = sample_challenge(store, &account, 1);
+    let cert = sample_cert(&account, 1);
+    let append = sample_append(0);
+    let outcome = store
+        .commit_push(&Push {
+            cert: cert.clone(),
+            challenge_id: challenge.id.clone(),
+            now_ms: T0,
+            log: append.clone(),
+        })
+        .expect("push");
+    assert_eq!(outcome, CommitOutcome::Committed);
+    assert!(
+        store
+            .challenge(&challenge.id)
+            .expect("challenge")
+            .expect("kept")
+            .used
+    );
+    let stored = store
+        .cert_by_thumbprint(&account.username, &cert.thumbprint)
+        .expect("read")
+        .expect("stored");
+    assert_eq!(stored, cert);
+    assert_eq!(
+        store.log_checkpoint().expect("head"),
+        Some(append.checkpoint)
+    );
+    assert_eq!(store.log_leaves(0, 10).expect("leaves"), vec![append.leaf]);
+    let tile = store.log_hash_tile(0, 0).expect("tile").expect("stored");
+    assert_eq!(tile.width, 1);
+}
+
+/// A challenge is consumed by exactly one push; a replay changes nothing.
+pub fn a_challenge_is_consumed_once<S: RegistryStore>(store: &S) {
+    push_sample(store, 1);
+    let account = store
+        .account_by_identity("https://issuer.example", "sub-1")
+        .expect("lookup")
+        .expect("account");
+    let replay = store
+        .commit_push(&Push {
+            cert: sample_cert(&account, 7),
+            challenge_id: format!("challenge-{}-0", account.id),
+            now_ms: T0,
+            log: sample_append(1),
+        })
+        .expect("push");
+    assert_eq!(replay, CommitOutcome::ChallengeUnusable);
+    assert_eq!(log_size(store), 1, "a refused push must not append a leaf");
+    assert!(
+        store
+            .cert_by_storage_key(&sample_cert(&account, 7).storage_key)
+            .expect("read")
+            .is_none(),
+        "a refused push must not store the certificate"
+    );
+}
+
+/// Expired challenges and challenges of another account are unusable.
+pub fn expired_and_foreign_challenges_are_unusable<S: RegistryStore>(store: &S) {
+    let alice = sample_account(store, 1);
+    let bob = sample_account(store, 2);
+    let challenge = sample_challenge(store, &alice, 1);
+    let foreign = store
+        .commit_push(&Push {
+            cert: sample_cert(&bob, 1),
+            challenge_id: challenge.id.clone(),
+            now_ms: T0,
+            log: sample_append(0),
+        })
+        .expect("push");
+    assert_eq!(foreign, CommitOutcome::ChallengeUnusable);
+    let expired = store
+        .commit_push(&Push {
+            cert: sample_cert(&alice, 1),
+            challenge_id: challenge.id.clone(),
+            now_ms: challenge.expires_ms,
+            log: sample_append(0),
+        })
+        .expect("push");
+    assert_eq!(expired, CommitOutcome::ChallengeUnusable);
+    let unknown = store
+        .commit_push(&Push {
+            cert: sample_cert(&alice, 1),
+            challenge_id: "no-such-challenge".into(),
+            now_ms: T0,
+            log: sample_append(0),
+        })
+        .expect("push");
+    assert_eq!(unknown, CommitOutcome::ChallengeUnusable);
+    assert_eq!(log_size(store), 0);
+    assert!(
+        !store
+            .challenge(&challenge.id)
+            .expect("read")
+            .expect("kept")
+            .used
+    );
+}
+
+/// Pushing a certificate already registered (by anyone) refuses and does not even
+/// consume the challenge.
+pub fn a_duplicate_certificate_changes_nothing<S: RegistryStore>(store: &S) {
+    push_sample(store, 1);
+    let account = store
+        .account_by_identity("https://issuer.example", "sub-1")
+        .expect("lookup")
+        .expect("account");
+    let challenge = sample_challenge(store, &account, 50);
+    let mut cert = sample_cert(&account, 0);
+    cert.storage_key = "another-key".into();
+    let outcome = store
+        .commit_push(&Push {
+            cert,
+            challenge_id: challenge.id.clone(),
+            now_ms: T0,
+            log: sample_append(1),
+        })
+        .expect("push");
+    assert_eq!(outcome, CommitOutcome::AlreadyRegistered);
+    assert_eq!(log_size(store), 1);
+    assert!(
+        !store
+            .challenge(&challenge.id)
+            .expect("read")
+            .expect("kept")
+            .used
+    );
+}
+
+/// The log only grows by one leaf at its end; anything else is refused whole.
+pub fn an_append_at_the_wrong_index_changes_nothing<S: RegistryStore>(store: &S) {
+    push_sample(store, 2);
+    let account = store
+        .account_by_identity("https://issuer.example", "sub-1")
+        .expect("lookup")
+        .expect("account");
+    let challenge = sample_challenge(store, &account, 60);
+    for index in [0, 1, 3] {
+        let outcome = store
+            .commit_push(&Push {
+                cert: sample_cert(&account, 60),
+                challenge_id: challenge.id.clone(),
+                now_ms: T0,
+                log: sample_append(index),
+            })
+            .expect("push");
+        assert_eq!(outcome, CommitOutcome::LogConflict { size: 2 });
+    }
+    assert_eq!(log_size(store), 2);
+    assert_eq!(store.log_leaves(0, 10).expect("leaves").len(), 2);
+    assert!(
+        !store
+            .challenge(&challenge.id)
+            .expect("read")
+            .expect("kept")
+            .used
+    );
+    assert!(
+        store
+            .cert_by_storage_key(&sample_cert(&account, 60).storage_key)
+            .expect("read")
+            .is_none()
+    );
+}
+
+/// Revocation marks the certificate (which stays readable) and appends a leaf; only
+/// the owner's certificates can be revoked, and only once.
+pub fn revocation_flags_the_certificate_and_appends_a_leaf<S: RegistryStore>(store: &S) {
+    push_sample(store, 1);
+    let owner = store
+        .account_by_identity("https://issuer.example", "sub-1")
+        .expect("lookup")
+        .expect("account");
+    let other = sample_account(store, 2);
+    let cert = sample_cert(&owner, 0);
+    let foreign = store
+        .commit_revoke(&Revoke {
+            account_id: other.id,
+            thumbprint: cert.thumbprint.clone(),
+            log: sample_append(1),
+        })
+        .expect("revoke");
+    assert_eq!(foreign, CommitOutcome::NotFound);
+    assert_eq!(log_size(store), 1);
+    let outcome = store
+        .commit_revoke(&Revoke {
+            account_id: owner.id,
+            thumbprint: cert.thumbprint.clone(),
+            log: sample_append(1),
+        })
+        .expect("revoke");
+    assert_eq!(outcome, CommitOutcome::Committed);
+    let stored = store
+        .cert_by_storage_key(&cert.storage_key)
+        .expect("read")
+        .expect("still there");
+    assert!(stored.revoked);
+    assert_eq!(stored.revoke_log_index, Some(1));
+    assert_eq!(log_size(store), 2);
+    let again = store
+        .commit_revoke(&Revoke {
+            account_id: owner.id,
+            thumbprint: cert.thumbprint,
+            log: sample_append(2),
+        })
+        .expect("revoke");
+    assert_eq!(again, CommitOutcome::AlreadyRevoked);
+    assert_eq!(log_size(store), 2);
+}
+
+/// Users' listings, storage-key reads and search by username prefix, subject text,
+/// thumbprint prefix and SHA-256 prefix, paged.
+pub fn reads_find_certificates_by_user_key_and_search<S: RegistryStore>(store: &S) {
+    push_sample(store, 5);
+    let account = store
+        .account_by_identity("https://issuer.example", "sub-1")
+        .expect("lookup")
+        .expect("account");
+    let all = store.certs_of_user("user-1", PAGE).expect("list");
+    assert_eq!(all.len(), 5);
+    assert!(all.windows(2).all(|w| w[0].log_index < w[1].log_index));
+    assert!(
+        store
+            .certs_of_user("user-2", PAGE)
+            .expect("list")
+            .is_empty()
+    );
+    let paged = store
+        .certs_of_user(
+            "user-1",
+            Page {
+                offset: 1,
+                limit: 2,
+            },
+        )
+        .expect("page");
+    assert_eq!(paged, all[1..3].to_vec());
+    let by_key = store.cert_by_storage_key("key0003").expect("read");
+    assert_eq!(by_key, Some(all[3].clone()));
+    assert!(store.cert_by_storage_key("nope").expect("read").is_none());
+    assert_eq!(store.search("user-", PAGE).expect("search").len(), 5);
+    assert_eq!(
+        store.search("developer 2", PAGE).expect("search"),
+        vec![all[2].clone()]
+    );
+    let thumb = &sample_cert(&account, 4).thumbprint;
+    assert_eq!(
+        store
+            .search(&thumb[..4].to_ascii_lowercase(), PAGE)
+            .expect("search"),
+        vec![all[4].clone()]
+    );
+    let sha = &sample_cert(&account, 1).sha256;
+    assert_eq!(
+        store
+            .search(&sha[..4].to_ascii_uppercase(), PAGE)
+            .expect("search"),
+        vec![all[1].clone()]
+    );
+    assert!(store.search("%", PAGE).expect("search").is_empty());
+    assert!(
+        store
+            .search("zzz-nothing", PAGE)
+            .expect("search")
+            .is_empty()
+    );
+}
+
+/// A stored tile is only ever replaced by a wider one extending it.
+pub fn tiles_only_widen<S: RegistryStore>(store: &S) {
+    push_sample(store, 2);
+    let account = store
+        .account_by_identity("https://issuer.example", "sub-1")
+        .expect("lookup")
+        .expect("account");
+    let challenge = sample_challenge(store, &account, 70);
+    let mut append = sample_append(2);
+    append.hash_tiles[0].bytes[0] ^= 1; // disagrees with what was published
+    let result = store.commit_push(&Push {
+        cert: sample_cert(&account, 70),
+        challenge_id: challenge.id.clone(),
+        now_ms: T0,
+        log: append,
+    });
+    assert!(result.is_err(), "rewriting a published tile must fail");
+    assert_eq!(log_size(store), 2);
+    assert!(
+        !store
+            .challenge(&challenge.id)
+            .expect("read")
+            .expect("kept")
+            .used
+    );
+    assert_eq!(
+        store
+            .log_hash_tile(0, 0)
+            .expect("tile")
+            .expect("stored")
+            .width,
+        2
+    );
+}
