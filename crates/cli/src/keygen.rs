@@ -30,14 +30,19 @@ pub enum Algorithm {
 
 /// Generates the key, writes it to `args.out` and returns the public key PEM.
 pub fn run(args: &KeygenArgs) -> anyhow::Result<String> {
-    let key = match args.algorithm {
+    let key = generate(args.algorithm)?;
+    write_key(&args.out, &key)?;
+    Ok(key.public_key_pem())
+}
+
+/// A fresh key of type `algorithm`, in the PKCS#8 form [`write_key`] stores.
+pub fn generate(algorithm: Algorithm) -> anyhow::Result<KeyPair> {
+    match algorithm {
         Algorithm::P256 => KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256),
         Algorithm::P384 => KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384),
         Algorithm::Ed25519 => ed25519_pkcs8_v1(),
     }
-    .context("generating the key")?;
-    write_key(&args.out, &key)?;
-    Ok(key.public_key_pem())
+    .context("generating the key")
 }
 
 /// Ed25519 as PKCS#8 v1 (RFC 8410 without the optional public key): the v2 form
@@ -51,7 +56,10 @@ fn ed25519_pkcs8_v1() -> Result<KeyPair, rcgen::Error> {
     KeyPair::try_from(der.as_ref())
 }
 
-fn write_key(path: &Path, key: &KeyPair) -> anyhow::Result<()> {
+/// Writes `key` as PKCS#8 PEM to a new file at `path` readable by its owner only; an
+/// existing file is an error, never replaced (it may be the only copy of a key that
+/// certificates were issued for).
+pub fn write_key(path: &Path, key: &KeyPair) -> anyhow::Result<()> {
     let pem = zeroize::Zeroizing::new(key.serialize_pem());
     crate::bench::certs::write_new(path, pem.as_bytes(), 0o600)
         .with_context(|| format!("writing the private key to {}", path.display()))

@@ -21,13 +21,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use reqwest::{Client, StatusCode, Url};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use super::certs::{BenchRoot, LeafSet};
+use super::http::{get_json, progress_bar, send_timed, spawn_ticker};
 use super::rss;
 use crate::ctapi::{
     self, AddChainResponse, GetSthResponse, LogKey, LogList, ProofByHashResponse, TreeHead,
@@ -112,7 +112,7 @@ pub fn run(args: CtBenchArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    let client = http_client(&args)?;
+    let client = super::http::load_client(args.concurrency, args.timeout, args.h2c, "bench ct")?;
     let interactive = std::io::stderr().is_terminal();
 
     // 1. Root CA and pre-flight.
@@ -295,80 +295,6 @@ impl Endpoints {
         // base64 output is ASCII.
         ctapi::push_query_value(out, std::str::from_utf8(&b64[..len]).unwrap_or_default());
         let _ = write!(out, "&tree_size={tree_size}");
-    }
-}
-
-fn http_client(args: &CtBenchArgs) -> anyhow::Result<Client> {
-    let builder = Client::builder()
-        // Loopback benchmarks must not detour through an HTTP_PROXY from the environment.
-        .no_proxy()
-        .tcp_nodelay(true)
-        .pool_max_idle_per_host(args.concurrency as usize)
-        .pool_idle_timeout(Duration::from_secs(90))
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(args.timeout))
-        .user_agent(concat!("ccc/", env!("CARGO_PKG_VERSION"), " (bench ct)"));
-    let builder = if args.h2c {
-        builder.http2_prior_knowledge()
-    } else {
-        builder.http1_only()
-    };
-    builder.build().context("building the HTTP client")
-}
-
-fn progress_bar(interactive: bool, len: u64, what: &'static str) -> ProgressBar {
-    if !interactive {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template(
-        "{prefix:>10} [{elapsed_precise}] {wide_bar} {pos}/{len} {per_sec} eta {eta}",
-    ) {
-        bar.set_style(style);
-    }
-    bar.set_prefix(what);
-    bar
-}
-
-/// GETs `url` and decodes its JSON body; non-2xx is an error carrying the body's start.
-async fn get_json<T: DeserializeOwned>(client: &Client, url: &str) -> anyhow::Result<T> {
-    let resp = client
-        .get(url)
-        .send()
-        .await
-        .with_context(|| format!("GET {url}"))?;
-    let status = resp.status();
-    let body = resp
-        .bytes()
-        .await
-        .with_context(|| format!("GET {url}: reading body"))?;
-    if !status.is_success() {
-        bail!("GET {url}: HTTP {status}: {}", body_excerpt(&body));
-    }
-    serde_json::from_slice(&body).with_context(|| format!("GET {url}: decoding JSON"))
-}
-
-/// `e: its source: its source…` — reqwest's top-level message alone ("error sending
-/// request") does not say what failed.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
-
-fn body_excerpt(body: &[u8]) -> String {
-    const MAX: usize = 200;
-    let text = String::from_utf8_lossy(&body[..body.len().min(MAX)]);
-    let text = text.trim();
-    if body.len() > MAX {
-        format!("{text}…")
-    } else {
-        text.to_owned()
     }
 }
 
@@ -593,53 +519,6 @@ async fn submit_worker(s: Arc<Submitter>, expected: usize) -> (Recorder, Vec<Pro
         }
     }
     (rec, accepted)
-}
-
-/// Sends one request, timed until its whole body is in. Returns the latency and the
-/// body when `expected(status)` holds; otherwise records the transport failure or the
-/// unexpected status (with an excerpt of the body) in `rec` and returns `None`.
-async fn send_timed(
-    rec: &mut Recorder,
-    request: reqwest::RequestBuilder,
-    expected: impl Fn(StatusCode) -> bool,
-) -> Option<(Duration, bytes::Bytes)> {
-    let started = Instant::now();
-    let result = async {
-        let resp = request.send().await?;
-        let status = resp.status();
-        Ok::<_, reqwest::Error>((status, resp.bytes().await?))
-    }
-    .await;
-    let latency = started.elapsed();
-    match result {
-        Err(e) => {
-            rec.error_detail(ErrorKind::from_transport(&e), || error_chain(&e));
-            None
-        }
-        Ok((status, body)) if !expected(status) => {
-            rec.error_detail(ErrorKind::Http(status.as_u16()), || body_excerpt(&body));
-            None
-        }
-        Ok((_, body)) => Some((latency, body)),
-    }
-}
-
-/// Moves `bar` to `position(state)` five times a second, so workers never touch it.
-fn spawn_ticker<S: Send + Sync + 'static>(
-    bar: ProgressBar,
-    state: Arc<S>,
-    position: fn(&S) -> usize,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        if bar.is_hidden() {
-            return;
-        }
-        let mut tick = tokio::time::interval(Duration::from_millis(200));
-        loop {
-            tick.tick().await;
-            bar.set_position(position(&state) as u64);
-        }
-    })
 }
 
 // ---------------------------------------------------------------------------
@@ -898,24 +777,25 @@ struct PrebuildReport {
     der_bytes: usize,
 }
 
+/// One timed phase of requests: counts, error tallies, rate and latency.
 #[derive(Debug, Serialize)]
-struct PhaseReport {
+pub(super) struct PhaseReport {
     total: u64,
-    ok: u64,
+    pub(super) ok: u64,
     errors: std::collections::BTreeMap<String, u64>,
     /// First error message seen per kind.
     error_samples: std::collections::BTreeMap<String, String>,
-    wall_secs: f64,
+    pub(super) wall_secs: f64,
     /// Completed requests (ok or not) per second.
     requests_per_sec: f64,
     /// Successful requests per second.
-    ok_per_sec: f64,
+    pub(super) ok_per_sec: f64,
     /// Latency of successful requests.
     latency: Option<LatencySummary>,
 }
 
 impl PhaseReport {
-    fn new(total: u64, mut rec: Recorder, wall: Duration) -> Self {
+    pub(super) fn new(total: u64, mut rec: Recorder, wall: Duration) -> Self {
         let ok = rec.latencies_us.len() as u64;
         Self {
             total,
@@ -929,7 +809,7 @@ impl PhaseReport {
         }
     }
 
-    fn write_text(&self, out: &mut String, title: &str) {
+    pub(super) fn write_text(&self, out: &mut String, title: &str) {
         use std::fmt::Write;
         let _ = writeln!(out, "{title}");
         let _ = writeln!(out, "  requests    {}", self.total);

@@ -1,4 +1,5 @@
-//! Peak resident set size (Linux `VmHWM`) of the server and of `ccc` itself.
+//! Peak resident set size (Linux `VmHWM`) of the server and of `ccc` itself, and the
+//! server's CPU time (to say how busy it was during a load).
 
 use serde::Deserialize;
 
@@ -16,6 +17,27 @@ pub fn parse_vm_hwm(status: &str) -> Option<u64> {
 /// Peak RSS in KiB of process `pid` (Linux only; `None` elsewhere or if it has exited).
 pub fn proc_peak_rss_kib(pid: &str) -> Option<u64> {
     parse_vm_hwm(&std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?)
+}
+
+/// Linux reports process CPU time in clock ticks of `USER_HZ`, which is 100 on every
+/// architecture Linux supports (`sysconf(_SC_CLK_TCK)`; fixed by the kernel ABI).
+const USER_HZ: f64 = 100.0;
+
+/// User + system CPU seconds from the text of `/proc/PID/stat` (fields 14 and 15). The
+/// command name (field 2) may contain spaces and parentheses, so fields are counted
+/// from the last `)`.
+pub fn parse_cpu_secs(stat: &str) -> Option<f64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11); // field 3 (state) is the first
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / USER_HZ)
+}
+
+/// CPU seconds process `pid` has used so far (Linux only; `None` elsewhere or if it has
+/// exited).
+pub fn proc_cpu_secs(pid: &str) -> Option<f64> {
+    parse_cpu_secs(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 
 /// The server's `/healthz` answer (only the field the bench reads).
@@ -42,6 +64,21 @@ mod tests {
     #[test]
     fn own_peak_rss_is_known_on_linux() {
         assert!(proc_peak_rss_kib("self").is_some_and(|kib| kib > 0));
+    }
+
+    #[test]
+    fn cpu_time_is_utime_plus_stime_after_the_command_name() {
+        // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt
+        // cmajflt utime stime …; the name holds ") " to trip naive splitting.
+        let stat = "42 (cert central) x) S 1 42 42 0 -1 4194560 100 0 0 0 1234 567 0 0 20 0";
+        assert_eq!(parse_cpu_secs(stat), Some(18.01));
+        assert_eq!(parse_cpu_secs("42 (x) S 1"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn own_cpu_time_is_known_on_linux() {
+        assert!(proc_cpu_secs("self").is_some());
     }
 
     #[test]

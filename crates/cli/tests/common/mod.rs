@@ -1,0 +1,85 @@
+//! Harness shared by the `ccc` end-to-end tests: the real `certcentral` binary, built
+//! by the `server` crate into the same target directory. When it is missing the tests
+//! are skipped loudly (and fail under `CI`, where `cargo test --workspace` builds it).
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// The `certcentral` binary next to `ccc`, if built.
+pub fn certcentral() -> Option<PathBuf> {
+    let bin = Path::new(env!("CARGO_BIN_EXE_ccc"))
+        .parent()?
+        .join("certcentral");
+    if bin.exists() {
+        return Some(bin);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing: build it with `cargo build -p server`",
+        bin.display()
+    );
+    eprintln!(
+        "\n!!! SKIPPING: {} not built; run `cargo build -p server` first !!!\n",
+        bin.display()
+    );
+    None
+}
+
+/// A running `certcentral serve --dev`; killed when dropped.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    pub fn start(bin: &Path, config: Option<&str>) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(bin);
+        cmd.args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path().join("data"));
+        if let Some(text) = config {
+            let path = dir.path().join("overlay.toml");
+            std::fs::write(&path, text).unwrap();
+            cmd.arg("--config").arg(path);
+        }
+        let mut child = cmd
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|l| {
+                l.strip_prefix("certcentral listening on ")
+                    .map(|a| a.trim().to_owned())
+            })
+            .expect("server did not print its address");
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            child,
+            base,
+            _dir: dir,
+        }
+    }
+
+    pub fn log_list(&self) -> String {
+        format!("{}/logs/log_list.json", self.base)
+    }
+
+    pub fn log(&self, name: &str) -> String {
+        format!("{}/logs/{name}", self.base)
+    }
+}
