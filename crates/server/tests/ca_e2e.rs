@@ -169,6 +169,29 @@ fn openssl(args: &[&str], dir: &Path) -> Vec<u8> {
     out.stdout
 }
 
+/// A new P-256 key (`k.key`) and a CSR for it (PEM), both by the OpenSSL CLI.
+fn openssl_key_and_csr(d: &Path) -> Vec<u8> {
+    openssl(
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "k.key",
+        ],
+        d,
+    );
+    openssl(
+        &[
+            "req", "-new", "-key", "k.key", "-subj", "/CN=x", "-out", "k.csr",
+        ],
+        d,
+    );
+    std::fs::read(d.join("k.csr")).unwrap()
+}
+
 /// Starts `serve --dev` with the fixture provider configured as an extra issuer.
 fn start_server(dir: &Path, provider: &Provider, extra: &str) -> Server {
     let config = format!(
@@ -404,6 +427,9 @@ fn issues_for_a_foreign_oidc_provider_with_proof_or_csr() {
     assert!(text.contains("email:dave@example.com"), "{text}");
 }
 
+/// (what, token, public key PEM, proof, expected status, what the message must mention)
+type RejectionCase<'a> = (&'a str, &'a str, &'a str, &'a [u8], u16, &'a str);
+
 #[test]
 fn refuses_bad_tokens_proofs_and_keys_with_clear_messages() {
     let dir = tempfile::tempdir().unwrap();
@@ -450,68 +476,21 @@ fn refuses_bad_tokens_proofs_and_keys_with_clear_messages() {
     let last = bad_sig.len() - 3;
     bad_sig[last] ^= 0x40;
 
-    let cases: Vec<(&str, Value, u16, &str)> = vec![
-        (
-            "expired token",
-            public_key_body(&expired, &public_pem, &proof),
-            401,
-            "expired",
-        ),
-        (
-            "wrong audience",
-            public_key_body(&wrong_aud, &public_pem, &proof),
-            401,
-            "aud",
-        ),
-        (
-            "unknown issuer",
-            public_key_body(&unknown_iss, &public_pem, &proof),
-            401,
-            "unknown issuer",
-        ),
-        (
-            "alg none",
-            public_key_body(&alg_none, &public_pem, &proof),
-            401,
-            "none",
-        ),
-        (
-            "HS256 with the public key",
-            public_key_body(&hs256, &public_pem, &proof),
-            401,
-            "HMAC",
-        ),
-        (
-            "unverified email",
-            public_key_body(&unverified, &public_pem, &proof),
-            401,
-            "email",
-        ),
-        (
-            "proof for another sub",
-            public_key_body(&token, &public_pem, &other_proof),
-            400,
-            "does not verify",
-        ),
-        (
-            "bad proof signature",
-            public_key_body(&token, &public_pem, &bad_sig),
-            400,
-            "does not verify",
-        ),
-        (
-            "garbage key",
-            public_key_body(
-                &token,
-                "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
-                &proof,
-            ),
-            400,
-            "key",
-        ),
+    let garbage_key = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
+    #[rustfmt::skip] // a table: one case per line
+    let cases: [RejectionCase; 9] = [
+        ("expired token", &expired, &public_pem, &proof, 401, "expired"),
+        ("wrong audience", &wrong_aud, &public_pem, &proof, 401, "aud"),
+        ("unknown issuer", &unknown_iss, &public_pem, &proof, 401, "unknown issuer"),
+        ("alg none", &alg_none, &public_pem, &proof, 401, "none"),
+        ("HS256 keyed with the public key", &hs256, &public_pem, &proof, 401, "HMAC"),
+        ("unverified email", &unverified, &public_pem, &proof, 401, "email"),
+        ("proof for another sub", &token, &public_pem, &other_proof, 400, "does not verify"),
+        ("bad proof signature", &token, &public_pem, &bad_sig, 400, "does not verify"),
+        ("garbage key", &token, garbage_key, &proof, 400, "key"),
     ];
-    for (what, body, status, needle) in cases {
-        let (got, answer) = sign_request(&server, &body, None);
+    for (what, token, key, proof, status, needle) in cases {
+        let (got, answer) = sign_request(&server, &public_key_body(token, key, proof), None);
         assert_eq!(got, status, "{what}: {answer}");
         let message = answer["message"].as_str().unwrap_or_default();
         assert!(
@@ -625,25 +604,7 @@ fn no_certificate_when_a_log_cannot_answer() {
         .clone();
 
     let d = dir.path();
-    openssl(
-        &[
-            "ecparam",
-            "-name",
-            "prime256v1",
-            "-genkey",
-            "-noout",
-            "-out",
-            "k.key",
-        ],
-        d,
-    );
-    openssl(
-        &[
-            "req", "-new", "-key", "k.key", "-subj", "/CN=x", "-out", "k.csr",
-        ],
-        d,
-    );
-    let csr = std::fs::read(d.join("k.csr")).unwrap();
+    let csr = openssl_key_and_csr(d);
     let token = provider.rs256(&provider.claims("alice@example.com"));
     let (status, answer) = sign_request(&server, &csr_body(&csr), Some(&token));
     assert_eq!(status, 503, "{answer}");
@@ -708,6 +669,34 @@ fn openssl_ca_chain(d: &Path, key_args: &[&str]) {
     std::fs::write(d.join("chain.pem"), chain).unwrap();
 }
 
+/// Issues a certificate for `csr` from a CA whose chain [`openssl_ca_chain`] made;
+/// checks the answer carries that intermediate and `openssl verify` accepts the leaf.
+/// Returns the chain PEMs.
+fn issue_under_openssl_chain(server: &Server, d: &Path, csr: &[u8], token: &str) -> Vec<String> {
+    let (status, answer) = sign_request(server, &csr_body(csr), Some(token));
+    assert_eq!(status, 201, "{answer}");
+    let certs: Vec<String> = answer["signedCertificateEmbeddedSct"]["chain"]["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    let intermediate = std::fs::read_to_string(d.join("int.pem")).unwrap();
+    assert_eq!(certs[1].trim(), intermediate.trim());
+    std::fs::write(d.join("leaf.pem"), &certs[0]).unwrap();
+    let args = [
+        "verify",
+        "-CAfile",
+        "root.pem",
+        "-untrusted",
+        "int.pem",
+        "leaf.pem",
+    ];
+    let verdict = openssl(&args, d);
+    assert!(String::from_utf8_lossy(&verdict).contains(": OK"));
+    certs
+}
+
 /// A production-shaped CA: its key in an encrypted PKCS#8 file made by OpenSSL (root →
 /// intermediate chain also made by OpenSSL), no logs of its own, SCTs from a log in
 /// another certcentral process over RFC 6962 `add-pre-chain`.
@@ -765,57 +754,15 @@ type = "email"
     );
     std::fs::write(d.join("ca.toml"), config).unwrap();
     // SAFETY: set before the server process is spawned; no other thread reads it.
-    unsafe { std::env::set_var("TEST_CA_PASSWORD", "correct horse") };
-    let ca_server = Server::spawn(
+    let ca_server = Server::spawn_with_env(
         &["--config", d.join("ca.toml").to_str().unwrap()],
         &d.join("cadata"),
+        &[("TEST_CA_PASSWORD", "correct horse")],
     );
 
-    openssl(
-        &[
-            "ecparam",
-            "-name",
-            "prime256v1",
-            "-genkey",
-            "-noout",
-            "-out",
-            "k.key",
-        ],
-        d,
-    );
-    openssl(
-        &[
-            "req", "-new", "-key", "k.key", "-subj", "/CN=x", "-out", "k.csr",
-        ],
-        d,
-    );
-    let csr = std::fs::read(d.join("k.csr")).unwrap();
+    let csr = openssl_key_and_csr(d);
     let token = provider.rs256(&provider.claims("erin@example.com"));
-    let (status, answer) = sign_request(&ca_server, &csr_body(&csr), Some(&token));
-    assert_eq!(status, 201, "{answer}");
-    let certs: Vec<String> = answer["signedCertificateEmbeddedSct"]["chain"]["certificates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(
-        certs[1].trim(),
-        std::fs::read_to_string(d.join("int.pem")).unwrap().trim()
-    );
-    std::fs::write(d.join("leaf.pem"), &certs[0]).unwrap();
-    let verdict = openssl(
-        &[
-            "verify",
-            "-CAfile",
-            "root.pem",
-            "-untrusted",
-            "int.pem",
-            "leaf.pem",
-        ],
-        d,
-    );
-    assert!(String::from_utf8_lossy(&verdict).contains(": OK"));
+    let certs = issue_under_openssl_chain(&ca_server, d, &csr, &token);
     // Exactly one SCT, from the remote log, verifying against its key.
     let summary = python(
         &["scts"],
@@ -935,44 +882,9 @@ type = "email"
             ("SOFTHSM2_CONF", conf.to_str().unwrap()),
         ],
     );
-    openssl(
-        &[
-            "ecparam",
-            "-name",
-            "prime256v1",
-            "-genkey",
-            "-noout",
-            "-out",
-            "k.key",
-        ],
-        d,
-    );
-    openssl(
-        &[
-            "req", "-new", "-key", "k.key", "-subj", "/CN=x", "-out", "k.csr",
-        ],
-        d,
-    );
-    let csr = std::fs::read(d.join("k.csr")).unwrap();
+    let csr = openssl_key_and_csr(d);
     let token = provider.rs256(&provider.claims("frank@example.com"));
-    let (status, answer) = sign_request(&server, &csr_body(&csr), Some(&token));
-    assert_eq!(status, 201, "{answer}");
-    let certs = answer["signedCertificateEmbeddedSct"]["chain"]["certificates"]
-        .as_array()
-        .unwrap();
-    std::fs::write(d.join("leaf.pem"), certs[0].as_str().unwrap()).unwrap();
-    let verdict = openssl(
-        &[
-            "verify",
-            "-CAfile",
-            "root.pem",
-            "-untrusted",
-            "int.pem",
-            "leaf.pem",
-        ],
-        d,
-    );
-    assert!(String::from_utf8_lossy(&verdict).contains(": OK"));
+    issue_under_openssl_chain(&server, d, &csr, &token);
 
     // A wrong PIN stops the start with a message that names the token, not the PIN.
     let out = Command::new(env!("CARGO_BIN_EXE_certcentral"))
