@@ -582,19 +582,12 @@ impl Report {
                 cpu.crypto_share * 100.0
             );
         }
-        let kib = |v: Option<u64>| {
-            v.map_or_else(
-                || "unknown".to_owned(),
-                |k| format!("{k} KiB ({:.1} MiB)", k as f64 / 1024.0),
-            )
-        };
-        let _ = writeln!(
-            out,
-            "server peak RSS  {}  [{}]",
-            kib(self.server_peak_rss_kib),
-            self.server_rss_source
+        super::rss::write_peak_rss(
+            &mut out,
+            self.server_peak_rss_kib,
+            &self.server_rss_source,
+            self.client_peak_rss_kib,
         );
-        let _ = writeln!(out, "client peak RSS  {}", kib(self.client_peak_rss_kib));
         out
     }
 }

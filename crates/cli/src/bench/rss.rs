@@ -47,6 +47,28 @@ pub struct Healthz {
     pub peak_rss_kib: Option<u64>,
 }
 
+/// The two peak-RSS lines every bench report ends with.
+pub fn write_peak_rss(
+    out: &mut String,
+    server_kib: Option<u64>,
+    server_source: &str,
+    client_kib: Option<u64>,
+) {
+    use std::fmt::Write;
+    let kib = |v: Option<u64>| {
+        v.map_or_else(
+            || "unknown".to_owned(),
+            |k| format!("{k} KiB ({:.1} MiB)", k as f64 / 1024.0),
+        )
+    };
+    let _ = writeln!(
+        out,
+        "server peak RSS  {}  [{server_source}]",
+        kib(server_kib)
+    );
+    let _ = writeln!(out, "client peak RSS  {}", kib(client_kib));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
