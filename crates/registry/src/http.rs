@@ -83,8 +83,10 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
-/// The credential of `Authorization: Bearer …` (or `X-Api-Key`).
-fn credential(headers: &HeaderMap) -> Result<String, ApiError> {
+/// The credential of `Authorization: Bearer …` (or `X-Api-Key`). Public so other
+/// services authenticating registry accounts (the monitor's subscriptions) read it
+/// the same way.
+pub fn credential(headers: &HeaderMap) -> Result<String, ApiError> {
     if let Some(value) = headers.get("x-api-key") {
         return value
             .to_str()

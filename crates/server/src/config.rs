@@ -30,6 +30,34 @@ pub struct Config {
     /// The developer-certificate registry; absent = no registry routes.
     #[serde(default)]
     pub registry: Option<RegistrySection>,
+    /// The server-side log monitor and its watch subscriptions; absent = off. Needs
+    /// `[registry]`: subscriptions are owned by registry accounts.
+    #[serde(default)]
+    pub monitor: Option<MonitorSection>,
+}
+
+/// The `[monitor]` table: follows this server's own logs and `[[monitor.logs]]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorSection {
+    /// Pause between two passes over every followed log.
+    #[serde(default = "default_monitor_interval", with = "humantime_duration")]
+    pub interval: Duration,
+    /// How long a webhook delivery is retried (with backoff) before it is given up
+    /// and logged.
+    #[serde(default = "default_webhook_give_up", with = "humantime_duration")]
+    pub webhook_give_up: Duration,
+    /// Logs of other operators to follow too.
+    #[serde(default)]
+    pub logs: Vec<RemoteLogSection>,
+}
+
+fn default_monitor_interval() -> Duration {
+    Duration::from_secs(2)
+}
+
+fn default_webhook_give_up() -> Duration {
+    Duration::from_secs(600)
 }
 
 /// The `[registry]` table: its presence enables the registry.
@@ -192,6 +220,8 @@ signer = "ephemeral"
 ct_logs = ["dev-a", "dev-b"]
 
 [registry]
+
+[monitor]
 "#;
 
 /// One `[[logs]]` entry.
@@ -326,6 +356,26 @@ impl Config {
                 || registry.challenge_ttl > Duration::from_secs(3600))
         {
             bail!("[registry] challenge_ttl must be between 1s and 1h");
+        }
+        if let Some(monitor) = &self.monitor {
+            if self.registry.is_none() {
+                bail!("[monitor] needs [registry]: subscriptions belong to registry accounts");
+            }
+            if monitor.interval < Duration::from_millis(100)
+                || monitor.interval > Duration::from_secs(3600)
+            {
+                bail!("[monitor] interval must be between 100ms and 1h");
+            }
+            if monitor.webhook_give_up < Duration::from_secs(1)
+                || monitor.webhook_give_up > Duration::from_secs(7 * 24 * 3600)
+            {
+                bail!("[monitor] webhook_give_up must be between 1s and 7 days");
+            }
+            for log in &monitor.logs {
+                if !(log.url.starts_with("http://") || log.url.starts_with("https://")) {
+                    bail!("[[monitor.logs]] url {:?} must be http(s)", log.url);
+                }
+            }
         }
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -530,6 +580,50 @@ mod registry_tests {
             "[registry]\nenabled = true",
         ] {
             assert!(Config::parse(bad).is_err(), "accepted: {bad}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod monitor_tests {
+    use super::*;
+
+    #[test]
+    fn dev_defaults_run_the_monitor() {
+        let monitor = Config::dev().monitor.expect("monitor on in --dev");
+        assert_eq!(monitor.interval, Duration::from_secs(2));
+        assert_eq!(monitor.webhook_give_up, Duration::from_secs(600));
+        assert!(monitor.logs.is_empty());
+    }
+
+    #[test]
+    fn a_monitor_section_parses_and_bad_values_are_errors() {
+        let config = Config::parse(
+            r#"
+            [registry]
+            [monitor]
+            interval = "5s"
+            webhook_give_up = "1h"
+            [[monitor.logs]]
+            url = "https://ct.example.net/logs/x"
+            public_key = "MFkw"
+            "#,
+        )
+        .unwrap();
+        let monitor = config.monitor.unwrap();
+        assert_eq!(monitor.interval, Duration::from_secs(5));
+        assert_eq!(monitor.webhook_give_up, Duration::from_secs(3600));
+        assert_eq!(monitor.logs[0].url, "https://ct.example.net/logs/x");
+        for bad in [
+            // Subscriptions belong to registry accounts.
+            "[monitor]",
+            "[registry]\n[monitor]\ninterval = \"1ms\"",
+            "[registry]\n[monitor]\nwebhook_give_up = \"0s\"",
+            "[registry]\n[monitor]\nunknown = 1",
+            "[registry]\n[[monitor.logs]]\nurl = \"ftp://x\"\npublic_key = \"MFkw\"",
+            "[registry]\n[[monitor.logs]]\nurl = \"https://x\"",
+        ] {
+            assert!(Config::parse(bad).is_err(), "{bad}");
         }
     }
 }

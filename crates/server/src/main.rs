@@ -5,6 +5,7 @@
 mod app;
 mod ca_wiring;
 mod config;
+mod monitor_service;
 mod registry_wiring;
 
 use std::net::SocketAddr;
@@ -224,13 +225,63 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
     use std::io::Write;
     std::io::stdout().flush()?;
 
-    let app = app::router(&logs, ca, dev_issuer, registry);
+    let monitor = match (&config.monitor, &registry) {
+        (Some(section), Some(registry)) => Some(
+            start_monitor(section, &config.data_dir, registry.clone(), &logs, address)
+                .context("setting up the monitor")?,
+        ),
+        _ => None,
+    };
+    let mut app = app::router(&logs, ca, dev_issuer, registry);
+    if let Some(monitor) = monitor {
+        app = app.merge(monitor_service::router(monitor));
+    }
     drop(logs);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Opens the monitor's database and starts following this server's logs (over the
+/// loopback address it listens on: `public_url` may name a proxy this host cannot
+/// reach) and the configured remote ones.
+fn start_monitor(
+    section: &config::MonitorSection,
+    data_dir: &std::path::Path,
+    registry: std::sync::Arc<registry::Registry>,
+    logs: &[app::OpenedLog],
+    address: SocketAddr,
+) -> anyhow::Result<std::sync::Arc<monitor_service::MonitorService>> {
+    let path = data_dir.join("monitor").join("monitor.db");
+    let store = store::SqliteMonitorStore::open(&path)
+        .with_context(|| format!("opening the monitor database {}", path.display()))?;
+    let mut local = address;
+    if local.ip().is_unspecified() {
+        local.set_ip(if local.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let own = logs
+        .iter()
+        .map(|l| monitor_service::OwnLog {
+            name: l.log.name().to_owned(),
+            url: format!("http://{local}/logs/{}/", l.log.name()),
+            spki_der: l.log.public_key_der().to_vec(),
+        })
+        .collect();
+    let service =
+        monitor_service::MonitorService::new(section, std::sync::Arc::new(store), registry, own)?;
+    service.spawn()?;
+    println!(
+        "monitor: {} own log(s), {} remote; subscriptions at /api/v1/subscriptions, status at /api/v1/monitor/status",
+        logs.len(),
+        section.logs.len()
+    );
+    Ok(service)
 }
 
 /// Binds with a deep accept backlog: a burst of thousands of CT submitters must not

@@ -8,14 +8,20 @@
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+pub mod monitor;
+#[cfg(any(test, feature = "conformance"))]
+pub mod monitor_conformance;
 pub mod registry;
 #[cfg(any(test, feature = "conformance"))]
 pub mod registry_conformance;
 pub mod sqlite;
+pub mod sqlite_monitor;
 pub mod sqlite_registry;
 
+pub use monitor::MonitorStore;
 pub use registry::RegistryStore;
 pub use sqlite::SqliteLogStore;
+pub use sqlite_monitor::SqliteMonitorStore;
 pub use sqlite_registry::SqliteRegistryStore;
 
 /// Storage failures. Callers map these to 5xx responses; they never mean bad input.

@@ -1,0 +1,653 @@
+//! The server's log monitor: follows this server's own CT logs and the remote
+//! `[[monitor.logs]]` with the monitor crate's follower, matches every new entry
+//! against the watch subscriptions of registry accounts, and POSTs each match to the
+//! subscription's webhook.
+//!
+//! Exactly-once delivery across restarts rests on one store transaction
+//! ([`MonitorStore::commit_scan`]): a log's newly verified state and the matches found
+//! on the way to it are written together, as an outbox; a separate worker drains the
+//! outbox and marks each delivery done. A crash before the commit re-reads the same
+//! entries (nothing was queued); after it, the queued matches survive and the next pass
+//! starts after them.
+//!
+//! Routes (subscriptions are owned by the registry account whose API key created them):
+//! - `POST /api/v1/subscriptions` `{"rule","webhook"}` → 201 the subscription
+//! - `GET /api/v1/subscriptions` → the caller's subscriptions
+//! - `DELETE /api/v1/subscriptions/{id}` → 204
+//! - `GET /api/v1/monitor/status` → followed logs, their verified sizes and alerts
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use monitor::follow::{LogTarget, follow_once};
+use monitor::{Alert, FollowError, LogApi, LogKey, LogState, Match, WatchRule};
+use registry::{Entropy, Registry, SystemEntropy};
+use serde::{Deserialize, Serialize};
+use store::MonitorStore;
+use store::monitor::{DeliveryOutcome, NewDelivery, PendingDelivery, Subscription};
+use webapi::{ApiError, body_error};
+
+use crate::config::MonitorSection;
+
+/// Largest subscription request body.
+const MAX_BODY_BYTES: usize = 8 * 1024;
+/// Longest webhook URL accepted.
+const MAX_WEBHOOK_LEN: usize = 2048;
+/// Subscriptions one account may hold: each one costs a rule match per logged entry.
+const MAX_SUBSCRIPTIONS_PER_ACCOUNT: u64 = 100;
+/// Alerts kept for the status page (the log lines keep all of them).
+const MAX_ALERTS: usize = 100;
+/// Deliveries handled at once; more wait in the outbox.
+const MAX_DELIVERIES_IN_FLIGHT: usize = 32;
+/// One webhook request may take this long.
+const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+/// First and largest pause between webhook retries (doubling in between).
+const RETRY_FIRST: Duration = Duration::from_millis(500);
+const RETRY_MAX: Duration = Duration::from_secs(60);
+
+/// The distinct watch rules of all subscriptions, and the subscription ids of each
+/// rule's canonical text.
+type RuleSet = (Vec<WatchRule>, HashMap<String, Vec<String>>);
+
+/// One log the monitor follows.
+struct FollowedLog {
+    /// Name shown in matches and the status page.
+    name: String,
+    /// Key of its state in the store. Own logs are keyed by name, not URL: the URL
+    /// changes with the listen port, the log (and its pinned key) does not.
+    state_key: String,
+    target: LogTarget,
+}
+
+/// What the status page shows about one log.
+#[derive(Clone, Serialize)]
+struct LogStatus {
+    name: String,
+    url: String,
+    api: LogApi,
+    /// Size of the last tree head verified (and persisted).
+    tree_size: Option<u64>,
+    last_pass_ms: Option<u64>,
+    /// The last failure to read the log (not evidence against it).
+    last_error: Option<String>,
+    /// Set once the log misbehaved: it is not read again until an operator restarts
+    /// the server, so a forked log cannot feed matches from its other branch.
+    halted: bool,
+}
+
+#[derive(Clone, Serialize)]
+struct AlertView {
+    at_ms: u64,
+    #[serde(flatten)]
+    alert: Alert,
+}
+
+#[derive(Default)]
+struct StatusBoard {
+    logs: Vec<LogStatus>,
+    alerts: VecDeque<AlertView>,
+}
+
+/// The monitor: its store, the registry that authenticates subscribers, and what it
+/// has seen so far.
+pub struct MonitorService {
+    store: Arc<dyn MonitorStore>,
+    registry: Arc<Registry>,
+    logs: Vec<FollowedLog>,
+    status: Mutex<StatusBoard>,
+    wake_deliveries: tokio::sync::Notify,
+    interval: Duration,
+    give_up: Duration,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A log of this server to follow: its name, the URL it answers on, its key.
+pub struct OwnLog {
+    pub name: String,
+    pub url: String,
+    pub spki_der: Vec<u8>,
+}
+
+impl MonitorService {
+    /// Sets the monitor up; nothing runs until [`MonitorService::spawn`].
+    pub fn new(
+        section: &MonitorSection,
+        store: Arc<dyn MonitorStore>,
+        registry: Arc<Registry>,
+        own: Vec<OwnLog>,
+    ) -> anyhow::Result<Arc<Self>> {
+        let mut logs = Vec::new();
+        for l in own {
+            let key = LogKey {
+                description: format!("certcentral log {}", l.name),
+                log_id: pki::ct::log_id(&l.spki_der),
+                spki_der: l.spki_der,
+                url: l.url.clone(),
+            };
+            // RFC 6962 reads for our own logs: the checkpoint origin derives from the
+            // public URL, which in `--dev` changes with the port at every restart and
+            // would look like a different log to a tiles reader.
+            logs.push(FollowedLog {
+                state_key: format!("local:{}", l.name),
+                target: LogTarget::new(&l.url, key, LogApi::Rfc6962),
+                name: l.name,
+            });
+        }
+        for remote in &section.logs {
+            let spki_der = BASE64.decode(remote.public_key.trim()).with_context(|| {
+                format!("[[monitor.logs]] {}: public_key is not base64", remote.url)
+            })?;
+            let key = LogKey {
+                description: remote.url.clone(),
+                log_id: pki::ct::log_id(&spki_der),
+                spki_der,
+                url: remote.url.clone(),
+            };
+            // Remote logs: read through tiles when they serve a checkpoint; decided
+            // at the first pass (see `resolve_api`), RFC 6962 until then.
+            let target = LogTarget::new(&remote.url, key, LogApi::Rfc6962);
+            logs.push(FollowedLog {
+                name: target.url.clone(),
+                state_key: format!("remote:{}", target.url),
+                target,
+            });
+        }
+        let status = StatusBoard {
+            logs: logs
+                .iter()
+                .map(|l| LogStatus {
+                    name: l.name.clone(),
+                    url: l.target.url.clone(),
+                    api: l.target.api,
+                    tree_size: None,
+                    last_pass_ms: None,
+                    last_error: None,
+                    halted: false,
+                })
+                .collect(),
+            alerts: VecDeque::new(),
+        };
+        Ok(Arc::new(Self {
+            store,
+            registry,
+            logs,
+            status: Mutex::new(status),
+            wake_deliveries: tokio::sync::Notify::new(),
+            interval: section.interval,
+            give_up: section.webhook_give_up,
+        }))
+    }
+
+    /// Starts the follower and the delivery worker on the current runtime.
+    pub fn spawn(self: &Arc<Self>) -> anyhow::Result<()> {
+        let client = monitor::client::Client::new().context("the monitor's HTTP client")?;
+        let follower = self.clone();
+        let follow_client = client.clone();
+        tokio::spawn(async move { follower.follow_loop(follow_client).await });
+        let deliverer = self.clone();
+        tokio::spawn(async move { deliverer.delivery_loop(client).await });
+        Ok(())
+    }
+
+    /// Runs a store call on the blocking pool (SQLite commits fsync).
+    async fn blocking<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&dyn MonitorStore) -> store::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let this = self.clone();
+        Ok(tokio::task::spawn_blocking(move || f(this.store.as_ref())).await??)
+    }
+
+    /// The watch rules of every subscription, grouped by their canonical text (what
+    /// [`Match::rule`] carries), each with the subscriptions that asked for it.
+    async fn rules(self: &Arc<Self>) -> anyhow::Result<RuleSet> {
+        let subs = self.blocking(|s| s.subscriptions()).await?;
+        let mut rules = Vec::new();
+        let mut by_rule: HashMap<String, Vec<String>> = HashMap::new();
+        for sub in subs {
+            let rule: WatchRule = match sub.rule.parse() {
+                Ok(r) => r,
+                Err(e) => {
+                    // Stored rules were parsed when created; a build with a stricter
+                    // parser must not stop the monitor for everyone else.
+                    tracing::error!(subscription = %sub.id, error = %e, "stored watch rule no longer parses; skipped");
+                    continue;
+                }
+            };
+            let text = rule.to_string();
+            let ids = by_rule.entry(text).or_default();
+            if ids.is_empty() {
+                rules.push(rule);
+            }
+            ids.push(sub.id);
+        }
+        Ok((rules, by_rule))
+    }
+
+    async fn follow_loop(self: Arc<Self>, client: monitor::client::Client) {
+        let mut targets: Vec<LogTarget> = self.logs.iter().map(|l| l.target.clone()).collect();
+        let mut api_resolved: Vec<bool> = self
+            .logs
+            .iter()
+            .map(|l| l.state_key.starts_with("local:"))
+            .collect();
+        loop {
+            match self.rules().await {
+                Ok((rules, by_rule)) => {
+                    for (i, target) in targets.iter_mut().enumerate() {
+                        if lock(&self.status).logs[i].halted {
+                            continue;
+                        }
+                        if !api_resolved[i] {
+                            target.api = monitor::follow::detect_api(&client, &target.url).await;
+                            api_resolved[i] = true;
+                            lock(&self.status).logs[i].api = target.api;
+                        }
+                        self.pass(&client, i, target, &rules, &by_rule).await;
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "monitor: reading subscriptions failed"),
+            }
+            self.wake_deliveries.notify_one();
+            tokio::time::sleep(self.interval).await;
+        }
+    }
+
+    /// One pass over log `i`: follow, queue matches with the new state, record status.
+    async fn pass(
+        self: &Arc<Self>,
+        client: &monitor::client::Client,
+        i: usize,
+        target: &LogTarget,
+        rules: &[WatchRule],
+        by_rule: &HashMap<String, Vec<String>>,
+    ) {
+        let log = &self.logs[i];
+        let key = log.state_key.clone();
+        let prev = match self.blocking(move |s| s.log_state(&key)).await {
+            Ok(Some(json)) => match serde_json::from_str::<LogState>(&json) {
+                Ok(state) => match state.tree() {
+                    Ok(_) => Some(state),
+                    Err(e) => {
+                        self.fail(i, format!("stored state is damaged: {e}"));
+                        return;
+                    }
+                },
+                Err(e) => {
+                    self.fail(i, format!("stored state is damaged: {e}"));
+                    return;
+                }
+            },
+            Ok(None) => None,
+            Err(e) => {
+                self.fail(i, format!("reading the stored state: {e}"));
+                return;
+            }
+        };
+        let result = follow_once(client, target, prev.as_ref(), rules, &mut |_, _| {}).await;
+        match result {
+            Ok(scan) => {
+                let deliveries: Vec<NewDelivery> = scan
+                    .matches
+                    .iter()
+                    .flat_map(|m| {
+                        by_rule
+                            .get(&m.rule)
+                            .into_iter()
+                            .flatten()
+                            .map(move |sub| (sub, m))
+                    })
+                    .filter_map(|(sub, m)| {
+                        let payload = serde_json::to_string(&WebhookPayload {
+                            subscription: sub,
+                            log_name: &log.name,
+                            found: m,
+                        })
+                        .ok()?;
+                        Some(NewDelivery {
+                            subscription_id: sub.clone(),
+                            log: log.state_key.clone(),
+                            leaf_index: m.leaf_index,
+                            payload,
+                        })
+                    })
+                    .collect();
+                let state = match serde_json::to_string(&scan.state) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        self.fail(i, format!("serializing the state: {e}"));
+                        return;
+                    }
+                };
+                let key = log.state_key.clone();
+                let queued = deliveries.len();
+                match self
+                    .blocking(move |s| s.commit_scan(&key, &state, &deliveries, now_ms()))
+                    .await
+                {
+                    Ok(()) => {
+                        if scan.entries > 0 {
+                            tracing::info!(log = %log.name, entries = scan.entries, tree_size = scan.state.tree_size, queued, "monitor: verified new entries");
+                        }
+                        let mut board = lock(&self.status);
+                        let st = &mut board.logs[i];
+                        st.tree_size = Some(scan.state.tree_size);
+                        st.last_pass_ms = Some(now_ms());
+                        st.last_error = None;
+                        if queued > 0 {
+                            self.wake_deliveries.notify_one();
+                        }
+                    }
+                    Err(e) => self.fail(i, format!("storing the scan: {e}")),
+                }
+            }
+            Err(FollowError::Misbehaviour(alert)) => {
+                tracing::error!(log = %log.name, kind = ?alert.kind, detail = %alert.detail, "!!! ALERT !!! log misbehaved; no longer followed");
+                let mut board = lock(&self.status);
+                board.logs[i].halted = true;
+                board.logs[i].last_error = Some(alert.to_string());
+                if board.alerts.len() == MAX_ALERTS {
+                    board.alerts.pop_front();
+                }
+                board.alerts.push_back(AlertView {
+                    at_ms: now_ms(),
+                    alert,
+                });
+            }
+            Err(e) => self.fail(i, e.to_string()),
+        }
+    }
+
+    /// A pass that failed for a reason that is not the log's fault: retried next time.
+    fn fail(&self, i: usize, error: String) {
+        tracing::warn!(log = %self.logs[i].name, %error, "monitor pass failed; retrying");
+        let mut board = lock(&self.status);
+        board.logs[i].last_error = Some(error);
+        board.logs[i].last_pass_ms = Some(now_ms());
+    }
+
+    /// Drains the outbox: each pending delivery in its own task (bounded), woken by
+    /// new matches or once a second.
+    async fn delivery_loop(self: Arc<Self>, client: monitor::client::Client) {
+        let in_flight: Arc<Mutex<HashSet<i64>>> = Arc::default();
+        loop {
+            let free = MAX_DELIVERIES_IN_FLIGHT.saturating_sub(lock(&in_flight).len());
+            if free > 0 {
+                // Ask for more than are free: some of the oldest are already running.
+                let limit = MAX_DELIVERIES_IN_FLIGHT * 2;
+                match self.blocking(move |s| s.pending_deliveries(limit)).await {
+                    Ok(pending) => {
+                        for p in pending {
+                            let mut running = lock(&in_flight);
+                            if running.len() >= MAX_DELIVERIES_IN_FLIGHT {
+                                break;
+                            }
+                            if !running.insert(p.id) {
+                                continue;
+                            }
+                            drop(running);
+                            let this = self.clone();
+                            let http = client.http().clone();
+                            let in_flight = in_flight.clone();
+                            tokio::spawn(async move {
+                                let id = p.id;
+                                this.deliver(&http, p).await;
+                                lock(&in_flight).remove(&id);
+                                this.wake_deliveries.notify_one();
+                            });
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "monitor: reading the outbox failed"),
+                }
+            }
+            let _ =
+                tokio::time::timeout(Duration::from_secs(1), self.wake_deliveries.notified()).await;
+        }
+    }
+
+    /// POSTs one match until the webhook answers 2xx or the give-up time passed, with
+    /// exponential backoff; then records the outcome so it is never sent again.
+    async fn deliver(self: &Arc<Self>, http: &reqwest::Client, p: PendingDelivery) {
+        let started = Instant::now();
+        let mut pause = RETRY_FIRST;
+        let outcome = loop {
+            let attempt = http
+                .post(&p.webhook)
+                .header(header::CONTENT_TYPE.as_str(), "application/json")
+                .timeout(WEBHOOK_TIMEOUT)
+                .body(p.payload.clone())
+                .send()
+                .await;
+            let failure = match attempt {
+                Ok(resp) if resp.status().is_success() => break DeliveryOutcome::Delivered,
+                Ok(resp) => format!("HTTP {}", resp.status().as_u16()),
+                Err(e) => e.to_string(),
+            };
+            if started.elapsed() + pause > self.give_up {
+                tracing::error!(subscription = %p.subscription_id, webhook = %p.webhook, error = %failure, "monitor: webhook delivery given up");
+                break DeliveryOutcome::GaveUp(failure);
+            }
+            tracing::warn!(subscription = %p.subscription_id, error = %failure, retry_in = ?pause, "monitor: webhook delivery failed");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(RETRY_MAX);
+        };
+        let id = p.id;
+        if let Err(e) = self
+            .blocking(move |s| s.finish_delivery(id, &outcome, now_ms()))
+            .await
+        {
+            // Left pending: delivered again later, the lesser evil than losing it.
+            tracing::error!(delivery = id, error = %e, "monitor: recording a delivery failed");
+        }
+    }
+}
+
+/// The JSON body POSTed to a webhook: the match, and which subscription and log it is for.
+#[derive(Serialize)]
+struct WebhookPayload<'a> {
+    subscription: &'a str,
+    log_name: &'a str,
+    #[serde(flatten)]
+    found: &'a Match,
+}
+
+/// The routes, to be merged at the server root.
+pub fn router(service: Arc<MonitorService>) -> Router {
+    Router::new()
+        .route(
+            "/api/v1/subscriptions",
+            get(list_subscriptions).post(create_subscription),
+        )
+        .route("/api/v1/subscriptions/{id}", delete(delete_subscription))
+        .route("/api/v1/monitor/status", get(status))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(service)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubscribeRequest {
+    rule: String,
+    webhook: String,
+}
+
+#[derive(Serialize)]
+struct SubscriptionView {
+    id: String,
+    rule: String,
+    webhook: String,
+    created_ms: u64,
+}
+
+impl From<Subscription> for SubscriptionView {
+    fn from(s: Subscription) -> Self {
+        Self {
+            id: s.id,
+            rule: s.rule,
+            webhook: s.webhook,
+            created_ms: s.created_ms,
+        }
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    tracing::warn!(error = %e, "monitor request failed");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "the monitor could not complete the request",
+    )
+}
+
+/// The registry account behind `Authorization: Bearer <API key>`: 401 for a missing,
+/// unknown or revoked key, exactly as the registry's own routes answer.
+async fn account_of(
+    service: &Arc<MonitorService>,
+    headers: &HeaderMap,
+) -> Result<store::registry::Account, ApiError> {
+    let key = registry::http::credential(headers)?;
+    let registry = service.registry.clone();
+    tokio::task::spawn_blocking(move || registry.authenticate(&key))
+        .await
+        .map_err(internal)?
+        .map_err(ApiError::from)
+}
+
+/// Checks a webhook URL: http(s) with a host, bounded length. Anything else would be
+/// retried for the whole give-up time to no purpose.
+fn check_webhook(url: &str) -> Result<(), ApiError> {
+    if url.len() > MAX_WEBHOOK_LEN {
+        return Err(ApiError::bad_request(format!(
+            "webhook URL is longer than {MAX_WEBHOOK_LEN} bytes"
+        )));
+    }
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| ApiError::bad_request(format!("webhook is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
+        return Err(ApiError::bad_request(
+            "webhook must be an http:// or https:// URL with a host",
+        ));
+    }
+    Ok(())
+}
+
+fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => internal(e).into_response(),
+    }
+}
+
+async fn create_subscription(
+    State(service): State<Arc<MonitorService>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(body_error)?;
+    let account = account_of(&service, &headers).await?;
+    let request: SubscribeRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("malformed JSON body: {e}")))?;
+    let rule: WatchRule = request
+        .rule
+        .parse()
+        .map_err(|e: monitor::rules::RuleError| ApiError::bad_request(e.to_string()))?;
+    check_webhook(&request.webhook)?;
+    let mut id = [0u8; 16];
+    SystemEntropy.fill(&mut id).map_err(internal)?;
+    let sub = Subscription {
+        id: id.iter().map(|b| format!("{b:02x}")).collect(),
+        account_id: account.id,
+        // The canonical text: what the follower's matches carry.
+        rule: rule.to_string(),
+        webhook: request.webhook,
+        created_ms: now_ms(),
+    };
+    let stored = sub.clone();
+    let added = service
+        .blocking(move |s| s.add_subscription(&stored, MAX_SUBSCRIPTIONS_PER_ACCOUNT))
+        .await
+        .map_err(internal)?;
+    if !added {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "too_many_subscriptions",
+            format!("an account may hold at most {MAX_SUBSCRIPTIONS_PER_ACCOUNT} subscriptions"),
+        ));
+    }
+    Ok(json_response(
+        StatusCode::CREATED,
+        &SubscriptionView::from(sub),
+    ))
+}
+
+async fn list_subscriptions(
+    State(service): State<Arc<MonitorService>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let account = account_of(&service, &headers).await?;
+    let subs = service
+        .blocking(move |s| s.account_subscriptions(account.id))
+        .await
+        .map_err(internal)?;
+    let views: Vec<SubscriptionView> = subs.into_iter().map(Into::into).collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &serde_json::json!({ "subscriptions": views }),
+    ))
+}
+
+async fn delete_subscription(
+    State(service): State<Arc<MonitorService>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let account = account_of(&service, &headers).await?;
+    if id.len() > 64 {
+        return Err(ApiError::not_found("no such subscription"));
+    }
+    let deleted = service
+        .blocking(move |s| s.delete_subscription(account.id, &id))
+        .await
+        .map_err(internal)?;
+    if deleted {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        // Another account's subscription is answered like a missing one, so ids
+        // cannot be probed.
+        Err(ApiError::not_found("no such subscription"))
+    }
+}
+
+async fn status(State(service): State<Arc<MonitorService>>) -> Response {
+    let (logs, alerts) = {
+        let board = lock(&service.status);
+        (
+            board.logs.clone(),
+            board.alerts.iter().cloned().collect::<Vec<_>>(),
+        )
+    };
+    json_response(
+        StatusCode::OK,
+        &serde_json::json!({ "logs": logs, "alerts": alerts }),
+    )
+}

@@ -1,0 +1,489 @@
+//! End-to-end: the server follows its own CT logs and POSTs watch-subscription matches
+//! to webhooks — certificates issued for a watched email are reported exactly once
+//! each, across a server restart, and nobody else's are.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use common::Server;
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+
+/// `serve --dev` over `dir/data` with a fast monitor.
+fn dev_server(dir: &Path) -> Server {
+    let data = dir.join("data");
+    let overlay = dir.join("overlay.toml");
+    std::fs::write(&overlay, "[monitor]\ninterval = \"200ms\"\n").unwrap();
+    Server::spawn(
+        &[
+            "--dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--config",
+            overlay.to_str().unwrap(),
+        ],
+        &data,
+    )
+}
+
+/// A webhook receiver: every POSTed JSON body, in arrival order.
+struct Webhook {
+    url: String,
+    received: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Webhook {
+    fn start() -> Webhook {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let sink = received.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some((name, value)) = line.split_once(':')
+                        && name.eq_ignore_ascii_case("content-length")
+                    {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_ok()
+                    && let Ok(value) = serde_json::from_slice(&body)
+                {
+                    sink.lock().unwrap().push(value);
+                }
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        });
+        Webhook { url, received }
+    }
+
+    fn received(&self) -> Vec<Value> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Waits until at least `n` matches arrived (panics after 60 s).
+    fn wait_for(&self, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let got = self.received();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "webhook got {} of {n} matches: {got:?}",
+                got.len()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+fn answer(response: reqwest::blocking::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn token(http: &Client, server: &Server, email: &str) -> String {
+    let (status, body) = answer(
+        http.post(format!("{}/dev/oidc/token", server.base))
+            .json(&json!({ "email": email }))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{body}");
+    body["id_token"].as_str().unwrap().to_owned()
+}
+
+/// Registers `username` for `email`; returns its API key.
+fn account(http: &Client, server: &Server, email: &str, username: &str) -> String {
+    let token = token(http, server, email);
+    let (status, body) = answer(
+        http.post(format!("{}/api/v1/accounts", server.base))
+            .bearer_auth(&token)
+            .json(&json!({ "username": username }))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 201, "{body}");
+    body["api_key"].as_str().unwrap().to_owned()
+}
+
+fn subscribe(http: &Client, server: &Server, key: &str, body: &Value) -> (u16, Value) {
+    answer(
+        http.post(format!("{}/api/v1/subscriptions", server.base))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .unwrap(),
+    )
+}
+
+fn list(http: &Client, server: &Server, key: &str) -> Vec<Value> {
+    let (status, body) = answer(
+        http.get(format!("{}/api/v1/subscriptions", server.base))
+            .bearer_auth(key)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{body}");
+    body["subscriptions"].as_array().unwrap().clone()
+}
+
+/// A certificate for `email` from the CA, with a key and CSR made by `openssl`.
+fn issue(http: &Client, server: &Server, dir: &Path, email: &str) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl CLI must be installed (see .ci/run)");
+        assert!(out.status.success(), "openssl {args:?}");
+    };
+    run(&[
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-noout",
+        "-out",
+        "k.key",
+    ]);
+    run(&[
+        "req", "-new", "-key", "k.key", "-subj", "/CN=x", "-out", "k.csr",
+    ]);
+    let csr = std::fs::read(dir.join("k.csr")).unwrap();
+    let token = token(http, server, email);
+    let (status, body) = answer(
+        http.post(format!("{}/api/v2/signingCert", server.base))
+            .bearer_auth(&token)
+            .json(&json!({ "certificateSigningRequest": B64.encode(&csr) }))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 201, "{body}");
+}
+
+/// Waits until the monitor verified `size` entries of both dev logs.
+fn wait_verified(http: &Client, server: &Server, size: u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, body) = answer(
+            http.get(format!("{}/api/v1/monitor/status", server.base))
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["alerts"], json!([]), "{body}");
+        let logs = body["logs"].as_array().unwrap();
+        if logs.len() == 2 && logs.iter().all(|l| l["tree_size"] == json!(size)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "monitor status: {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// (log name, leaf index) of every match, checking each is alice's precertificate.
+fn entries(matches: &[Value]) -> BTreeSet<(String, u64)> {
+    let mut seen = BTreeSet::new();
+    for m in matches {
+        assert_eq!(m["rule"], "email:alice@example.com", "{m}");
+        assert_eq!(m["matched"], "alice@example.com", "{m}");
+        assert_eq!(m["entry_type"], "precert", "{m}");
+        assert_eq!(m["identity"]["emails"], json!(["alice@example.com"]), "{m}");
+        let key = (
+            m["log_name"].as_str().unwrap().to_owned(),
+            m["leaf_index"].as_u64().unwrap(),
+        );
+        assert!(seen.insert(key), "delivered twice: {m}");
+    }
+    seen
+}
+
+#[test]
+fn watched_email_matches_are_delivered_once_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = Client::new();
+    let hook = Webhook::start();
+    let mut server = dev_server(dir.path());
+    let key = account(&http, &server, "watcher@example.com", "watcher");
+    let (status, sub) = subscribe(
+        &http,
+        &server,
+        &key,
+        &json!({ "rule": "email:alice@example.com", "webhook": hook.url }),
+    );
+    assert_eq!(status, 201, "{sub}");
+    let sub_id = sub["id"].as_str().unwrap().to_owned();
+
+    // alice, then bob: each certificate's precertificate lands in dev-a and dev-b.
+    issue(&http, &server, dir.path(), "alice@example.com");
+    issue(&http, &server, dir.path(), "bob@example.com");
+    wait_verified(&http, &server, 2);
+    let got = hook.wait_for(2);
+    let expected: BTreeSet<_> = [("dev-a".to_owned(), 0), ("dev-b".to_owned(), 0)].into();
+    assert_eq!(entries(&got), expected, "alice's entries, not bob's");
+    assert!(got.iter().all(|m| m["subscription"] == sub_id.as_str()));
+
+    // Restart on the same data directory (SIGKILL: no graceful anything).
+    server.kill();
+    let server = dev_server(dir.path());
+    let subs = list(&http, &server, &key);
+    assert_eq!(subs.len(), 1, "subscriptions survive the restart");
+    assert_eq!(subs[0]["id"], sub_id.as_str());
+    wait_verified(&http, &server, 2);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(hook.received().len(), 2, "nothing is delivered again");
+
+    // New matches still arrive, once.
+    issue(&http, &server, dir.path(), "alice@example.com");
+    wait_verified(&http, &server, 3);
+    let got = hook.wait_for(4);
+    std::thread::sleep(Duration::from_secs(1));
+    let got_after = hook.received();
+    assert_eq!(got_after.len(), 4, "{got:?}");
+    let expected: BTreeSet<_> = [
+        ("dev-a".to_owned(), 0),
+        ("dev-b".to_owned(), 0),
+        ("dev-a".to_owned(), 2),
+        ("dev-b".to_owned(), 2),
+    ]
+    .into();
+    assert_eq!(entries(&got_after), expected);
+}
+
+#[test]
+fn bad_subscription_requests_are_4xx() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = Client::new();
+    let server = dev_server(dir.path());
+    let url = format!("{}/api/v1/subscriptions", server.base);
+    let good = json!({ "rule": "domain:*.example.com", "webhook": "https://hooks.example/x" });
+
+    // No key, a malformed key, an unknown key: 401, like the registry's own routes.
+    let (status, body) = answer(http.post(&url).json(&good).send().unwrap());
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["code"], "invalid_api_key");
+    for bad in ["nonsense", "cck_0000000000000000000000000000000000000000"] {
+        let (status, body) = subscribe(&http, &server, bad, &good);
+        assert_eq!(status, 401, "{bad}: {body}");
+    }
+
+    let key = account(&http, &server, "carol@example.com", "carol");
+    for (body, what) in [
+        (
+            json!({ "rule": "mail:x@example.com", "webhook": "https://h.example/" }),
+            "unknown rule kind",
+        ),
+        (
+            json!({ "rule": "email:", "webhook": "https://h.example/" }),
+            "empty rule",
+        ),
+        (
+            json!({ "rule": "san-regex:(", "webhook": "https://h.example/" }),
+            "bad regex",
+        ),
+        (
+            json!({ "rule": "x".repeat(5000), "webhook": "https://h.example/" }),
+            "long rule",
+        ),
+        (
+            json!({ "rule": "email:a@example.com", "webhook": "ftp://h.example/" }),
+            "ftp webhook",
+        ),
+        (
+            json!({ "rule": "email:a@example.com", "webhook": "not a url" }),
+            "not a URL",
+        ),
+        (json!({ "rule": "email:a@example.com" }), "no webhook"),
+        (
+            json!({ "rule": "email:a@example.com", "webhook": "https://h/", "x": 1 }),
+            "unknown field",
+        ),
+    ] {
+        let (status, answer) = subscribe(&http, &server, &key, &body);
+        assert_eq!(status, 400, "{what}: {answer}");
+        assert!(answer["message"].is_string(), "{what}: {answer}");
+    }
+    let (status, body) = answer(
+        http.post(&url)
+            .bearer_auth(&key)
+            .body("{not json")
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = answer(
+        http.post(&url)
+            .bearer_auth(&key)
+            .body(vec![b' '; 64 * 1024])
+            .send()
+            .unwrap(),
+    );
+    assert!(status == 413 || status == 400, "oversized body: {status}");
+    assert!(list(&http, &server, &key).is_empty());
+
+    // Deleting: only one's own subscriptions; an unknown id is 404.
+    let (status, sub) = subscribe(&http, &server, &key, &good);
+    assert_eq!(status, 201, "{sub}");
+    assert_eq!(sub["rule"], "domain:*.example.com");
+    let id = sub["id"].as_str().unwrap();
+    let other = account(&http, &server, "dan@example.com", "dan");
+    let delete = |key: &str, id: &str| {
+        answer(
+            http.delete(format!("{url}/{id}"))
+                .bearer_auth(key)
+                .send()
+                .unwrap(),
+        )
+        .0
+    };
+    assert_eq!(delete(&other, id), 404);
+    assert_eq!(delete(&key, "no-such-id"), 404);
+    assert_eq!(list(&http, &server, &other).len(), 0);
+    assert_eq!(list(&http, &server, &key).len(), 1);
+    assert_eq!(delete(&key, id), 204);
+    assert!(list(&http, &server, &key).is_empty());
+
+    // A rotated (revoked) key no longer opens the account's subscriptions.
+    let (status, rotated) = answer(
+        http.post(format!("{}/api/v1/api-keys/rotate", server.base))
+            .bearer_auth(&key)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{rotated}");
+    let (status, body) = subscribe(&http, &server, &key, &good);
+    assert_eq!(status, 401, "{body}");
+    let new_key = rotated["api_key"].as_str().unwrap();
+    let (status, body) = subscribe(&http, &server, new_key, &good);
+    assert_eq!(status, 201, "{body}");
+}
+
+/// A "log" whose tree head signature is garbage: 404 for everything but `get-sth`.
+fn lying_log() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/logs/liar", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim_end().is_empty() {
+                    break;
+                }
+            }
+            let (status, body) = if request_line.contains("/ct/v1/get-sth ") {
+                let sth = json!({
+                    "tree_size": 5,
+                    "timestamp": 1_700_000_000_000u64,
+                    "sha256_root_hash": B64.encode([7u8; 32]),
+                    "tree_head_signature": B64.encode([4u8, 3, 0, 4, 1, 2, 3, 4]),
+                });
+                ("200 OK", sth.to_string())
+            } else {
+                ("404 Not Found", String::new())
+            };
+            let _ = stream.write_all(
+                format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn a_remote_log_with_a_bad_tree_head_signature_is_an_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = Client::new();
+    let liar = lying_log();
+    // Any well-formed P-256 key: the signature cannot verify with it.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let overlay = dir.path().join("overlay.toml");
+    std::fs::write(
+        &overlay,
+        format!(
+            "[monitor]\ninterval = \"200ms\"\n[[monitor.logs]]\nurl = \"{liar}\"\npublic_key = \"{}\"\n",
+            B64.encode(rcgen::PublicKeyData::subject_public_key_info(&key))
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let server = Server::spawn(
+        &[
+            "--dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--config",
+            overlay.to_str().unwrap(),
+        ],
+        &data,
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, body) = answer(
+            http.get(format!("{}/api/v1/monitor/status", server.base))
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(status, 200, "{body}");
+        if let Some(alert) = body["alerts"].as_array().and_then(|a| a.first()) {
+            assert_eq!(alert["kind"], "bad-signature", "{body}");
+            assert!(
+                alert["log"].as_str().unwrap().contains("/logs/liar"),
+                "{body}"
+            );
+            let logs = body["logs"].as_array().unwrap();
+            let liar_status = logs.iter().find(|l| l["url"] == alert["log"]).unwrap();
+            assert_eq!(liar_status["halted"], true, "{body}");
+            // The server's own logs are still followed.
+            assert!(
+                logs.iter().filter(|l| l["halted"] == false).count() == 2,
+                "{body}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no alert: {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,96 @@
+//! Storage of the server's log monitor: watch subscriptions, each followed log's
+//! verified state, and the outbox of matches to deliver to webhooks.
+//!
+//! Why the outbox and the follower state change together: a match must reach each
+//! subscription exactly once across restarts. If the new verified state were written
+//! before the matches, a crash in between would lose them (the next pass starts after
+//! those entries); written after, a crash would find them again and deliver twice.
+//! [`MonitorStore::commit_scan`] writes both in one transaction, and a delivery row is
+//! marked done once its webhook answered, so a restart resumes exactly where it was.
+
+use crate::Result;
+
+/// A watch subscription: matches of `rule` are POSTed to `webhook`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subscription {
+    /// Opaque random identifier handed to the client.
+    pub id: String,
+    /// The registry account that owns it.
+    pub account_id: i64,
+    /// The rule text as the monitor crate parses it (`email:…`, `domain:…`).
+    pub rule: String,
+    pub webhook: String,
+    pub created_ms: u64,
+}
+
+/// One match to deliver, as queued by [`MonitorStore::commit_scan`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewDelivery {
+    pub subscription_id: String,
+    /// The followed log's key in [`MonitorStore::log_state`].
+    pub log: String,
+    pub leaf_index: u64,
+    /// The JSON body POSTed to the webhook.
+    pub payload: String,
+}
+
+/// A queued delivery whose subscription still exists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingDelivery {
+    pub id: i64,
+    pub subscription_id: String,
+    pub webhook: String,
+    pub payload: String,
+    pub created_ms: u64,
+}
+
+/// How a delivery ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// The webhook answered 2xx.
+    Delivered,
+    /// Retried until the give-up time; the reason is kept for the operator.
+    GaveUp(String),
+}
+
+/// Storage of the server's monitor.
+///
+/// Contract: when [`MonitorStore::commit_scan`] returns `Ok`, the log's new state and
+/// every queued delivery are durable together; on `Err` (or a crash during the call)
+/// neither is. A (subscription, log, leaf index) is queued at most once, ever: a second
+/// queueing of the same match is ignored, so even a follower state rolled back by an
+/// operator does not re-deliver. A delivery finished with
+/// [`MonitorStore::finish_delivery`] is never returned by
+/// [`MonitorStore::pending_deliveries`] again.
+pub trait MonitorStore: Send + Sync + 'static {
+    /// Adds a subscription; `false` if the account already has `max_per_account`.
+    fn add_subscription(&self, sub: &Subscription, max_per_account: u64) -> Result<bool>;
+
+    /// Every subscription, oldest first (the follower matches against all of them).
+    fn subscriptions(&self) -> Result<Vec<Subscription>>;
+
+    /// The subscriptions of one account, oldest first.
+    fn account_subscriptions(&self, account_id: i64) -> Result<Vec<Subscription>>;
+
+    /// Deletes an account's subscription and its undelivered matches; `false` if the
+    /// account has no subscription with that id.
+    fn delete_subscription(&self, account_id: i64, id: &str) -> Result<bool>;
+
+    /// The serialized follower state of a log, `None` before its first pass.
+    fn log_state(&self, log: &str) -> Result<Option<String>>;
+
+    /// Atomically stores a log's new state and queues its matches (see the contract).
+    fn commit_scan(
+        &self,
+        log: &str,
+        state: &str,
+        deliveries: &[NewDelivery],
+        now_ms: u64,
+    ) -> Result<()>;
+
+    /// Up to `limit` unfinished deliveries, oldest first.
+    fn pending_deliveries(&self, limit: usize) -> Result<Vec<PendingDelivery>>;
+
+    /// Marks a delivery finished.
+    fn finish_delivery(&self, id: i64, outcome: &DeliveryOutcome, now_ms: u64) -> Result<()>;
+}

@@ -1,0 +1,149 @@
+//! The [`MonitorStore`] contract as executable checks, shared by every backend
+//! (SQLite today; a PostgreSQL backend runs the same [`run_all`] with its factory).
+
+use crate::monitor::{DeliveryOutcome, MonitorStore, NewDelivery, Subscription};
+
+/// Runs every contract check, each on a fresh store from `make`.
+pub fn run_all<S: MonitorStore>(make: impl Fn() -> S) {
+    subscriptions_are_per_account_and_bounded(&make());
+    a_scan_commits_state_and_deliveries_together(&make());
+    a_match_is_queued_once_per_subscription(&make());
+    finished_deliveries_are_not_pending(&make());
+    deleting_a_subscription_drops_its_undelivered_matches(&make());
+}
+
+const T0: u64 = 1_700_000_000_000;
+
+fn sub(id: &str, account_id: i64) -> Subscription {
+    Subscription {
+        id: id.into(),
+        account_id,
+        rule: "email:alice@example.com".into(),
+        webhook: format!("http://hook.example/{id}"),
+        created_ms: T0,
+    }
+}
+
+fn delivery(sub: &str, index: u64) -> NewDelivery {
+    NewDelivery {
+        subscription_id: sub.into(),
+        log: "log-a".into(),
+        leaf_index: index,
+        payload: format!("{{\"leaf_index\":{index}}}"),
+    }
+}
+
+/// Subscription `s1` of account 1, and one scan of `log-a` to state `state-1` that
+/// queued match 0 for it.
+pub fn queue_sample<S: MonitorStore>(store: &S) {
+    assert!(store.add_subscription(&sub("s1", 1), 10).unwrap());
+    store
+        .commit_scan("log-a", "state-1", &[delivery("s1", 0)], T0)
+        .unwrap();
+}
+
+fn subscriptions_are_per_account_and_bounded<S: MonitorStore>(store: &S) {
+    assert!(store.add_subscription(&sub("s1", 1), 2).unwrap());
+    assert!(store.add_subscription(&sub("s2", 1), 2).unwrap());
+    assert!(
+        !store.add_subscription(&sub("s3", 1), 2).unwrap(),
+        "an account at its limit gets no more subscriptions"
+    );
+    assert!(store.add_subscription(&sub("s4", 2), 2).unwrap());
+    assert_eq!(store.subscriptions().unwrap().len(), 3);
+    let own: Vec<_> = store
+        .account_subscriptions(1)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(own, ["s1", "s2"]);
+    assert_eq!(store.account_subscriptions(2).unwrap(), [sub("s4", 2)]);
+    assert!(
+        !store.delete_subscription(2, "s1").unwrap(),
+        "an account cannot delete another account's subscription"
+    );
+    assert!(store.delete_subscription(1, "s1").unwrap());
+    assert!(!store.delete_subscription(1, "s1").unwrap());
+    assert_eq!(store.subscriptions().unwrap().len(), 2);
+}
+
+fn a_scan_commits_state_and_deliveries_together<S: MonitorStore>(store: &S) {
+    assert_eq!(store.log_state("log-a").unwrap(), None);
+    queue_sample(store);
+    assert_eq!(
+        store.log_state("log-a").unwrap().as_deref(),
+        Some("state-1")
+    );
+    let pending = store.pending_deliveries(10).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].subscription_id, "s1");
+    assert_eq!(pending[0].webhook, "http://hook.example/s1");
+    assert_eq!(pending[0].payload, "{\"leaf_index\":0}");
+    store.commit_scan("log-a", "state-2", &[], T0).unwrap();
+    assert_eq!(
+        store.log_state("log-a").unwrap().as_deref(),
+        Some("state-2")
+    );
+    assert_eq!(store.log_state("log-b").unwrap(), None);
+}
+
+fn a_match_is_queued_once_per_subscription<S: MonitorStore>(store: &S) {
+    queue_sample(store);
+    assert!(store.add_subscription(&sub("s2", 2), 10).unwrap());
+    let first = store.pending_deliveries(10).unwrap();
+    store
+        .finish_delivery(first[0].id, &DeliveryOutcome::Delivered, T0)
+        .unwrap();
+    // The same match again (a rolled-back state) and the same entry for another
+    // subscription: only the latter is new.
+    store
+        .commit_scan(
+            "log-a",
+            "state-1",
+            &[delivery("s1", 0), delivery("s2", 0)],
+            T0,
+        )
+        .unwrap();
+    let pending = store.pending_deliveries(10).unwrap();
+    assert_eq!(
+        pending.len(),
+        1,
+        "a delivered match must not be queued again"
+    );
+    assert_eq!(pending[0].subscription_id, "s2");
+    // A match for a subscription that no longer exists is not queued.
+    store
+        .commit_scan("log-a", "state-3", &[delivery("gone", 5)], T0)
+        .unwrap();
+    assert_eq!(store.pending_deliveries(10).unwrap().len(), 1);
+}
+
+fn finished_deliveries_are_not_pending<S: MonitorStore>(store: &S) {
+    assert!(store.add_subscription(&sub("s1", 1), 10).unwrap());
+    let many: Vec<_> = (0..5).map(|i| delivery("s1", i)).collect();
+    store.commit_scan("log-a", "s", &many, T0).unwrap();
+    let pending = store.pending_deliveries(3).unwrap();
+    assert_eq!(pending.len(), 3, "the limit bounds the answer");
+    assert!(
+        pending.windows(2).all(|w| w[0].id < w[1].id),
+        "oldest first"
+    );
+    store
+        .finish_delivery(pending[0].id, &DeliveryOutcome::Delivered, T0)
+        .unwrap();
+    store
+        .finish_delivery(
+            pending[1].id,
+            &DeliveryOutcome::GaveUp("HTTP 500".into()),
+            T0,
+        )
+        .unwrap();
+    assert_eq!(store.pending_deliveries(10).unwrap().len(), 3);
+}
+
+fn deleting_a_subscription_drops_its_undelivered_matches<S: MonitorStore>(store: &S) {
+    queue_sample(store);
+    assert!(store.delete_subscription(1, "s1").unwrap());
+    assert!(store.pending_deliveries(10).unwrap().is_empty());
+}

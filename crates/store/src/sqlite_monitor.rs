@@ -1,0 +1,360 @@
+//! The embedded SQLite [`MonitorStore`]: its own file (`monitor.db`), WAL mode,
+//! `synchronous=FULL`.
+//!
+//! Why its own file and not the registry's: the follower commits a scan every few
+//! seconds, and a busy registry push should not wait behind it (nor the reverse); the
+//! two share nothing that must change in one transaction — a subscription names its
+//! account by id only. Why `FULL`: a delivery marked done and then lost on power loss
+//! would be delivered again, the one thing the outbox exists to prevent.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::monitor::{DeliveryOutcome, MonitorStore, NewDelivery, PendingDelivery, Subscription};
+use crate::{Result, StoreError};
+
+/// Schema migrations; `MIGRATIONS[i]` takes `user_version` `i` to `i + 1`. Only ever
+/// appended.
+const MIGRATIONS: &[&str] = &[
+    // Version 1: the initial schema. `deliveries` is both the outbox (done_ms NULL)
+    // and the record of what was delivered: its UNIQUE key is what makes a match
+    // queued at most once per subscription.
+    "CREATE TABLE subscriptions (
+        id         TEXT PRIMARY KEY,
+        account_id INTEGER NOT NULL,
+        rule       TEXT NOT NULL,
+        webhook    TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE INDEX subscriptions_account ON subscriptions (account_id, created_ms);
+    CREATE TABLE log_states (
+        log   TEXT PRIMARY KEY,
+        state TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE deliveries (
+        id              INTEGER PRIMARY KEY,
+        subscription_id TEXT NOT NULL,
+        log             TEXT NOT NULL,
+        leaf_index      INTEGER NOT NULL,
+        payload         TEXT NOT NULL,
+        created_ms      INTEGER NOT NULL,
+        done_ms         INTEGER,
+        gave_up         TEXT,
+        UNIQUE (subscription_id, log, leaf_index)
+    );
+    CREATE INDEX deliveries_pending ON deliveries (done_ms, id);",
+];
+
+/// The schema version this build writes and understands.
+pub const MONITOR_SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The monitor's storage in one SQLite file. Share it behind an `Arc`. One connection
+/// behind a mutex: the monitor's load is a few small transactions per second.
+pub struct SqliteMonitorStore {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteMonitorStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteMonitorStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn to_i64(value: u64) -> Result<i64> {
+    i64::try_from(value)
+        .map_err(|_| StoreError::Corrupt(format!("{value} does not fit in an SQLite integer")))
+}
+
+fn to_u64(value: i64) -> Result<u64> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative stored value {value}")))
+}
+
+impl SqliteMonitorStore {
+    /// Opens (creating it and its parent directories) the database at `path` and
+    /// brings its schema up to [`MONITOR_SCHEMA_VERSION`]; refuses a newer schema.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Corrupt(format!(
+                "{}: could not enable WAL journal mode (got {mode})",
+                path.display()
+            )));
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let found: u32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > MONITOR_SCHEMA_VERSION {
+            return Err(StoreError::UnsupportedSchema {
+                found,
+                supported: MONITOR_SCHEMA_VERSION,
+            });
+        }
+        for migration in &MIGRATIONS[found as usize..] {
+            tx.execute_batch(migration)?;
+        }
+        if found < MONITOR_SCHEMA_VERSION {
+            tx.pragma_update(None, "user_version", MONITOR_SCHEMA_VERSION)?;
+        }
+        tx.commit()?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// The database's schema version (`PRAGMA user_version`).
+    pub fn schema_version(&self) -> Result<u32> {
+        Ok(lock(&self.conn).pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+}
+
+type RawSubscription = (String, i64, String, String, i64);
+
+fn subscription_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawSubscription> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+fn into_subscription(raw: RawSubscription) -> Result<Subscription> {
+    Ok(Subscription {
+        id: raw.0,
+        account_id: raw.1,
+        rule: raw.2,
+        webhook: raw.3,
+        created_ms: to_u64(raw.4)?,
+    })
+}
+
+const SUBSCRIPTION_COLUMNS: &str = "id, account_id, rule, webhook, created_ms";
+
+impl MonitorStore for SqliteMonitorStore {
+    fn add_subscription(&self, sub: &Subscription, max_per_account: u64) -> Result<bool> {
+        let mut conn = lock(&self.conn);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let count: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM subscriptions WHERE account_id = ?1",
+            params![sub.account_id],
+            |r| r.get(0),
+        )?;
+        if to_u64(count)? >= max_per_account {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO subscriptions (id, account_id, rule, webhook, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                sub.id,
+                sub.account_id,
+                sub.rule,
+                sub.webhook,
+                to_i64(sub.created_ms)?
+            ],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn subscriptions(&self) -> Result<Vec<Subscription>> {
+        let conn = lock(&self.conn);
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions ORDER BY created_ms, id"
+        ))?;
+        let rows = stmt
+            .query_map([], subscription_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().map(into_subscription).collect()
+    }
+
+    fn account_subscriptions(&self, account_id: i64) -> Result<Vec<Subscription>> {
+        let conn = lock(&self.conn);
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE account_id = ?1
+             ORDER BY created_ms, id"
+        ))?;
+        let rows = stmt
+            .query_map(params![account_id], subscription_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().map(into_subscription).collect()
+    }
+
+    fn delete_subscription(&self, account_id: i64, id: &str) -> Result<bool> {
+        let mut conn = lock(&self.conn);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let deleted = tx.execute(
+            "DELETE FROM subscriptions WHERE id = ?1 AND account_id = ?2",
+            params![id, account_id],
+        )?;
+        if deleted > 0 {
+            tx.execute(
+                "DELETE FROM deliveries WHERE subscription_id = ?1 AND done_ms IS NULL",
+                params![id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(deleted > 0)
+    }
+
+    fn log_state(&self, log: &str) -> Result<Option<String>> {
+        let conn = lock(&self.conn);
+        Ok(conn
+            .query_row(
+                "SELECT state FROM log_states WHERE log = ?1",
+                params![log],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn commit_scan(
+        &self,
+        log: &str,
+        state: &str,
+        deliveries: &[NewDelivery],
+        now_ms: u64,
+    ) -> Result<()> {
+        let now = to_i64(now_ms)?;
+        let mut conn = lock(&self.conn);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO log_states (log, state) VALUES (?1, ?2)
+             ON CONFLICT (log) DO UPDATE SET state = excluded.state",
+            params![log, state],
+        )?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO deliveries
+                 (subscription_id, log, leaf_index, payload, created_ms)
+                 SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM subscriptions WHERE id = ?1)",
+            )?;
+            for d in deliveries {
+                insert.execute(params![
+                    d.subscription_id,
+                    d.log,
+                    to_i64(d.leaf_index)?,
+                    d.payload,
+                    now
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn pending_deliveries(&self, limit: usize) -> Result<Vec<PendingDelivery>> {
+        let conn = lock(&self.conn);
+        let mut stmt = conn.prepare_cached(
+            "SELECT d.id, d.subscription_id, s.webhook, d.payload, d.created_ms
+             FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+             WHERE d.done_ms IS NULL ORDER BY d.id LIMIT ?1",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(params![limit], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(id, subscription_id, webhook, payload, created)| {
+                Ok(PendingDelivery {
+                    id,
+                    subscription_id,
+                    webhook,
+                    payload,
+                    created_ms: to_u64(created)?,
+                })
+            })
+            .collect()
+    }
+
+    fn finish_delivery(&self, id: i64, outcome: &DeliveryOutcome, now_ms: u64) -> Result<()> {
+        let gave_up = match outcome {
+            DeliveryOutcome::Delivered => None,
+            DeliveryOutcome::GaveUp(reason) => Some(reason.as_str()),
+        };
+        lock(&self.conn).execute(
+            "UPDATE deliveries SET done_ms = ?2, gave_up = ?3 WHERE id = ?1 AND done_ms IS NULL",
+            params![id, to_i64(now_ms)?, gave_up],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_monitor_store_meets_the_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let counter = std::cell::Cell::new(0);
+        crate::monitor_conformance::run_all(|| {
+            counter.set(counter.get() + 1);
+            SqliteMonitorStore::open(&dir.path().join(format!("m{}.db", counter.get()))).unwrap()
+        });
+    }
+
+    #[test]
+    fn state_and_deliveries_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("monitor.db");
+        {
+            let store = SqliteMonitorStore::open(&path).unwrap();
+            crate::monitor_conformance::queue_sample(&store);
+        }
+        let store = SqliteMonitorStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MONITOR_SCHEMA_VERSION);
+        assert_eq!(
+            store.log_state("log-a").unwrap().as_deref(),
+            Some("state-1")
+        );
+        assert_eq!(store.pending_deliveries(10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("monitor.db");
+        drop(SqliteMonitorStore::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", MONITOR_SCHEMA_VERSION + 1)
+            .unwrap();
+        drop(conn);
+        assert!(matches!(
+            SqliteMonitorStore::open(&path),
+            Err(StoreError::UnsupportedSchema { .. })
+        ));
+    }
+}
