@@ -9,6 +9,8 @@
 //!   fraction of the crypto ceiling measured in the same run (see [`bench::issue`]);
 //! - `ccc verify`: a certificate's path, embedded SCTs and inclusion (see [`verify_cmd`]);
 //! - `ccc monitor`: follows CT logs and reports watched certificates (see [`monitor_cmd`]).
+//! - `ccc register|login|push|search|get|trust|trusted`: the developer-certificate
+//!   registry, with its log's proofs checked before anything is trusted (see [`registry`]).
 
 mod bench;
 mod cert;
@@ -18,6 +20,7 @@ mod issued;
 mod keygen;
 mod monitor_cmd;
 mod oidc;
+mod registry;
 mod request_key;
 mod stats;
 mod verify_cmd;
@@ -48,6 +51,21 @@ enum Command {
     Monitor(monitor_cmd::MonitorArgs),
     /// Verify a certificate: path to roots, embedded SCTs, SCT policy, inclusion.
     Verify(verify_cmd::VerifyArgs),
+    /// Create a registry account for an OIDC identity; saves the API key.
+    Register(registry::RegisterArgs),
+    /// Save an existing registry API key.
+    Login(registry::LoginArgs),
+    /// Publish a code-signing certificate to the registry (proof of possession by CMS).
+    Push(registry::PushArgs),
+    /// Search the registry.
+    Search(registry::SearchArgs),
+    /// Download a certificate from the registry.
+    Get(registry::GetArgs),
+    /// Download a certificate, check the registry log's proofs, and trust it.
+    Trust(registry::TrustArgs),
+    /// The trusted certificates.
+    #[command(subcommand)]
+    Trusted(registry::TrustedCommand),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +83,13 @@ fn main() -> ExitCode {
         }),
         Command::Monitor(args) => monitor_cmd::run(&args),
         Command::Verify(args) => verify_cmd::run(&args),
+        Command::Register(args) => registry::register(&args),
+        Command::Login(args) => registry::login(&args),
+        Command::Push(args) => registry::push(&args),
+        Command::Search(args) => registry::search(&args),
+        Command::Get(args) => registry::get(&args),
+        Command::Trust(args) => registry::trust(&args),
+        Command::Trusted(command) => registry::trusted(&command),
     };
     result.unwrap_or_else(|e| {
         eprintln!("ccc: {e:#}");

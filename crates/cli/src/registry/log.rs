@@ -1,0 +1,240 @@
+//! Checks on the registry transparency log, pure: the caller fetches, these verify.
+//!
+//! Leaf format (the server's `registry::log`, TLS presentation language):
+//!
+//! ```text
+//! enum { push(0), revoke(1), (255) } RegistryAction;
+//!
+//! struct {
+//!     uint64 timestamp;                    // milliseconds since the Unix epoch
+//!     opaque username<1..2^8-1>;
+//!     RegistryAction action;
+//!     opaque certificate<1..2^16-1>;       // DER
+//! } RegistryLogEntry;
+//! ```
+//!
+//! Entry bundles (`tile/entries/N`, C2SP tlog-tiles) frame each entry with a
+//! big-endian `uint16` length.
+
+use merkle::checkpoint::Checkpoint;
+use merkle::note::{Ed25519NoteVerifier, NoteVerifier, SignedNote};
+use merkle::{Hash, ProofError};
+
+/// Why the registry log could not be trusted.
+#[derive(Debug, thiserror::Error)]
+pub enum LogCheckError {
+    #[error("the registry log key {0:?} is not a valid note verifier key: {1}")]
+    BadKey(String, merkle::note::NoteError),
+    #[error("the registry checkpoint is not validly signed by the pinned log key: {0}")]
+    BadCheckpoint(merkle::note::NoteError),
+    #[error("the checkpoint is for log {got:?}, the pinned key is for {want:?}")]
+    WrongOrigin { got: String, want: String },
+    #[error("entry bundle is malformed: {0}")]
+    MalformedBundle(&'static str),
+    #[error("registry log entry is malformed: {0}")]
+    MalformedEntry(&'static str),
+    #[error("the log entry at index {index} is not the push of this certificate by {username}")]
+    WrongEntry { index: u64, username: String },
+    #[error("the inclusion proof does not match the checkpoint: {0}")]
+    Inclusion(ProofError),
+    #[error(
+        "REWRITTEN HISTORY: the registry's checkpoint (size {new_size}) is not consistent with \
+         the checkpoint this client saw before (size {old_size}): {reason}. The registry \
+         operator has changed or removed entries it had published; refusing to trust anything \
+         from it"
+    )]
+    Inconsistent {
+        old_size: u64,
+        new_size: u64,
+        reason: String,
+    },
+}
+
+/// A decoded push/revoke leaf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    pub timestamp_ms: u64,
+    pub username: String,
+    /// 0 = push, 1 = revoke.
+    pub action: u8,
+    pub certificate: Vec<u8>,
+}
+
+impl LogEntry {
+    /// Decodes exactly one `RegistryLogEntry`.
+    pub fn decode(input: &[u8]) -> Result<Self, LogCheckError> {
+        let short = LogCheckError::MalformedEntry("truncated");
+        let (ts, rest) = input.split_first_chunk::<8>().ok_or(short)?;
+        let (&user_len, rest) = rest
+            .split_first()
+            .ok_or(LogCheckError::MalformedEntry("truncated"))?;
+        let (user, rest) = rest
+            .split_at_checked(usize::from(user_len))
+            .ok_or(LogCheckError::MalformedEntry("truncated username"))?;
+        let (&action, rest) = rest
+            .split_first()
+            .ok_or(LogCheckError::MalformedEntry("truncated"))?;
+        let (len, cert) = rest
+            .split_first_chunk::<2>()
+            .ok_or(LogCheckError::MalformedEntry("truncated"))?;
+        if cert.len() != usize::from(u16::from_be_bytes(*len)) {
+            return Err(LogCheckError::MalformedEntry("certificate length mismatch"));
+        }
+        Ok(Self {
+            timestamp_ms: u64::from_be_bytes(*ts),
+            username: String::from_utf8(user.to_vec())
+                .map_err(|_| LogCheckError::MalformedEntry("username is not UTF-8"))?,
+            action,
+            certificate: cert.to_vec(),
+        })
+    }
+}
+
+/// The `n`th entry of an entry bundle.
+pub fn bundle_entry(bundle: &[u8], n: usize) -> Result<&[u8], LogCheckError> {
+    let mut rest = bundle;
+    for i in 0..=n {
+        let (len, tail) = rest
+            .split_first_chunk::<2>()
+            .ok_or(LogCheckError::MalformedBundle("truncated length"))?;
+        let (entry, tail) = tail
+            .split_at_checked(usize::from(u16::from_be_bytes(*len)))
+            .ok_or(LogCheckError::MalformedBundle("truncated entry"))?;
+        if i == n {
+            return Ok(entry);
+        }
+        rest = tail;
+    }
+    Err(LogCheckError::MalformedBundle("entry not in bundle"))
+}
+
+/// Verifies a signed checkpoint note against the verifier key and returns its tree
+/// head. The origin must be the key's name: a key for one log vouches for no other.
+pub fn verify_checkpoint(note: &str, verifier_key: &str) -> Result<Checkpoint, LogCheckError> {
+    let verifier = Ed25519NoteVerifier::from_verifier_key(verifier_key)
+        .map_err(|e| LogCheckError::BadKey(verifier_key.to_owned(), e))?;
+    let signed = SignedNote::parse(note).map_err(LogCheckError::BadCheckpoint)?;
+    let verifiers: [&dyn NoteVerifier; 1] = [&verifier];
+    signed
+        .verify(&verifiers)
+        .map_err(LogCheckError::BadCheckpoint)?;
+    let checkpoint = Checkpoint::parse(&signed.text).map_err(LogCheckError::BadCheckpoint)?;
+    if checkpoint.origin != verifier.key_name() {
+        return Err(LogCheckError::WrongOrigin {
+            got: checkpoint.origin,
+            want: verifier.key_name().to_owned(),
+        });
+    }
+    Ok(checkpoint)
+}
+
+/// Checks that the push leaf at `index` records `certificate` for `username` and is
+/// included in `checkpoint` (RFC 9162 §2.1.3.2); returns the decoded leaf.
+pub fn verify_push_inclusion(
+    entry_bytes: &[u8],
+    index: u64,
+    username: &str,
+    certificate: &[u8],
+    proof: &[Hash],
+    checkpoint: &Checkpoint,
+) -> Result<LogEntry, LogCheckError> {
+    let entry = LogEntry::decode(entry_bytes)?;
+    if entry.action != 0 || entry.username != username || entry.certificate != certificate {
+        return Err(LogCheckError::WrongEntry {
+            index,
+            username: username.to_owned(),
+        });
+    }
+    let leaf = merkle::leaf_hash(entry_bytes);
+    merkle::verify_inclusion(&leaf, index, checkpoint.size, proof, &checkpoint.root)
+        .map_err(LogCheckError::Inclusion)?;
+    Ok(entry)
+}
+
+/// Checks that `new` extends `old` (RFC 9162 §2.1.4.2). A smaller new tree is a
+/// rollback, which no append-only log can produce.
+pub fn verify_extends(
+    old: &Checkpoint,
+    new: &Checkpoint,
+    proof: &[Hash],
+) -> Result<(), LogCheckError> {
+    let inconsistent = |reason: String| LogCheckError::Inconsistent {
+        old_size: old.size,
+        new_size: new.size,
+        reason,
+    };
+    if new.size < old.size {
+        return Err(inconsistent("the tree shrank".into()));
+    }
+    merkle::verify_consistency(old.size, new.size, &old.root, &new.root, proof)
+        .map_err(|e| inconsistent(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use merkle::note::Ed25519NoteSigner;
+
+    fn entry(user: &str, cert: &[u8]) -> Vec<u8> {
+        let mut out = 1_700_000_000_000u64.to_be_bytes().to_vec();
+        out.push(u8::try_from(user.len()).unwrap());
+        out.extend_from_slice(user.as_bytes());
+        out.push(0);
+        out.extend_from_slice(&u16::try_from(cert.len()).unwrap().to_be_bytes());
+        out.extend_from_slice(cert);
+        out
+    }
+
+    fn signed(signer: &Ed25519NoteSigner, cp: &Checkpoint) -> String {
+        let mut note = SignedNote::new(cp.to_text()).unwrap();
+        note.sign(signer).unwrap();
+        note.encode()
+    }
+
+    #[test]
+    fn single_leaf_log_verifies_and_a_rewrite_is_refused() {
+        let signer = Ed25519NoteSigner::from_seed("reg.example/log", &[7; 32]).unwrap();
+        let vkey = signer.verifier_key();
+        let e1 = entry("alice", b"\x30\x01\x00");
+        let cp1 = Checkpoint::new("reg.example/log", 1, merkle::leaf_hash(&e1));
+        let parsed = verify_checkpoint(&signed(&signer, &cp1), &vkey).unwrap();
+        assert_eq!(parsed, cp1);
+        verify_push_inclusion(&e1, 0, "alice", b"\x30\x01\x00", &[], &parsed).unwrap();
+        assert!(matches!(
+            verify_push_inclusion(&e1, 0, "mallory", b"\x30\x01\x00", &[], &parsed),
+            Err(LogCheckError::WrongEntry { .. })
+        ));
+
+        // Same size, other root: the operator rewrote leaf 0.
+        let e1b = entry("alice", b"\x30\x01\x01");
+        let cp1b = Checkpoint::new("reg.example/log", 1, merkle::leaf_hash(&e1b));
+        let e = verify_extends(&cp1, &cp1b, &[]).unwrap_err();
+        assert!(e.to_string().contains("REWRITTEN HISTORY"), "{e}");
+        // A proper extension verifies.
+        let e2 = entry("bob", b"\x30\x01\x02");
+        let l2 = merkle::leaf_hash(&e2);
+        let cp2 = Checkpoint::new("reg.example/log", 2, merkle::node_hash(&cp1.root, &l2));
+        verify_extends(&cp1, &cp2, &[l2]).unwrap();
+        assert!(verify_extends(&cp2, &cp1, &[]).is_err(), "rollback");
+    }
+
+    #[test]
+    fn checkpoint_signed_by_another_key_is_refused() {
+        let signer = Ed25519NoteSigner::from_seed("reg.example/log", &[7; 32]).unwrap();
+        let other = Ed25519NoteSigner::from_seed("reg.example/log", &[8; 32]).unwrap();
+        let cp = Checkpoint::new("reg.example/log", 0, merkle::EMPTY_ROOT);
+        assert!(matches!(
+            verify_checkpoint(&signed(&other, &cp), &signer.verifier_key()),
+            Err(LogCheckError::BadCheckpoint(_))
+        ));
+    }
+
+    #[test]
+    fn bundle_entries_are_found_by_position() {
+        let bundle = [0u8, 1, 0xaa, 0, 2, 0xbb, 0xcc];
+        assert_eq!(bundle_entry(&bundle, 0).unwrap(), &[0xaa]);
+        assert_eq!(bundle_entry(&bundle, 1).unwrap(), &[0xbb, 0xcc]);
+        assert!(bundle_entry(&bundle, 2).is_err());
+        assert!(bundle_entry(&bundle[..4], 1).is_err());
+    }
+}

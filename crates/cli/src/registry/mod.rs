@@ -1,0 +1,658 @@
+//! `ccc` for the developer-certificate registry (the Cert Central protocol): account
+//! (`register`, `login`), publishing (`push`), reading (`search`, `get`) and trusting
+//! (`trust`, `trusted`) with the registry log's proofs checked on the client.
+//!
+//! The client trusts the registry operator for nothing it can check: a certificate is
+//! only added to the trust directory once its push leaf is proven included in a
+//! checkpoint signed by the pinned log key, and that checkpoint is proven to extend
+//! the last one this client saw — so a registry that swapped or deleted a published
+//! certificate is caught, not believed.
+
+pub mod config;
+pub mod log;
+pub mod signing;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use clap::{Args, Subcommand};
+use merkle::Hash;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::cert::server_root;
+use crate::oidc;
+use config::{ConfigDir, Credentials};
+use signing::CodeSigner;
+
+/// `ccc register`: create a registry account for an OIDC identity.
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// Server root URL, e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    pub url: String,
+    /// Account name: 1–39 of a-z, 0-9 and '-'.
+    #[arg(long)]
+    pub username: String,
+    /// File holding an OIDC identity token ('-' = stdin).
+    #[arg(
+        long,
+        conflicts_with = "dev_email",
+        required_unless_present = "dev_email"
+    )]
+    pub token: Option<PathBuf>,
+    /// Get a token for this email from a `serve --dev` server's development issuer.
+    #[arg(long)]
+    pub dev_email: Option<String>,
+}
+
+/// `ccc login`: save an existing API key.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Server root URL.
+    #[arg(long)]
+    pub url: String,
+    /// The API key `ccc register` printed.
+    #[arg(long)]
+    pub api_key: String,
+}
+
+/// `ccc push`: publish a code-signing certificate, proving possession of its key.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The certificate (PEM or DER).
+    #[arg(long)]
+    pub cert: PathBuf,
+    /// Its private key (PEM: PKCS#8, SEC1 or PKCS#1).
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Refuse unless the certificate has this SHA-1 thumbprint (for scripts).
+    #[arg(long)]
+    pub thumbprint: Option<String>,
+}
+
+/// `ccc search`: find certificates by username prefix, subject text, thumbprint or
+/// SHA-256 prefix.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    pub query: String,
+    /// Server root URL (default: the saved one).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Print the JSON answer instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `ccc get`: download a certificate's PEM.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    #[arg(short, long)]
+    pub username: String,
+    #[arg(short, long)]
+    pub thumbprint: String,
+    /// Write the PEM here instead of stdout.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Server root URL (default: the saved one).
+    #[arg(long)]
+    pub url: Option<String>,
+}
+
+/// `ccc trust`: download, check the registry log's proofs, add to the trust directory.
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    #[arg(short, long)]
+    pub username: String,
+    #[arg(short, long)]
+    pub thumbprint: String,
+    /// Server root URL (default: the saved one).
+    #[arg(long)]
+    pub url: Option<String>,
+}
+
+/// `ccc trusted`: the user's trust directory.
+#[derive(Debug, Subcommand)]
+pub enum TrustedCommand {
+    /// List trusted certificates.
+    List,
+    /// Remove a trusted certificate by thumbprint.
+    Remove {
+        /// SHA-1 thumbprint (40 hex digits; colons allowed).
+        thumbprint: String,
+    },
+}
+
+/// A blocking facade over reqwest for one command: one runtime, one client.
+struct Http {
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    base: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    message: Option<String>,
+}
+
+impl Http {
+    fn new(url: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the tokio runtime")?,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .user_agent(concat!("ccc/", env!("CARGO_PKG_VERSION"), " (registry)"))
+                .build()
+                .context("building the HTTP client")?,
+            base: server_root(url)?,
+        })
+    }
+
+    /// Sends `request` and returns the body of a 2xx answer; anything else becomes an
+    /// error naming the URL, the status and the server's `message`.
+    fn send(&self, request: reqwest::RequestBuilder, what: &str) -> anyhow::Result<Vec<u8>> {
+        self.runtime.block_on(async {
+            let response = request
+                .send()
+                .await
+                .with_context(|| format!("{what}: cannot reach {}", self.base))?;
+            let status = response.status();
+            let body = response
+                .bytes()
+                .await
+                .with_context(|| format!("{what}: reading the answer"))?;
+            if !status.is_success() {
+                let message = match serde_json::from_slice::<ErrorBody>(&body) {
+                    Ok(ErrorBody {
+                        message: Some(message),
+                    }) => message,
+                    _ => String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+                };
+                bail!("{what}: the server answered {status}: {message}");
+            }
+            Ok(body.to_vec())
+        })
+    }
+
+    fn get(&self, path: &str, what: &str) -> anyhow::Result<Vec<u8>> {
+        self.send(self.client.get(format!("{}{path}", self.base)), what)
+    }
+
+    fn get_json<T: DeserializeOwned>(&self, path: &str, what: &str) -> anyhow::Result<T> {
+        let body = self.get(path, what)?;
+        serde_json::from_slice(&body).with_context(|| format!("{what}: unexpected answer"))
+    }
+
+    fn get_text(&self, path: &str, what: &str) -> anyhow::Result<String> {
+        String::from_utf8(self.get(path, what)?).with_context(|| format!("{what}: not UTF-8"))
+    }
+}
+
+/// The saved server URL unless `--url` overrides it.
+fn server_url(config: &ConfigDir, url: Option<&str>) -> anyhow::Result<String> {
+    match url {
+        Some(url) => Ok(url.to_owned()),
+        None => config.credentials().map(|c| c.url),
+    }
+}
+
+fn encode_query(value: &str) -> String {
+    let mut out = String::new();
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The 40 upper-case hex digits of a thumbprint as the user typed it (colons and
+/// spaces as certificate viewers show them are dropped).
+fn normalize_thumbprint(input: &str) -> anyhow::Result<String> {
+    let cleaned: String = input
+        .chars()
+        .filter(|c| *c != ':' && *c != ' ')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    if cleaned.len() != 40 || !cleaned.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!("thumbprint {input:?} is not the 40 hex digits of a SHA-1");
+    }
+    Ok(cleaned)
+}
+
+#[derive(Deserialize)]
+struct ApiKeyAnswer {
+    username: String,
+    api_key: String,
+}
+
+pub fn register(args: &RegisterArgs) -> anyhow::Result<ExitCode> {
+    let http = Http::new(&args.url)?;
+    let token = match (&args.token, &args.dev_email) {
+        (Some(path), _) => oidc::read_token(path)?,
+        (None, Some(email)) => {
+            http.runtime
+                .block_on(oidc::mint_dev_token(&http.client, &http.base, email))?
+        }
+        (None, None) => bail!("pass --token FILE or --dev-email EMAIL"),
+    };
+    let body = http.send(
+        http.client
+            .post(format!("{}/api/v1/accounts", http.base))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "username": args.username })),
+        "registering",
+    )?;
+    let answer: ApiKeyAnswer =
+        serde_json::from_slice(&body).context("registering: unexpected answer")?;
+    let config = ConfigDir::from_env()?;
+    let path = config.save_credentials(&Credentials {
+        url: http.base.clone(),
+        username: Some(answer.username.clone()),
+        api_key: answer.api_key.clone(),
+    })?;
+    println!("username   {}", answer.username);
+    println!("api key    {}", answer.api_key);
+    eprintln!(
+        "the API key is shown only this once; saved to {} (mode 0600)",
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn login(args: &LoginArgs) -> anyhow::Result<ExitCode> {
+    let base = server_root(&args.url)?;
+    let api_key = args.api_key.trim();
+    if api_key.is_empty() {
+        bail!("--api-key is empty");
+    }
+    let config = ConfigDir::from_env()?;
+    let path = config.save_credentials(&Credentials {
+        url: base,
+        username: None,
+        api_key: api_key.to_owned(),
+    })?;
+    eprintln!("API key saved to {} (mode 0600)", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Deserialize)]
+struct ChallengeAnswer {
+    challenge_id: String,
+    nonce: String,
+}
+
+#[derive(Deserialize)]
+struct PushAnswer {
+    username: String,
+    thumbprint: String,
+    storage_key: String,
+    subject: String,
+    log_index: u64,
+}
+
+pub fn push(args: &PushArgs) -> anyhow::Result<ExitCode> {
+    let signer = CodeSigner::load(&args.cert, &args.key)?;
+    let thumbprint = signing::thumbprint(signer.certificate_der());
+    if let Some(want) = &args.thumbprint
+        && normalize_thumbprint(want)? != thumbprint
+    {
+        bail!(
+            "{} has thumbprint {thumbprint}, not {want}",
+            args.cert.display()
+        );
+    }
+    let config = ConfigDir::from_env()?;
+    let creds = config.credentials()?;
+    let http = Http::new(&creds.url)?;
+    let body = http.send(
+        http.client
+            .post(format!("{}/api/v1/challenges", http.base))
+            .bearer_auth(&creds.api_key),
+        "asking for a challenge",
+    )?;
+    let challenge: ChallengeAnswer =
+        serde_json::from_slice(&body).context("asking for a challenge: unexpected answer")?;
+    let nonce = B64
+        .decode(challenge.nonce.trim())
+        .context("the challenge nonce is not base64")?;
+    let cms = signer.sign_cms(&nonce)?;
+    let body = http.send(
+        http.client
+            .post(format!("{}/api/v1/certs", http.base))
+            .bearer_auth(&creds.api_key)
+            .json(&serde_json::json!({
+                "challenge_id": challenge.challenge_id,
+                "cms": B64.encode(&cms),
+            })),
+        "pushing",
+    )?;
+    let answer: PushAnswer = serde_json::from_slice(&body).context("pushing: unexpected answer")?;
+    println!("username     {}", answer.username);
+    println!("subject      {}", answer.subject);
+    println!("thumbprint   {}", answer.thumbprint);
+    println!("storage key  {}", answer.storage_key);
+    println!("log index    {}", answer.log_index);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One certificate as the read API shows it (the fields the client uses).
+#[derive(Debug, Deserialize)]
+struct CertView {
+    username: String,
+    thumbprint: String,
+    subject: String,
+    not_after: String,
+    log_index: u64,
+    revoked: bool,
+}
+
+#[derive(Deserialize)]
+struct SearchAnswer {
+    results: Vec<CertView>,
+}
+
+pub fn search(args: &SearchArgs) -> anyhow::Result<ExitCode> {
+    let config = ConfigDir::from_env()?;
+    let http = Http::new(&server_url(&config, args.url.as_deref())?)?;
+    let path = format!("/api/v1/search?q={}", encode_query(&args.query));
+    if args.json {
+        println!("{}", http.get_text(&path, "searching")?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let answer: SearchAnswer = http.get_json(&path, "searching")?;
+    if answer.results.is_empty() {
+        eprintln!("no certificate matches {:?}", args.query);
+    }
+    for c in &answer.results {
+        println!(
+            "{}  {:<20} {}{}  (until {})",
+            c.thumbprint,
+            c.username,
+            c.subject,
+            if c.revoked { "  REVOKED" } else { "" },
+            c.not_after
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Downloads a certificate's PEM and checks it is the certificate asked for: the
+/// thumbprint is the SHA-1 of the DER, so a server answering with another one is
+/// caught here.
+fn download(http: &Http, username: &str, thumbprint: &str) -> anyhow::Result<(String, Vec<u8>)> {
+    let pem = http.get_text(
+        &format!(
+            "/api/cert/getusercert?username={}&thumbprint={thumbprint}",
+            encode_query(username)
+        ),
+        "downloading the certificate",
+    )?;
+    let der = pki::chain::pem_certificates(&pem)
+        .ok()
+        .and_then(|c| c.into_iter().next())
+        .context("the server's answer holds no PEM certificate")?;
+    let got = signing::thumbprint(&der);
+    if got != thumbprint {
+        bail!("the server sent a certificate with thumbprint {got}, not {thumbprint}");
+    }
+    Ok((pem, der))
+}
+
+pub fn get(args: &GetArgs) -> anyhow::Result<ExitCode> {
+    let thumbprint = normalize_thumbprint(&args.thumbprint)?;
+    let config = ConfigDir::from_env()?;
+    let http = Http::new(&server_url(&config, args.url.as_deref())?)?;
+    let (pem, _) = download(&http, &args.username, &thumbprint)?;
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, &pem).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("written to {}", path.display());
+        }
+        None => print!("{pem}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Deserialize)]
+struct ProofAnswer {
+    inclusion_proof: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ConsistencyAnswer {
+    proof: Vec<String>,
+}
+
+fn decode_hashes(list: &[String], what: &str) -> anyhow::Result<Vec<Hash>> {
+    list.iter()
+        .map(|h| {
+            B64.decode(h)
+                .ok()
+                .and_then(|b| Hash::try_from(b.as_slice()).ok())
+                .with_context(|| format!("{what}: {h:?} is not a base64 SHA-256 hash"))
+        })
+        .collect()
+}
+
+pub fn trust(args: &TrustArgs) -> anyhow::Result<ExitCode> {
+    let thumbprint = normalize_thumbprint(&args.thumbprint)?;
+    let config = ConfigDir::from_env()?;
+    let http = Http::new(&server_url(&config, args.url.as_deref())?)?;
+    let (pem, der) = download(&http, &args.username, &thumbprint)?;
+
+    // Where the push leaf is: the search view names its index.
+    let answer: SearchAnswer = http.get_json(
+        &format!("/api/v1/search?q={thumbprint}"),
+        "looking up the certificate",
+    )?;
+    let view = answer
+        .results
+        .iter()
+        .find(|c| c.thumbprint == thumbprint && c.username == args.username)
+        .with_context(|| format!("the registry lists no {thumbprint} for {}", args.username))?;
+    if view.revoked {
+        bail!(
+            "{thumbprint} was revoked by {}: not trusting it",
+            args.username
+        );
+    }
+
+    // The log key: pinned on first use, so a later server cannot swap it.
+    let vkey = match config.pinned_log_key()? {
+        Some(key) => key,
+        None => {
+            let key = http
+                .get_text("/registry/log/key", "fetching the registry log key")?
+                .trim()
+                .to_owned();
+            log::verify_checkpoint(
+                &http.get_text("/registry/log/checkpoint", "fetching the checkpoint")?,
+                &key,
+            )?;
+            config.pin_log_key(&key)?;
+            eprintln!("pinned the registry log key {key}");
+            key
+        }
+    };
+    let note = http.get_text("/registry/log/checkpoint", "fetching the checkpoint")?;
+    let checkpoint = log::verify_checkpoint(&note, &vkey)?;
+
+    // History first: a registry that rewrote what this client saw is not asked
+    // anything further.
+    if let Some(old_note) = config.saved_checkpoint()? {
+        let old = log::verify_checkpoint(&old_note, &vkey)
+            .context("the saved checkpoint does not verify with the pinned key")?;
+        // An empty tree is a prefix of every tree: nothing to prove.
+        let proof = if old.size == 0 || old.size >= checkpoint.size {
+            Vec::new()
+        } else {
+            let answer: ConsistencyAnswer = http.get_json(
+                &format!(
+                    "/registry/log/consistency?old={}&size={}",
+                    old.size, checkpoint.size
+                ),
+                "fetching the consistency proof",
+            )?;
+            decode_hashes(&answer.proof, "consistency proof")?
+        };
+        if old.size > 0 {
+            log::verify_extends(&old, &checkpoint, &proof)?;
+        }
+    }
+
+    let index = view.log_index;
+    if index >= checkpoint.size {
+        bail!(
+            "the push leaf {index} is not in the registry's checkpoint (size {})",
+            checkpoint.size
+        );
+    }
+    let tile = index / merkle::tiles::TILE_WIDTH;
+    let width = (checkpoint.size - tile * merkle::tiles::TILE_WIDTH).min(merkle::tiles::TILE_WIDTH);
+    let width = u16::try_from(width).context("tile width")?;
+    let bundle = http.get(
+        &format!(
+            "/registry/log/{}",
+            merkle::tiles::data_tile_path("entries", tile, width)
+        ),
+        "fetching the log entries",
+    )?;
+    let offset = usize::try_from(index % merkle::tiles::TILE_WIDTH).context("tile offset")?;
+    let entry = log::bundle_entry(&bundle, offset)?;
+    let proof: ProofAnswer = http.get_json(
+        &format!("/registry/log/proof?index={index}&size={}", checkpoint.size),
+        "fetching the inclusion proof",
+    )?;
+    let proof = decode_hashes(&proof.inclusion_proof, "inclusion proof")?;
+    let leaf = log::verify_push_inclusion(entry, index, &args.username, &der, &proof, &checkpoint)?;
+
+    // Only a newer verified head replaces the saved one.
+    let newer = match config.saved_checkpoint()? {
+        Some(old) => log::verify_checkpoint(&old, &vkey)?.size < checkpoint.size,
+        None => true,
+    };
+    if newer {
+        config.save_checkpoint(&note)?;
+    }
+
+    let dir = config.trusted_dir();
+    let path = dir.join(format!("{thumbprint}.pem"));
+    config::write_private(&path, pem.as_bytes())?;
+    println!("trusted    {thumbprint} ({})", view.subject);
+    println!("owner      {}", args.username);
+    println!(
+        "pushed     {}",
+        der::DateTime::from_unix_duration(Duration::from_millis(leaf.timestamp_ms))
+            .map_or_else(|_| format!("{} ms", leaf.timestamp_ms), |t| t.to_string())
+    );
+    println!(
+        "log        leaf {index} included in checkpoint size {}{}",
+        checkpoint.size,
+        if newer { " (saved)" } else { "" }
+    );
+    println!("written    {}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn trusted(command: &TrustedCommand) -> anyhow::Result<ExitCode> {
+    let config = ConfigDir::from_env()?;
+    let dir = config.trusted_dir();
+    match command {
+        TrustedCommand::List => {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    eprintln!("no trusted certificates ({} is empty)", dir.display());
+                    return Ok(ExitCode::SUCCESS);
+                }
+                Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+            };
+            let mut names: Vec<String> = entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter_map(|n| n.strip_suffix(".pem").map(str::to_owned))
+                .collect();
+            names.sort();
+            for name in names {
+                println!("{name}  {}", dir.join(format!("{name}.pem")).display());
+            }
+        }
+        TrustedCommand::Remove { thumbprint } => {
+            let thumbprint = normalize_thumbprint(thumbprint)?;
+            let path = dir.join(format!("{thumbprint}.pem"));
+            match std::fs::remove_file(&path) {
+                Ok(()) => eprintln!("removed {}", path.display()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    bail!("{thumbprint} is not trusted ({} is absent)", path.display())
+                }
+                Err(e) => return Err(e).with_context(|| format!("removing {}", path.display())),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumbprints_are_normalized_or_refused() {
+        assert_eq!(
+            normalize_thumbprint("01:23 456789abcdef0123456789abcdef01234567").unwrap(),
+            "0123456789ABCDEF0123456789ABCDEF01234567"
+        );
+        assert!(normalize_thumbprint("abc").is_err());
+        assert!(normalize_thumbprint(&"g".repeat(40)).is_err());
+    }
+
+    #[test]
+    fn register_needs_exactly_one_token_source() {
+        use clap::Parser;
+        let base = [
+            "ccc",
+            "register",
+            "--url",
+            "http://h",
+            "--username",
+            "alice",
+        ];
+        assert!(crate::Cli::try_parse_from(base).is_err(), "no token source");
+        let both = [&base[..], &["--token", "t", "--dev-email", "a@b"]].concat();
+        assert!(
+            crate::Cli::try_parse_from(both).is_err(),
+            "two token sources"
+        );
+        let dev = [&base[..], &["--dev-email", "a@b"]].concat();
+        assert!(crate::Cli::try_parse_from(dev).is_ok());
+    }
+
+    #[test]
+    fn get_and_trust_take_short_flags() {
+        use clap::Parser;
+        let t = "0123456789ABCDEF0123456789ABCDEF01234567";
+        for cmd in ["get", "trust"] {
+            assert!(
+                crate::Cli::try_parse_from(["ccc", cmd, "-u", "alice", "-t", t]).is_ok(),
+                "{cmd}"
+            );
+        }
+        assert!(crate::Cli::try_parse_from(["ccc", "trusted", "remove", t]).is_ok());
+        assert!(crate::Cli::try_parse_from(["ccc", "push", "--cert", "c.pem"]).is_err());
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(encode_query("CN=a b&c"), "CN%3Da%20b%26c");
+    }
+}
