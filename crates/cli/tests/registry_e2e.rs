@@ -6,61 +6,16 @@
 //! The server binary is built by the `server` crate into the same target directory;
 //! when it is missing these tests are skipped loudly (and fail under `CI`).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 mod common;
 
-use common::certcentral;
+use common::{Server, certcentral};
 
 /// Both servers of the history test name their registry log alike, as one operator's
 /// two histories would.
 const ORIGIN_OVERLAY: &str = "[registry]\norigin = \"registry.test.example/log\"\n";
-
-/// A `certcentral serve --dev` on a data directory the test controls (so a second
-/// server can share the first one's registry log key); killed when dropped.
-struct Registry {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Registry {
-    fn start(bin: &Path, data_dir: &Path, overlay: Option<&str>) -> Registry {
-        let mut cmd = Command::new(bin);
-        cmd.args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir);
-        if let Some(text) = overlay {
-            let path = data_dir.with_extension("toml");
-            std::fs::write(&path, text).unwrap();
-            cmd.arg("--config").arg(path);
-        }
-        let mut child = cmd
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let base = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|l| {
-                l.strip_prefix("certcentral listening on ")
-                    .map(|a| a.trim().to_owned())
-            })
-            .expect("server did not print its address");
-        std::thread::spawn(move || for _ in lines {});
-        Registry { child, base }
-    }
-}
 
 /// Runs `ccc` with its config dir at `config`.
 fn ccc(config: &Path, args: &[&str]) -> Output {
@@ -155,7 +110,7 @@ fn push(config: &Path, cert: &Path, key: &Path) -> String {
 fn register_push_search_get_and_trust_with_log_proofs() {
     let Some(bin) = certcentral() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let server = Registry::start(&bin, &tmp.path().join("data"), None);
+    let server = Server::start_in(&bin, &tmp.path().join("data"), None);
     let config = tmp.path().join("config");
     register(&config, &server.base, "alice");
     let saved = config.join("registry.json");
@@ -257,7 +212,7 @@ fn trust_refuses_a_checkpoint_inconsistent_with_the_one_seen_before() {
     // History A: alice pushes one certificate; the client trusts it and saves A's
     // checkpoint (size 1).
     let data_a = tmp.path().join("a");
-    let a = Registry::start(&bin, &data_a, Some(ORIGIN_OVERLAY));
+    let a = Server::start_in(&bin, &data_a, Some(ORIGIN_OVERLAY));
     register(&config, &a.base, "alice");
     let (cert_a, key_a) = openssl_cert(tmp.path(), "first", EC);
     let thumb_a = push(&config, &cert_a, &key_a);
@@ -273,7 +228,7 @@ fn trust_refuses_a_checkpoint_inconsistent_with_the_one_seen_before() {
         data_b.join("keys").join("registry.ed25519"),
     )
     .unwrap();
-    let b = Registry::start(&bin, &data_b, Some(ORIGIN_OVERLAY));
+    let b = Server::start_in(&bin, &data_b, Some(ORIGIN_OVERLAY));
     register(&config, &b.base, "alice");
     let (cert_b, key_b) = openssl_cert(tmp.path(), "second", EC);
     let thumb_b = push(&config, &cert_b, &key_b);

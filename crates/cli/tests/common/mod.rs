@@ -31,7 +31,7 @@ pub fn certcentral() -> Option<PathBuf> {
 pub struct Server {
     child: Child,
     pub base: String,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for Server {
@@ -42,13 +42,22 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// A server over a fresh temporary data directory.
     pub fn start(bin: &Path, config: Option<&str>) -> Server {
         let dir = tempfile::tempdir().unwrap();
+        let mut server = Self::start_in(bin, &dir.path().join("data"), config);
+        server._dir = Some(dir);
+        server
+    }
+
+    /// A server over `data_dir`, which the caller owns (to share files between two
+    /// servers, or to restart on the same data); `config` is written next to it.
+    pub fn start_in(bin: &Path, data_dir: &Path, config: Option<&str>) -> Server {
         let mut cmd = Command::new(bin);
         cmd.args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path().join("data"));
+            .arg(data_dir);
         if let Some(text) = config {
-            let path = dir.path().join("overlay.toml");
+            let path = data_dir.with_extension("toml");
             std::fs::write(&path, text).unwrap();
             cmd.arg("--config").arg(path);
         }
@@ -71,7 +80,7 @@ impl Server {
         Server {
             child,
             base,
-            _dir: dir,
+            _dir: None,
         }
     }
 
