@@ -1,69 +1,17 @@
 //! CMS proof-of-possession checks against messages made by the `openssl cms` CLI (an
 //! independent implementation), for every accepted key type, and the refusals.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use registry::cert::{CertError, check_code_signing};
 use registry::cms::{CmsError, verify_signed_nonce};
+use testkit::openssl::{SelfSigned, cms_sign, self_signed};
 
 const NONCE: &[u8; 32] = b"0123456789abcdef0123456789abcdef";
 
-fn run(cmd: &mut Command) {
-    let output = cmd.output().expect("openssl must be installed");
-    assert!(
-        output.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-struct Signer {
-    cert: PathBuf,
-    key: PathBuf,
-    der: Vec<u8>,
-}
-
-fn make_signer(dir: &Path, name: &str, key_args: &[&str], extra: &[&str]) -> Signer {
-    let cert = dir.join(format!("{name}.pem"));
-    let key = dir.join(format!("{name}.key"));
-    run(Command::new("openssl")
-        .args(["req", "-x509", "-nodes", "-days", "2"])
-        .args(key_args)
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .args(["-subj", &format!("/CN={name}")])
-        .args(extra));
-    let der = dir.join(format!("{name}.der"));
-    run(Command::new("openssl")
-        .args(["x509", "-outform", "DER", "-in"])
-        .arg(&cert)
-        .arg("-out")
-        .arg(&der));
-    Signer {
-        cert,
-        key,
-        der: std::fs::read(der).unwrap(),
-    }
-}
-
-fn sign(dir: &Path, content: &[u8], signer: &Signer, extra: &[&str]) -> Vec<u8> {
-    let input = dir.join("in.bin");
-    let output = dir.join("out.der");
-    std::fs::write(&input, content).unwrap();
-    run(Command::new("openssl")
-        .args(["cms", "-sign", "-binary", "-outform", "DER", "-in"])
-        .arg(&input)
-        .arg("-signer")
-        .arg(&signer.cert)
-        .arg("-inkey")
-        .arg(&signer.key)
-        .args(extra)
-        .arg("-out")
-        .arg(&output));
-    std::fs::read(output).unwrap()
+/// `testkit`'s OpenSSL self-signed certificate: subject `CN=<name>`, valid 2 days.
+fn make_signer(dir: &Path, name: &str, key_args: &[&str], extra: &[&str]) -> SelfSigned {
+    self_signed(dir, name, &format!("/CN={name}"), 2, key_args, extra)
 }
 
 const EKU: &[&str] = &["-addext", "extendedKeyUsage=codeSigning"];
@@ -106,7 +54,7 @@ fn every_accepted_key_type_verifies() {
         let signer = make_signer(dir.path(), name, key_args, EKU);
         let mut args = vec!["-nodetach"];
         args.extend_from_slice(sign_args);
-        let cms = sign(dir.path(), NONCE, &signer, &args);
+        let cms = cms_sign(dir.path(), NONCE, &signer, &args);
         let verified = verify_signed_nonce(&cms, NONCE).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(verified.certificate_der, signer.der, "{name}");
         let facts = check_code_signing(&verified.certificate_der, now_ms()).unwrap();
@@ -132,22 +80,22 @@ fn refusals_name_the_problem() {
         EKU,
     );
     let other_nonce = [0u8; 32];
-    let cms = sign(dir.path(), NONCE, &signer, &["-nodetach"]);
+    let cms = cms_sign(dir.path(), NONCE, &signer, &["-nodetach"]);
     assert_eq!(
         verify_signed_nonce(&cms, &other_nonce),
         Err(CmsError::WrongContent)
     );
-    let detached = sign(dir.path(), NONCE, &signer, &[]);
+    let detached = cms_sign(dir.path(), NONCE, &signer, &[]);
     assert_eq!(
         verify_signed_nonce(&detached, NONCE),
         Err(CmsError::NoContent)
     );
-    let no_attrs = sign(dir.path(), NONCE, &signer, &["-nodetach", "-noattr"]);
+    let no_attrs = cms_sign(dir.path(), NONCE, &signer, &["-nodetach", "-noattr"]);
     assert_eq!(
         verify_signed_nonce(&no_attrs, NONCE),
         Err(CmsError::NoSignedAttributes)
     );
-    let no_certs = sign(dir.path(), NONCE, &signer, &["-nodetach", "-nocerts"]);
+    let no_certs = cms_sign(dir.path(), NONCE, &signer, &["-nodetach", "-nocerts"]);
     assert_eq!(
         verify_signed_nonce(&no_certs, NONCE),
         Err(CmsError::NoCertificate)
@@ -212,7 +160,7 @@ fn refusals_name_the_problem() {
 fn truncated_and_corrupted_messages_never_panic() {
     let dir = tempfile::tempdir().unwrap();
     let signer = make_signer(dir.path(), "rsa", &["-newkey", "rsa:2048"], EKU);
-    let cms = sign(dir.path(), NONCE, &signer, &["-nodetach"]);
+    let cms = cms_sign(dir.path(), NONCE, &signer, &["-nodetach"]);
     for cut in 0..cms.len() {
         assert!(
             verify_signed_nonce(&cms[..cut], NONCE).is_err(),
@@ -265,7 +213,7 @@ fn ed25519_signed_data_verifies() {
         &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
         EKU,
     );
-    let template = sign(dir.path(), NONCE, &p256, &["-nodetach"]);
+    let template = cms_sign(dir.path(), NONCE, &p256, &["-nodetach"]);
     let ed = make_signer(dir.path(), "ed", &["-newkey", "ed25519"], EKU);
     let key = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&pem_body(
         &std::fs::read_to_string(&ed.key).unwrap(),

@@ -5,8 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use aws_lc_rs::digest;
 use common::{Server, b64, client, unb64};
@@ -14,6 +13,7 @@ use merkle::checkpoint::Checkpoint;
 use merkle::note::{Ed25519NoteVerifier, NoteVerifier, SignedNote};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
+use testkit::openssl::SelfSigned as Fixture;
 
 /// Starts `serve --dev` over `dir`, with an optional config overlay.
 fn dev_server(dir: &Path, overlay: Option<&str>) -> Server {
@@ -107,78 +107,21 @@ fn push(http: &Client, server: &Server, key: &str, challenge_id: &str, cms: &[u8
     )
 }
 
-fn run(cmd: &mut Command) {
-    let output = cmd
-        .output()
-        .expect("openssl must be installed (see .ci/run)");
-    assert!(
-        output.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// A self-signed certificate and key made by `openssl req -x509`: (cert PEM path,
-/// key path, cert DER).
-struct Fixture {
-    cert: PathBuf,
-    key: PathBuf,
-    der: Vec<u8>,
-}
-
+/// A self-signed certificate by `openssl req -x509` (subject `CN=<name>, O=Example
+/// Developers`, valid 30 days).
 fn openssl_cert(dir: &Path, name: &str, key_args: &[&str], extra: &[&str]) -> Fixture {
-    let cert = dir.join(format!("{name}.pem"));
-    let key = dir.join(format!("{name}.key"));
-    run(Command::new("openssl")
-        .args(["req", "-x509", "-nodes", "-days", "30"])
-        .args(key_args)
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .args(["-subj", &format!("/CN={name}/O=Example Developers")])
-        .args(extra));
-    let der_path = dir.join(format!("{name}.der"));
-    run(Command::new("openssl")
-        .args(["x509", "-outform", "DER", "-in"])
-        .arg(&cert)
-        .arg("-out")
-        .arg(&der_path));
-    Fixture {
-        cert,
-        key,
-        der: std::fs::read(der_path).unwrap(),
-    }
+    let subject = format!("/CN={name}/O=Example Developers");
+    testkit::openssl::self_signed(dir, name, &subject, 30, key_args, extra)
 }
 
 const RSA: &[&str] = &["-newkey", "rsa:2048"];
 const P256: &[&str] = &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
 const CODE_SIGNING: &[&str] = &["-addext", "extendedKeyUsage=codeSigning"];
 
-/// `openssl cms -sign -binary -nodetach -outform DER` over `content`.
+/// `openssl cms -sign -binary -nodetach -outform DER` over `content`: what the
+/// protocol asks clients to send.
 fn cms_sign(dir: &Path, content: &[u8], signer: &Fixture, extra: &[&str]) -> Vec<u8> {
-    let input = dir.join("content.bin");
-    let output = dir.join("signed.der");
-    std::fs::write(&input, content).unwrap();
-    run(Command::new("openssl")
-        .args([
-            "cms",
-            "-sign",
-            "-binary",
-            "-nodetach",
-            "-outform",
-            "DER",
-            "-in",
-        ])
-        .arg(&input)
-        .arg("-signer")
-        .arg(&signer.cert)
-        .arg("-inkey")
-        .arg(&signer.key)
-        .args(extra)
-        .arg("-out")
-        .arg(&output));
-    std::fs::read(output).unwrap()
+    testkit::openssl::cms_sign(dir, content, signer, &[&["-nodetach"], extra].concat())
 }
 
 fn sha1_upper(der: &[u8]) -> String {

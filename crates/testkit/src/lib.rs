@@ -1,6 +1,8 @@
 //! Certificate fixtures for tests, built with rcgen so every test makes its own CAs
 //! instead of sharing checked-in key material.
 
+pub mod openssl;
+
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, CustomExtension, DnType,
     ExtendedKeyUsagePurpose, IsCa, KeyPair, date_time_ymd,
