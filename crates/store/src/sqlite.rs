@@ -164,26 +164,8 @@ impl SqliteLogStore {
     /// Refuses, with [`StoreError::UnsupportedSchema`], a database written by a newer
     /// build: an old binary would not know the newer invariants it might break.
     pub fn open(path: &Path) -> Result<Self> {
-        if let Some(parent) = path.parent()
-            && !parent.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(parent)?;
-        }
-        let mut writer = Connection::open(path)?;
-        writer.busy_timeout(BUSY_TIMEOUT)?;
+        let mut writer = open_wal_writer(path)?;
         writer.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        // `journal_mode` answers with the mode actually in effect; a filesystem that
-        // cannot do WAL (no shared memory) silently stays in another mode.
-        let mode: String =
-            writer.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Corrupt(format!(
-                "{}: could not enable WAL journal mode (got {mode})",
-                path.display()
-            )));
-        }
-        // Per connection, not persisted: must be set on every writer connection.
-        writer.pragma_update(None, "synchronous", "FULL")?;
         // The index B-trees take random keys (hashes); a larger page cache than the
         // 2 MiB default keeps batch inserts from re-reading pages. Bounded: 64 MiB.
         writer.pragma_update(None, "cache_size", -65_536)?;
@@ -191,7 +173,7 @@ impl SqliteLogStore {
         // is truncated back to this size after each checkpoint that resets it.
         writer.pragma_update(None, "wal_autocheckpoint", 0)?;
         writer.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
-        migrate(&mut writer)?;
+        migrate(&mut writer, MIGRATIONS)?;
         Ok(Self {
             path: path.to_path_buf(),
             readers: Mutex::new(Vec::new()),
@@ -283,23 +265,47 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Applies the migrations the database lacks, in one transaction together with the
-/// version bump, so a crash mid-migration leaves the old version intact and two
-/// processes opening the same file cannot both migrate.
-fn migrate(conn: &mut Connection) -> Result<()> {
+/// Opens (creating its parent directories) a database for writing, in WAL mode with
+/// `synchronous=FULL`: what every SQLite store here needs for durable commits.
+pub(crate) fn open_wal_writer(path: &Path) -> Result<Connection> {
+    if let Some(parent) = path.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)?;
+    }
+    let writer = Connection::open(path)?;
+    writer.busy_timeout(BUSY_TIMEOUT)?;
+    // `journal_mode` answers with the mode actually in effect; a filesystem that
+    // cannot do WAL (no shared memory) silently stays in another mode.
+    let mode: String =
+        writer.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Corrupt(format!(
+            "{}: could not enable WAL journal mode (got {mode})",
+            path.display()
+        )));
+    }
+    // Per connection, not persisted: must be set on every writer connection.
+    writer.pragma_update(None, "synchronous", "FULL")?;
+    Ok(writer)
+}
+
+/// Applies the `migrations` the database lacks (`migrations[i]` takes `user_version`
+/// `i` to `i + 1`), in one transaction together with the version bump, so a crash
+/// mid-migration leaves the old version intact and two processes opening the same
+/// file cannot both migrate. A database newer than `migrations.len()` is refused.
+pub(crate) fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<()> {
+    let supported = migrations.len() as u32;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found: u32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if found > SCHEMA_VERSION {
-        return Err(StoreError::UnsupportedSchema {
-            found,
-            supported: SCHEMA_VERSION,
-        });
+    if found > supported {
+        return Err(StoreError::UnsupportedSchema { found, supported });
     }
-    for migration in &MIGRATIONS[found as usize..] {
+    for migration in &migrations[found as usize..] {
         tx.execute_batch(migration)?;
     }
-    if found < SCHEMA_VERSION {
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    if found < supported {
+        tx.pragma_update(None, "user_version", supported)?;
     }
     tx.commit()?;
     Ok(())

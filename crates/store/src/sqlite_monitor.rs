@@ -9,11 +9,11 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::monitor::{DeliveryOutcome, MonitorStore, NewDelivery, PendingDelivery, Subscription};
+use crate::sqlite::{migrate, open_wal_writer};
 use crate::{Result, StoreError};
 
 /// Schema migrations; `MIGRATIONS[i]` takes `user_version` `i` to `i + 1`. Only ever
@@ -51,8 +51,6 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes and understands.
 pub const MONITOR_SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// The monitor's storage in one SQLite file. Share it behind an `Arc`. One connection
 /// behind a mutex: the monitor's load is a few small transactions per second.
 pub struct SqliteMonitorStore {
@@ -87,37 +85,8 @@ impl SqliteMonitorStore {
     /// Opens (creating it and its parent directories) the database at `path` and
     /// brings its schema up to [`MONITOR_SCHEMA_VERSION`]; refuses a newer schema.
     pub fn open(path: &Path) -> Result<Self> {
-        if let Some(parent) = path.parent()
-            && !parent.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(parent)?;
-        }
-        let mut conn = Connection::open(path)?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        let mode: String =
-            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Corrupt(format!(
-                "{}: could not enable WAL journal mode (got {mode})",
-                path.display()
-            )));
-        }
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let found: u32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if found > MONITOR_SCHEMA_VERSION {
-            return Err(StoreError::UnsupportedSchema {
-                found,
-                supported: MONITOR_SCHEMA_VERSION,
-            });
-        }
-        for migration in &MIGRATIONS[found as usize..] {
-            tx.execute_batch(migration)?;
-        }
-        if found < MONITOR_SCHEMA_VERSION {
-            tx.pragma_update(None, "user_version", MONITOR_SCHEMA_VERSION)?;
-        }
-        tx.commit()?;
+        let mut conn = open_wal_writer(path)?;
+        migrate(&mut conn, MIGRATIONS)?;
         Ok(Self {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),

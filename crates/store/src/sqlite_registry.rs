@@ -20,6 +20,7 @@ use crate::registry::{
     Account, CertRecord, Challenge, CommitOutcome, CreateAccount, LogAppend, NewAccount, Page,
     Push, RegistryStore, Revoke, StoredCheckpoint,
 };
+use crate::sqlite::{migrate, open_wal_writer};
 use crate::{Result, StoreError, StoredTile, TileWrite};
 
 /// Schema migrations; `MIGRATIONS[i]` takes `user_version` `i` to `i + 1`. Only ever
@@ -134,25 +135,10 @@ impl SqliteRegistryStore {
     /// Opens (creating it and its parent directories) the database at `path` and
     /// brings its schema up to [`REGISTRY_SCHEMA_VERSION`]; refuses a newer schema.
     pub fn open(path: &Path) -> Result<Self> {
-        if let Some(parent) = path.parent()
-            && !parent.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(parent)?;
-        }
-        let mut writer = Connection::open(path)?;
-        writer.busy_timeout(BUSY_TIMEOUT)?;
+        let mut writer = open_wal_writer(path)?;
         writer.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        let mode: String =
-            writer.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Corrupt(format!(
-                "{}: could not enable WAL journal mode (got {mode})",
-                path.display()
-            )));
-        }
-        writer.pragma_update(None, "synchronous", "FULL")?;
         writer.pragma_update(None, "foreign_keys", "ON")?;
-        migrate(&mut writer)?;
+        migrate(&mut writer, MIGRATIONS)?;
         Ok(Self {
             path: path.to_path_buf(),
             readers: Mutex::new(Vec::new()),
@@ -184,25 +170,6 @@ impl SqliteRegistryStore {
         }
         result
     }
-}
-
-fn migrate(conn: &mut Connection) -> Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let found: u32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if found > REGISTRY_SCHEMA_VERSION {
-        return Err(StoreError::UnsupportedSchema {
-            found,
-            supported: REGISTRY_SCHEMA_VERSION,
-        });
-    }
-    for migration in &MIGRATIONS[found as usize..] {
-        tx.execute_batch(migration)?;
-    }
-    if found < REGISTRY_SCHEMA_VERSION {
-        tx.pragma_update(None, "user_version", REGISTRY_SCHEMA_VERSION)?;
-    }
-    tx.commit()?;
-    Ok(())
 }
 
 const ACCOUNT_COLUMNS: &str = "id, issuer, subject, username, created_ms";
