@@ -8,6 +8,11 @@
 use crate::{Batch, DedupRecord, LogStore, NewEntry, StoreError, StoredTreeHead, TileWrite};
 
 /// Runs every contract check, each on a fresh store from `make`.
+///
+/// Not included, because it needs two handles on one store (which a factory of fresh
+/// stores cannot give): [`second_handle_cannot_shrink_or_fork_the_tree`]. Every backend
+/// test calls it too, with two handles opened on the same database or file the way
+/// two processes would open them.
 pub fn run_all<S: LogStore>(make: impl Fn() -> S) {
     empty_store_has_nothing(&make());
     batch_round_trips(&make());
@@ -534,4 +539,74 @@ pub fn failed_batch_leaves_nothing_of_itself<S: LogStore>(store: &S) {
         store.data_tile(1000).expect("data_tile").map(|t| t.width),
         Some(10)
     );
+}
+
+/// Two writers of one log (two handles on the same database, as two processes would
+/// have, e.g. a sequencer that lost its lease and the one that took over): each sees
+/// the other's commits, and neither can publish a head smaller than the stored one,
+/// a head of the stored size with another root (a fork), or a tile that does not
+/// extend the stored one. Every refusal leaves the other's state intact.
+pub fn second_handle_cannot_shrink_or_fork_the_tree<S: LogStore>(a: &S, b: &S) {
+    let first = sample_batch(0..10, 1_000);
+    a.commit_batch(&first)
+        .expect("commit through the first handle");
+    assert_eq!(b.tree_head().expect("tree_head"), first.tree_head);
+    assert_batch_stored(b, &first);
+
+    let mut shrinking = sample_batch(10..12, 2_000);
+    shrinking.hash_tiles = vec![sample_hash_tile(3, 9, 4)];
+    shrinking.data_tiles = vec![sample_data_tile(9, 4, 40)];
+    shrinking.tree_head = Some(sample_head(9, 2_000));
+    let err = b
+        .commit_batch(&shrinking)
+        .expect_err("a smaller head from the second handle must fail");
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    assert_batch_absent(a, &shrinking);
+
+    let mut fork = sample_head(10, 3_000);
+    fork.root = hash_of(8, 10);
+    let err = b
+        .commit_batch(&Batch {
+            tree_head: Some(fork),
+            ..Batch::default()
+        })
+        .expect_err("another root at the stored size must fail");
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    assert_eq!(a.tree_head().expect("tree_head"), first.tree_head);
+
+    let mut other_tile = first.hash_tiles[0].clone();
+    other_tile.bytes[0] ^= 1;
+    let err = b
+        .commit_batch(&Batch {
+            hash_tiles: vec![other_tile],
+            ..Batch::default()
+        })
+        .expect_err("rewriting the other handle's tile must fail");
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    assert_eq!(
+        a.hash_tile(first.hash_tiles[0].level, first.hash_tiles[0].index)
+            .expect("hash_tile"),
+        Some(stored(&first.hash_tiles[0]))
+    );
+
+    // Re-signing the stored size (same root) and growing work from either handle,
+    // after which the first handle is the one behind.
+    let resigned = Batch {
+        tree_head: Some(sample_head(10, 4_000)),
+        ..Batch::default()
+    };
+    b.commit_batch(&resigned).expect("re-signed head commits");
+    assert_eq!(a.tree_head().expect("tree_head"), resigned.tree_head);
+    let second = sample_batch(10..20, 5_000);
+    b.commit_batch(&second).expect("growing commits");
+    assert_eq!(a.tree_head().expect("tree_head"), second.tree_head);
+    let stale = Batch {
+        tree_head: Some(sample_head(15, 6_000)),
+        ..Batch::default()
+    };
+    let err = a
+        .commit_batch(&stale)
+        .expect_err("the first handle's stale head must fail");
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    assert_eq!(b.tree_head().expect("tree_head"), second.tree_head);
 }

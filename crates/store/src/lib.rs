@@ -5,12 +5,16 @@
 //! (hash tiles and data tiles, the latter holding every entry), the issuer
 //! certificates referenced by data tiles, and two look-up indexes (leaf hash → index
 //! for `get-proof-by-hash`, submission → SCT for deduplication).
+//!
+//! [`postgres`] holds the shared-database backend: every log, the registry and the
+//! monitor of several `certcentral` processes in one PostgreSQL database.
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod monitor;
 #[cfg(any(test, feature = "conformance"))]
 pub mod monitor_conformance;
+pub mod postgres;
 pub mod registry;
 #[cfg(any(test, feature = "conformance"))]
 pub mod registry_conformance;
@@ -18,6 +22,7 @@ pub mod sqlite;
 pub mod sqlite_monitor;
 pub mod sqlite_registry;
 
+pub use self::postgres::{PgLogStore, PgMonitorStore, PgPool, PgRegistryStore};
 pub use monitor::MonitorStore;
 pub use registry::RegistryStore;
 pub use sqlite::SqliteLogStore;
@@ -29,6 +34,10 @@ pub use sqlite_registry::SqliteRegistryStore;
 pub enum StoreError {
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
+    /// A PostgreSQL failure. The message comes from the server or the client library
+    /// and never contains the connection string, so a password cannot reach a log.
+    #[error("postgres: {}", postgres_detail(.0))]
+    Postgres(#[from] ::postgres::Error),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
     #[error("stored data is inconsistent: {0}")]
@@ -42,6 +51,23 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// `postgres::Error`'s own `Display` says only "db error"; the server's message
+/// (severity, SQLSTATE, text) is what an operator needs.
+fn postgres_detail(error: &::postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        format!(
+            "{error}: {} {}: {}",
+            db.severity(),
+            db.code().code(),
+            db.message()
+        )
+    } else if let Some(source) = std::error::Error::source(error) {
+        format!("{error}: {source}")
+    } else {
+        error.to_string()
+    }
+}
 
 /// A signed tree head as persisted: exactly what `get-sth` and the checkpoint serve.
 #[derive(Clone, Debug, PartialEq, Eq)]

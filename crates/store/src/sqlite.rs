@@ -439,17 +439,26 @@ impl LogStore for SqliteLogStore {
 
 /// A tree never shrinks: a head smaller than the stored one means the sequencer
 /// lost state, and publishing it would be a fatal log split (RFC 6962 §5.3
-/// consistency proofs could not exist).
+/// consistency proofs could not exist). A head of the stored size must have the
+/// stored root: re-signing is allowed, another root at that size is a fork.
 fn check_head_monotonic(tx: &Connection, head: &StoredTreeHead) -> Result<()> {
-    let current: Option<i64> = tx
-        .prepare_cached("SELECT MAX(tree_size) FROM tree_heads")?
-        .query_row([], |row| row.get(0))?;
-    if let Some(current) = current {
+    let current = tx
+        .prepare_cached("SELECT tree_size, root FROM tree_heads ORDER BY tree_size DESC LIMIT 1")?
+        .query_row([], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
+        })
+        .optional()?;
+    if let Some((current, root)) = current {
         let current = to_u64(current)?;
         if head.tree_size < current {
             return Err(StoreError::Corrupt(format!(
                 "tree head would shrink from size {current} to {}",
                 head.tree_size
+            )));
+        }
+        if head.tree_size == current && root != head.root {
+            return Err(StoreError::Corrupt(format!(
+                "a tree head of size {current} with another root is stored (a fork)"
             )));
         }
     }

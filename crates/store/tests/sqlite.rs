@@ -37,6 +37,17 @@ fn realistic_batch(start: u64, n: u64, data_entry_len: usize) -> Batch {
     }
 }
 
+/// Two handles on one file, as two processes would open it: neither can shrink or
+/// fork the tree the other committed.
+#[test]
+fn second_handle_cannot_shrink_or_fork_the_tree() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("log.db");
+    let a = SqliteLogStore::open(&path).expect("open a");
+    let b = SqliteLogStore::open(&path).expect("open b");
+    store::conformance::second_handle_cannot_shrink_or_fork_the_tree(&a, &b);
+}
+
 #[test]
 fn reopen_after_drop_sees_committed_data() {
     let dir = tempfile::tempdir().expect("tempdir");

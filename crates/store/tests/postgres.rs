@@ -1,0 +1,553 @@
+//! The PostgreSQL stores against a real server: the three conformance suites, the
+//! two-handle check, and what only a shared database has to get right — several logs
+//! in one database, migrations racing at start-up, several processes writing at once,
+//! and connections that die.
+//!
+//! Each store gets a schema of its own (see `common::postgres`), so these tests run
+//! in parallel. Handles opened on separate pools stand for separate processes.
+
+mod common;
+
+use std::sync::{Arc, Barrier};
+use std::time::Instant;
+
+use common::postgres::{fresh_pool, fresh_schema, raw_client};
+use store::conformance::{
+    assert_batch_stored, hash_of, sample_data_tile, sample_entries, sample_entry, sample_hash_tile,
+    sample_head,
+};
+use store::monitor::{MonitorStore, Subscription};
+use store::postgres::{
+    LOG_SCHEMA_VERSION, MONITOR_SCHEMA_VERSION, PgLogStore, PgMonitorStore, PgPool,
+    PgRegistryStore, REGISTRY_SCHEMA_VERSION,
+};
+use store::registry::{CommitOutcome, CreateAccount, NewAccount, Push, RegistryStore};
+use store::{Batch, LogStore, StoreError, registry_conformance};
+
+/// Two pools on one fresh schema: two "processes" sharing a database.
+fn two_pools() -> (PgPool, PgPool, String) {
+    let (config, schema) = fresh_schema();
+    let a = PgPool::with_config(config.clone(), 4).expect("pool a");
+    let b = PgPool::with_config(config, 4).expect("pool b");
+    (a, b, schema)
+}
+
+#[test]
+fn log_store_conforms_to_the_log_store_contract() {
+    store::conformance::run_all(|| PgLogStore::open(&fresh_pool(), "test-log").expect("open"));
+}
+
+#[test]
+fn second_handle_cannot_shrink_or_fork_the_tree() {
+    let (a, b, _) = two_pools();
+    let a = PgLogStore::open(&a, "shared").expect("open a");
+    let b = PgLogStore::open(&b, "shared").expect("open b");
+    store::conformance::second_handle_cannot_shrink_or_fork_the_tree(&a, &b);
+}
+
+#[test]
+fn registry_store_conforms_to_the_registry_store_contract() {
+    registry_conformance::run_all(|| PgRegistryStore::open(&fresh_pool()).expect("open"));
+}
+
+#[test]
+fn monitor_store_conforms_to_the_monitor_store_contract() {
+    store::monitor_conformance::run_all(|| PgMonitorStore::open(&fresh_pool()).expect("open"));
+}
+
+/// One database holds every log; each log's rows, tiles and head are its own, and
+/// the same leaf indexes, tiles and dedup keys exist in each.
+#[test]
+fn several_logs_share_one_database_independently() {
+    let pool = fresh_pool();
+    let a = PgLogStore::open(&pool, "dev-a").expect("open a");
+    let b = PgLogStore::open(&pool, "dev-b").expect("open b");
+    let batch = realistic_batch(0, 300, 50);
+    a.commit_batch(&batch).expect("commit a");
+    assert_eq!(b.tree_head().expect("head b"), None);
+    assert_eq!(b.data_tile(0).expect("tile b"), None);
+    assert_eq!(b.dedup(&sample_entry(3).dedup_key).expect("dedup b"), None);
+    b.commit_batch(&batch)
+        .expect("the same batch commits in another log");
+    let smaller = realistic_batch(0, 100, 50);
+    let c = PgLogStore::open(&pool, "dev-c").expect("open c");
+    c.commit_batch(&smaller).expect("commit c");
+    assert_batch_stored(&a, &batch);
+    assert_batch_stored(&b, &batch);
+    assert_eq!(c.tree_head().expect("head c"), smaller.tree_head);
+    assert_eq!(a.tree_head().expect("head a"), batch.tree_head);
+    assert_eq!(a.log_name(), "dev-a");
+}
+
+/// Leaf indexes are unique per log: a batch that reuses a stored index (what a second
+/// sequencer of the same log would send) fails whole, even with fresh dedup keys.
+#[test]
+fn a_stored_leaf_index_cannot_be_written_again() {
+    let store = PgLogStore::open(&fresh_pool(), "log").expect("open");
+    store
+        .commit_batch(&realistic_batch(0, 5, 20))
+        .expect("commit");
+    let mut reuse = sample_entry(3);
+    reuse.dedup_key = hash_of(9, 3);
+    reuse.leaf_hash = hash_of(9, 4);
+    let err = store
+        .commit_batch(&Batch {
+            entries: vec![sample_entry(5), reuse.clone()],
+            ..Batch::default()
+        })
+        .expect_err("a reused leaf index must fail");
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    assert_eq!(store.dedup(&reuse.dedup_key).expect("dedup"), None);
+    assert_eq!(
+        store.dedup(&sample_entry(5).dedup_key).expect("dedup"),
+        None
+    );
+}
+
+/// Two sequencers of one log (two processes) race to commit the next batch, with
+/// different content: exactly one wins each round and the stored tree is the
+/// winner's, whole.
+#[test]
+fn racing_sequencers_of_one_log_cannot_both_commit() {
+    let (pool_a, pool_b, _) = two_pools();
+    let stores = [
+        Arc::new(PgLogStore::open(&pool_a, "raced").expect("open a")),
+        Arc::new(PgLogStore::open(&pool_b, "raced").expect("open b")),
+    ];
+    let mut size = 0;
+    for round in 0..10u64 {
+        let barrier = Arc::new(Barrier::new(2));
+        let batches: Vec<Batch> = (0..2u8)
+            .map(|who| {
+                let mut batch = realistic_batch(size, 40, 30);
+                for entry in &mut batch.entries {
+                    entry.dedup_key = hash_of(10 + who, entry.record.leaf_index);
+                    entry.leaf_hash = hash_of(20 + who, entry.record.leaf_index);
+                }
+                if let Some(head) = &mut batch.tree_head {
+                    head.root = hash_of(30 + who, head.tree_size);
+                }
+                batch
+            })
+            .collect();
+        let results: Vec<_> = stores
+            .iter()
+            .zip(batches.clone())
+            .map(|(store, batch)| {
+                let (store, barrier) = (Arc::clone(store), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    store.commit_batch(&batch)
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().expect("thread"))
+            .collect();
+        let winners: Vec<usize> = (0..2).filter(|&i| results[i].is_ok()).collect();
+        assert_eq!(winners.len(), 1, "round {round}: {results:?}");
+        let loser = 1 - winners[0];
+        assert!(
+            matches!(results[loser], Err(StoreError::Corrupt(_))),
+            "round {round}: {:?}",
+            results[loser]
+        );
+        let winner = &batches[winners[0]];
+        assert_eq!(stores[0].tree_head().expect("head"), winner.tree_head);
+        for entry in &batches[loser].entries {
+            assert_eq!(stores[1].dedup(&entry.dedup_key).expect("dedup"), None);
+        }
+        assert_batch_stored(&*stores[1], winner);
+        size += 40;
+    }
+}
+
+/// Opening is idempotent: a second open (same or another pool) applies nothing and
+/// finds the data; the version is recorded once per component.
+#[test]
+fn migrations_applied_twice_are_a_no_op() {
+    let (config, schema) = fresh_schema();
+    let pool = PgPool::with_config(config.clone(), 2).expect("pool");
+    let log = PgLogStore::open(&pool, "log").expect("open");
+    let batch = realistic_batch(0, 10, 10);
+    log.commit_batch(&batch).expect("commit");
+    PgRegistryStore::open(&pool).expect("registry");
+    PgMonitorStore::open(&pool).expect("monitor");
+    let other = PgPool::with_config(config, 2).expect("pool");
+    let again = PgLogStore::open(&other, "log").expect("reopen");
+    let registry = PgRegistryStore::open(&other).expect("registry again");
+    let monitor = PgMonitorStore::open(&other).expect("monitor again");
+    assert_eq!(again.tree_head().expect("head"), batch.tree_head);
+    assert_eq!(again.schema_version().expect("version"), LOG_SCHEMA_VERSION);
+    assert_eq!(
+        registry.schema_version().expect("version"),
+        REGISTRY_SCHEMA_VERSION
+    );
+    assert_eq!(
+        monitor.schema_version().expect("version"),
+        MONITOR_SCHEMA_VERSION
+    );
+    let rows: Vec<(String, i32)> = raw_client(&schema)
+        .query(
+            "SELECT component, version FROM schema_migrations ORDER BY component",
+            &[],
+        )
+        .expect("query")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("ct_log".to_owned(), LOG_SCHEMA_VERSION as i32),
+            ("monitor".to_owned(), MONITOR_SCHEMA_VERSION as i32),
+            ("registry".to_owned(), REGISTRY_SCHEMA_VERSION as i32),
+        ]
+    );
+}
+
+/// Processes starting at once on an empty database: the advisory lock lets one
+/// migrate and the others find the work done (none fails on "table exists").
+#[test]
+fn concurrent_first_opens_all_succeed() {
+    let (config, _) = fresh_schema();
+    let barrier = Arc::new(Barrier::new(6));
+    let threads: Vec<_> = (0..6)
+        .map(|i| {
+            let (config, barrier) = (config.clone(), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                let pool = PgPool::with_config(config, 1).expect("pool");
+                barrier.wait();
+                match i % 3 {
+                    0 => PgLogStore::open(&pool, "log").map(drop),
+                    1 => PgRegistryStore::open(&pool).map(drop),
+                    _ => PgMonitorStore::open(&pool).map(drop),
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("thread").expect("open");
+    }
+}
+
+/// A database migrated by a newer build is refused by every component.
+#[test]
+fn a_newer_schema_is_refused() {
+    let (config, schema) = fresh_schema();
+    let pool = PgPool::with_config(config, 2).expect("pool");
+    PgLogStore::open(&pool, "log").expect("open");
+    PgRegistryStore::open(&pool).expect("open");
+    PgMonitorStore::open(&pool).expect("open");
+    raw_client(&schema)
+        .batch_execute("UPDATE schema_migrations SET version = version + 1")
+        .expect("bump");
+    let expect_refused = |result: Result<(), StoreError>, supported: u32| {
+        let err = result.expect_err("a newer schema must be refused");
+        assert!(
+            matches!(err, StoreError::UnsupportedSchema { found, supported: s }
+                if found == supported + 1 && s == supported),
+            "{err}"
+        );
+    };
+    expect_refused(PgLogStore::open(&pool, "log").map(drop), LOG_SCHEMA_VERSION);
+    expect_refused(
+        PgRegistryStore::open(&pool).map(drop),
+        REGISTRY_SCHEMA_VERSION,
+    );
+    expect_refused(
+        PgMonitorStore::open(&pool).map(drop),
+        MONITOR_SCHEMA_VERSION,
+    );
+}
+
+/// Two processes push with the same challenge at the same moment: exactly one push
+/// lands, the other is told the challenge is unusable, and the log grew by one.
+#[test]
+fn racing_pushes_with_one_challenge_commit_once() {
+    let (pool_a, pool_b, _) = two_pools();
+    let stores = [
+        Arc::new(PgRegistryStore::open(&pool_a).expect("open a")),
+        Arc::new(PgRegistryStore::open(&pool_b).expect("open b")),
+    ];
+    let account = registry_conformance::sample_account(&*stores[0], 1);
+    for round in 0..10u64 {
+        let challenge = registry_conformance::sample_challenge(&*stores[0], &account, round as u8);
+        let barrier = Arc::new(Barrier::new(2));
+        let outcomes: Vec<CommitOutcome> = (0..2u64)
+            .map(|who| {
+                let store = Arc::clone(&stores[who as usize]);
+                let barrier = Arc::clone(&barrier);
+                let push = Push {
+                    cert: registry_conformance::sample_cert(&account, round * 2 + who),
+                    challenge_id: challenge.id.clone(),
+                    now_ms: challenge.expires_ms - 1,
+                    log: registry_conformance::sample_append(round),
+                };
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    store.commit_push(&push).expect("push")
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().expect("thread"))
+            .collect();
+        let committed = outcomes
+            .iter()
+            .filter(|o| **o == CommitOutcome::Committed)
+            .count();
+        assert_eq!(committed, 1, "round {round}: {outcomes:?}");
+        assert!(
+            outcomes.contains(&CommitOutcome::ChallengeUnusable),
+            "{outcomes:?}"
+        );
+        assert_eq!(
+            stores[1].log_checkpoint().expect("head").map(|c| c.size),
+            Some(round + 1)
+        );
+    }
+}
+
+/// Two processes register the same username at once: one account, one refusal.
+#[test]
+fn racing_registrations_of_one_username_create_one_account() {
+    let (pool_a, pool_b, _) = two_pools();
+    let stores = [
+        Arc::new(PgRegistryStore::open(&pool_a).expect("open a")),
+        Arc::new(PgRegistryStore::open(&pool_b).expect("open b")),
+    ];
+    for round in 0..10u8 {
+        let barrier = Arc::new(Barrier::new(2));
+        let outcomes: Vec<CreateAccount> = (0..2u8)
+            .map(|who| {
+                let store = Arc::clone(&stores[usize::from(who)]);
+                let barrier = Arc::clone(&barrier);
+                let account = NewAccount {
+                    issuer: "https://issuer.example".into(),
+                    subject: format!("sub-{round}-{who}"),
+                    username: format!("name-{round}"),
+                    api_key_hash: [round * 2 + who; 32],
+                    created_ms: 1,
+                };
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    store.create_account(&account).expect("create")
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().expect("thread"))
+            .collect();
+        let created = outcomes
+            .iter()
+            .filter(|o| matches!(o, CreateAccount::Created(_)))
+            .count();
+        assert_eq!(created, 1, "{outcomes:?}");
+        assert!(outcomes.contains(&CreateAccount::UsernameTaken));
+    }
+}
+
+/// The per-account subscription limit holds with many processes adding at once.
+#[test]
+fn racing_subscriptions_respect_the_limit() {
+    let (pool_a, pool_b, _) = two_pools();
+    let stores = [
+        Arc::new(PgMonitorStore::open(&pool_a).expect("open a")),
+        Arc::new(PgMonitorStore::open(&pool_b).expect("open b")),
+    ];
+    let barrier = Arc::new(Barrier::new(8));
+    let added = (0..8)
+        .map(|i| {
+            let store = Arc::clone(&stores[i % 2]);
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                store
+                    .add_subscription(
+                        &Subscription {
+                            id: format!("s{i}"),
+                            account_id: 7,
+                            rule: "email:a@example.com".into(),
+                            webhook: "http://hook.example/".into(),
+                            created_ms: 1,
+                        },
+                        3,
+                    )
+                    .expect("add")
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().expect("thread"))
+        .filter(|added| *added)
+        .count();
+    assert_eq!(added, 3);
+    assert_eq!(stores[0].account_subscriptions(7).expect("list").len(), 3);
+}
+
+/// A connection the server dropped (restart, idle timeout, an operator's
+/// pg_terminate_backend) is replaced: the next read and the next write succeed.
+#[test]
+fn a_dropped_connection_is_replaced() {
+    let (config, schema) = fresh_schema();
+    let pool = PgPool::with_config(config, 1).expect("pool");
+    let store = PgLogStore::open(&pool, "log").expect("open");
+    let batch = realistic_batch(0, 10, 10);
+    store.commit_batch(&batch).expect("commit");
+    let kill = |schema: &str| {
+        let killed: i64 = raw_client(schema)
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                 WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                &[&schema],
+            )
+            .expect("terminate")
+            .get(0);
+        assert!(killed >= 1, "no connection of the pool found");
+        // Termination is asynchronous; give the backend a moment to go.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    kill(&schema);
+    assert_eq!(store.tree_head().expect("read after kill"), batch.tree_head);
+    kill(&schema);
+    store
+        .commit_batch(&realistic_batch(10, 10, 10))
+        .expect("write after kill");
+    assert_eq!(
+        store.tree_head().expect("head").map(|h| h.tree_size),
+        Some(20)
+    );
+}
+
+/// Readers on other connections, while a writer commits, never see a tree head
+/// whose entries or edge tile are missing (the trait contract's atomicity).
+#[test]
+fn concurrent_readers_see_consistent_state_during_writes() {
+    let pool = PgPool::with_config(fresh_schema().0, 6).expect("pool");
+    let store = Arc::new(PgLogStore::open(&pool, "log").expect("open"));
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let (store, done) = (Arc::clone(&store), Arc::clone(&done));
+            std::thread::spawn(move || {
+                let mut reads = 0u64;
+                let mut last_size = 0;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let Some(head) = store.tree_head().expect("tree_head") else {
+                        continue;
+                    };
+                    assert!(head.tree_size >= last_size, "tree head went backwards");
+                    last_size = head.tree_size;
+                    let last = head.tree_size - 1;
+                    let entry = sample_entry(last);
+                    assert_eq!(
+                        store.leaf_index(&entry.leaf_hash).expect("leaf"),
+                        Some(last)
+                    );
+                    assert_eq!(
+                        store.dedup_many(&[entry.dedup_key]).expect("dedup"),
+                        vec![Some(entry.record)]
+                    );
+                    let tile = store
+                        .data_tile(last / 256)
+                        .expect("data_tile")
+                        .expect("edge tile");
+                    assert!(u64::from(tile.width) > last % 256);
+                    reads += 1;
+                }
+                reads
+            })
+        })
+        .collect();
+    for i in 0..20 {
+        store
+            .commit_batch(&realistic_batch(i * 300, 300, 64))
+            .expect("commit");
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    for reader in readers {
+        assert!(reader.join().expect("reader panicked") > 0);
+    }
+}
+
+/// Connection failures never carry the connection string: a password in the URL
+/// must not reach a log line.
+#[test]
+fn errors_do_not_reveal_the_password() {
+    for url in [
+        "postgres://certcentral:s3cret-pw@127.0.0.1:1/certcentral",
+        "postgres://certcentral:s3cret-pw@127.0.0.1:notaport/certcentral",
+        "host=127.0.0.1 port=1 user=certcentral password=s3cret-pw connect_timeout=nope",
+    ] {
+        let err = PgPool::connect(url).expect_err("nothing listens there");
+        assert!(matches!(err, StoreError::Postgres(_)), "{err:?}");
+        for text in [err.to_string(), format!("{err:?}")] {
+            assert!(!text.contains("s3cret-pw"), "{text}");
+        }
+        // Still says what went wrong.
+        assert!(err.to_string().len() > "postgres: db error".len(), "{err}");
+    }
+}
+
+/// Values beyond BIGINT are refused as corrupt, not wrapped.
+#[test]
+fn out_of_range_values_are_refused() {
+    let store = PgLogStore::open(&fresh_pool(), "log").expect("open");
+    let err = store
+        .commit_batch(&Batch {
+            tree_head: Some(sample_head(u64::MAX, 1)),
+            ..Batch::default()
+        })
+        .expect_err("u64::MAX does not fit");
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    assert!(matches!(
+        store.hash_tile(0, u64::MAX),
+        Err(StoreError::Corrupt(_))
+    ));
+}
+
+/// The sequencer's steady state, as in tests/sqlite.rs: ~3,000 entries with ~12
+/// hash and ~12 ~256 KiB data tiles per batch. Prints the commit times (run with
+/// `--nocapture`); no assertion on time.
+#[test]
+fn commit_time_of_a_three_thousand_entry_batch() {
+    let store = PgLogStore::open(&fresh_pool(), "log").expect("open");
+    let mut times = Vec::new();
+    for i in 0..5 {
+        let batch = realistic_batch(100 + i * 3000, 3000, 1024);
+        let started = Instant::now();
+        store.commit_batch(&batch).expect("commit");
+        times.push(started.elapsed());
+    }
+    times.sort();
+    println!(
+        "PostgreSQL: median commit time of 3000 entries: {:?} (all: {times:?})",
+        times[times.len() / 2]
+    );
+}
+
+/// A batch sequencing `start..start + n` the way the sequencer does: full tiles for
+/// every completed 256-entry stretch, partial tiles at the right edge, one head.
+fn realistic_batch(start: u64, n: u64, data_entry_len: usize) -> Batch {
+    let end = start + n;
+    let mut hash_tiles = Vec::new();
+    let mut data_tiles = Vec::new();
+    for tile in start / 256..end.div_ceil(256) {
+        let width = (end - tile * 256).min(256) as u16;
+        hash_tiles.push(sample_hash_tile(0, tile, width));
+        data_tiles.push(sample_data_tile(tile, width, data_entry_len));
+    }
+    for level in 1..3u8 {
+        let per_tile = 256u64.pow(u32::from(level) + 1);
+        let width = ((end % per_tile) / 256u64.pow(u32::from(level))).max(1) as u16;
+        hash_tiles.push(sample_hash_tile(level, end / per_tile, width));
+    }
+    Batch {
+        entries: sample_entries(start..end),
+        hash_tiles,
+        data_tiles,
+        issuers: vec![(hash_of(7, end % 5), vec![0x30; 1200])],
+        tree_head: Some(sample_head(end, 1_700_000_000_000 + end)),
+    }
+}
