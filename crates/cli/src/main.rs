@@ -9,8 +9,9 @@
 //!   fraction of the crypto ceiling measured in the same run (see [`bench::issue`]);
 //! - `ccc verify`: a certificate's path, embedded SCTs and inclusion (see [`verify_cmd`]);
 //! - `ccc monitor`: follows CT logs and reports watched certificates (see [`monitor_cmd`]).
-//! - `ccc register|login|push|search|get|trust|trusted`: the developer-certificate
-//!   registry, with its log's proofs checked before anything is trusted (see [`registry`]).
+//! - `ccc register|login|push|revoke|rotate-api-key|search|get|trust|trusted`: the
+//!   developer-certificate registry, with its log's proofs checked before anything is
+//!   trusted (see [`registry`]).
 
 mod bench;
 mod cert;
@@ -57,6 +58,10 @@ enum Command {
     Login(registry::LoginArgs),
     /// Publish a code-signing certificate to the registry (proof of possession by CMS).
     Push(registry::PushArgs),
+    /// Revoke one of your certificates in the registry.
+    Revoke(registry::RevokeArgs),
+    /// Replace the saved registry API key; the old one stops working.
+    RotateApiKey(registry::RotateApiKeyArgs),
     /// Search the registry.
     Search(registry::SearchArgs),
     /// Download a certificate from the registry.
@@ -86,6 +91,8 @@ fn main() -> ExitCode {
         Command::Register(args) => registry::register(&args),
         Command::Login(args) => registry::login(&args),
         Command::Push(args) => registry::push(&args),
+        Command::Revoke(args) => registry::revoke(&args),
+        Command::RotateApiKey(args) => registry::rotate_api_key(&args),
         Command::Search(args) => registry::search(&args),
         Command::Get(args) => registry::get(&args),
         Command::Trust(args) => registry::trust(&args),

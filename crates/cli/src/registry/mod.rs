@@ -1,6 +1,8 @@
 //! `ccc` for the developer-certificate registry (the Cert Central protocol): account
-//! (`register`, `login`), publishing (`push`), reading (`search`, `get`) and trusting
-//! (`trust`, `trusted`) with the registry log's proofs checked on the client.
+//! (`register`, `login`, `rotate-api-key`), publishing (`push`, `revoke`), reading
+//! (`search`, `get`) and trusting (`trust [--system]`, `trusted`) with the registry
+//! log's proofs checked on the client. Client state is kept per registry URL
+//! ([`config`]); which certificate `push` publishes is [`candidates`]' business.
 //!
 //! The client trusts the registry operator for nothing it can check: a certificate is
 //! only added to the trust directory once its push leaf is proven included in a
@@ -8,9 +10,11 @@
 //! the last one this client saw — so a registry that swapped or deleted a published
 //! certificate is caught, not believed.
 
+pub mod candidates;
 pub mod config;
 pub mod log;
 pub mod signing;
+pub mod system_ca;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,8 +30,7 @@ use serde::de::DeserializeOwned;
 
 use crate::cert::server_root;
 use crate::oidc;
-use config::{ConfigDir, Credentials};
-use signing::CodeSigner;
+use config::{ConfigDir, normalize_registry_url};
 
 /// `ccc register`: create a registry account for an OIDC identity.
 #[derive(Debug, Args)]
@@ -61,18 +64,72 @@ pub struct LoginArgs {
     pub api_key: String,
 }
 
+/// How `ccc push` finds the certificate to publish (shown under `ccc push --help`).
+const PUSH_HELP: &str = "\
+Candidates are the code-signing certificates (codeSigning EKU) whose private key is at
+hand: those given with --cert/--key and --p12; when neither is given, those in the local
+store directory, <config dir>/certs/ (or --store DIR), where each NAME.pem, .crt, .cer
+or .der certificate file has its PEM key in the same file or in NAME.key beside it.
+The config dir is $CCC_CONFIG_DIR, else $XDG_CONFIG_HOME/certcentral, else
+~/.config/certcentral. With several candidates, --thumbprint chooses; without it a
+numbered list is offered when stdin and stderr are a terminal, and otherwise the
+command fails, listing them.";
+
 /// `ccc push`: publish a code-signing certificate, proving possession of its key.
+/// Which one: see [`PUSH_HELP`] and [`candidates`].
 #[derive(Debug, Args)]
+#[command(after_help = PUSH_HELP)]
 pub struct PushArgs {
-    /// The certificate (PEM or DER).
+    /// A certificate (PEM or DER) to offer.
     #[arg(long)]
-    pub cert: PathBuf,
-    /// Its private key (PEM: PKCS#8, SEC1 or PKCS#1).
+    pub cert: Option<PathBuf>,
+    /// Its private key (PEM: PKCS#8, SEC1 or PKCS#1); default: a key block in the
+    /// --cert file, else `<cert stem>.key` beside it.
+    #[arg(long, requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// A PKCS#12 file (`openssl pkcs12 -export`) whose code-signing certificates with
+    /// their keys are offered.
     #[arg(long)]
-    pub key: PathBuf,
-    /// Refuse unless the certificate has this SHA-1 thumbprint (for scripts).
+    pub p12: Option<PathBuf>,
+    /// The environment variable holding the --p12 password; without it the password
+    /// is asked on the terminal. Never given on the command line.
+    #[arg(long, requires = "p12", value_name = "VAR")]
+    pub p12_password_env: Option<String>,
+    /// The local store directory searched when neither --cert nor --p12 is given
+    /// [default: <config dir>/certs].
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// Push the candidate with this SHA-1 thumbprint (for scripts).
     #[arg(long)]
     pub thumbprint: Option<String>,
+    /// Sign with RSASSA-PSS (SHA-256, salt 32) instead of PKCS#1 v1.5 (RSA keys only;
+    /// keys restricted to PSS always use it).
+    #[arg(long)]
+    pub rsa_pss: bool,
+    /// Registry URL (default: the one last registered with or logged in to).
+    #[arg(long)]
+    pub url: Option<String>,
+}
+
+/// `ccc revoke`: revoke one of your published certificates (appends a revoke leaf to
+/// the registry log; the certificate stays downloadable, marked revoked).
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// SHA-1 thumbprint of the certificate (40 hex digits; colons allowed).
+    #[arg(short, long)]
+    pub thumbprint: String,
+    /// Registry URL (default: the saved one).
+    #[arg(long)]
+    pub url: Option<String>,
+}
+
+/// `ccc rotate-api-key`: replace the saved API key with a new one; the old one stops
+/// working at once.
+#[derive(Debug, Args)]
+pub struct RotateApiKeyArgs {
+    /// Registry URL (default: the saved one).
+    #[arg(long)]
+    pub url: Option<String>,
 }
 
 /// `ccc search`: find certificates by username prefix, subject text, thumbprint or
@@ -113,14 +170,20 @@ pub struct TrustArgs {
     /// Server root URL (default: the saved one).
     #[arg(long)]
     pub url: Option<String>,
+    /// Also install it into the operating system's CA store (needs root): Debian's
+    /// /usr/local/share/ca-certificates/certcentral/<user>-<thumbprint>.crt, then
+    /// `update-ca-certificates` (override with CERTCENTRAL_SYSTEM_CA_DIR and
+    /// CERTCENTRAL_UPDATE_CA_COMMAND).
+    #[arg(long)]
+    pub system: bool,
 }
 
 /// `ccc trusted`: the user's trust directory.
 #[derive(Debug, Subcommand)]
 pub enum TrustedCommand {
-    /// List trusted certificates.
+    /// List trusted certificates (and those `trust --system` installed).
     List,
-    /// Remove a trusted certificate by thumbprint.
+    /// Remove a trusted certificate by thumbprint, from the system CA store too.
     Remove {
         /// SHA-1 thumbprint (40 hex digits; colons allowed).
         thumbprint: String,
@@ -195,14 +258,6 @@ impl Http {
     }
 }
 
-/// The saved server URL unless `--url` overrides it.
-fn server_url(config: &ConfigDir, url: Option<&str>) -> anyhow::Result<String> {
-    match url {
-        Some(url) => Ok(url.to_owned()),
-        None => config.credentials().map(|c| c.url),
-    }
-}
-
 fn encode_query(value: &str) -> String {
     let mut out = String::new();
     for b in value.bytes() {
@@ -236,7 +291,8 @@ struct ApiKeyAnswer {
 }
 
 pub fn register(args: &RegisterArgs) -> anyhow::Result<ExitCode> {
-    let http = Http::new(&args.url)?;
+    let url = normalize_registry_url(&args.url)?;
+    let http = Http::new(&url)?;
     let token = match (&args.token, &args.dev_email) {
         (Some(path), _) => oidc::read_token(path)?,
         (None, Some(email)) => {
@@ -255,10 +311,9 @@ pub fn register(args: &RegisterArgs) -> anyhow::Result<ExitCode> {
     let answer: ApiKeyAnswer =
         serde_json::from_slice(&body).context("registering: unexpected answer")?;
     let config = ConfigDir::from_env()?;
-    let path = config.save_credentials(&Credentials {
-        url: http.base.clone(),
-        username: Some(answer.username.clone()),
-        api_key: answer.api_key.clone(),
+    let path = config.update(&url, true, |state| {
+        state.username = Some(answer.username.clone());
+        state.api_key = Some(answer.api_key.clone());
     })?;
     println!("username   {}", answer.username);
     println!("api key    {}", answer.api_key);
@@ -270,16 +325,15 @@ pub fn register(args: &RegisterArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn login(args: &LoginArgs) -> anyhow::Result<ExitCode> {
-    let base = server_root(&args.url)?;
+    let url = normalize_registry_url(&args.url)?;
     let api_key = args.api_key.trim();
     if api_key.is_empty() {
         bail!("--api-key is empty");
     }
     let config = ConfigDir::from_env()?;
-    let path = config.save_credentials(&Credentials {
-        url: base,
-        username: None,
-        api_key: api_key.to_owned(),
+    let path = config.update(&url, true, |state| {
+        state.username = None;
+        state.api_key = Some(api_key.to_owned());
     })?;
     eprintln!("API key saved to {} (mode 0600)", path.display());
     Ok(ExitCode::SUCCESS)
@@ -300,24 +354,64 @@ struct PushAnswer {
     log_index: u64,
 }
 
-pub fn push(args: &PushArgs) -> anyhow::Result<ExitCode> {
-    let signer = CodeSigner::load(&args.cert, &args.key)?;
-    let thumbprint = signing::thumbprint(signer.certificate_der());
-    if let Some(want) = &args.thumbprint
-        && normalize_thumbprint(want)? != thumbprint
-    {
-        bail!(
-            "{} has thumbprint {thumbprint}, not {want}",
-            args.cert.display()
-        );
+/// The candidates `ccc push` offers, and where they were looked for (for messages).
+fn push_candidates(
+    args: &PushArgs,
+    config: &ConfigDir,
+) -> anyhow::Result<(Vec<candidates::Candidate>, String)> {
+    let mut found = Vec::new();
+    let mut looked = Vec::new();
+    if let Some(cert) = &args.cert {
+        found.push(candidates::from_pem_files(cert, args.key.as_deref())?);
+        looked.push(cert.display().to_string());
     }
+    if let Some(p12) = &args.p12 {
+        let password = match &args.p12_password_env {
+            Some(var) => candidates::P12Password::Env(var.clone()),
+            None => candidates::P12Password::Prompt,
+        };
+        found.extend(candidates::from_p12(p12, &password)?);
+        looked.push(p12.display().to_string());
+    }
+    if args.cert.is_none() && args.p12.is_none() {
+        let store = args
+            .store
+            .clone()
+            .unwrap_or_else(|| config.cert_store_dir());
+        let (in_store, notes) = candidates::scan_store(&store)?;
+        for note in notes {
+            eprintln!("ccc: {note}");
+        }
+        found.extend(in_store);
+        looked.push(format!("the store {}", store.display()));
+    }
+    Ok((candidates::dedup(found), looked.join(" and ")))
+}
+
+pub fn push(args: &PushArgs) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
     let config = ConfigDir::from_env()?;
-    let creds = config.credentials()?;
-    let http = Http::new(&creds.url)?;
+    // Logged in? Asked first, so nobody picks a certificate or types a password in vain.
+    let url = config.registry_url(args.url.as_deref())?;
+    let api_key = config.api_key(&url)?;
+    let (found, looked) = push_candidates(args, &config)?;
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let chosen = candidates::choose(found, args.thumbprint.as_deref(), interactive, &looked)?;
+    let mut signer = chosen.signer;
+    if args.rsa_pss {
+        signer.use_rsa_pss()?;
+    }
+    eprintln!(
+        "pushing {} ({}, signing with {})",
+        chosen.thumbprint,
+        signer.subject(),
+        signer.algorithm()
+    );
+    let http = Http::new(&url)?;
     let body = http.send(
         http.client
             .post(format!("{}/api/v1/challenges", http.base))
-            .bearer_auth(&creds.api_key),
+            .bearer_auth(&api_key),
         "asking for a challenge",
     )?;
     let challenge: ChallengeAnswer =
@@ -329,7 +423,7 @@ pub fn push(args: &PushArgs) -> anyhow::Result<ExitCode> {
     let body = http.send(
         http.client
             .post(format!("{}/api/v1/certs", http.base))
-            .bearer_auth(&creds.api_key)
+            .bearer_auth(&api_key)
             .json(&serde_json::json!({
                 "challenge_id": challenge.challenge_id,
                 "cms": B64.encode(&cms),
@@ -342,6 +436,65 @@ pub fn push(args: &PushArgs) -> anyhow::Result<ExitCode> {
     println!("thumbprint   {}", answer.thumbprint);
     println!("storage key  {}", answer.storage_key);
     println!("log index    {}", answer.log_index);
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Deserialize)]
+struct RevokeAnswer {
+    thumbprint: String,
+    revoked: bool,
+    revoke_log_index: Option<u64>,
+}
+
+pub fn revoke(args: &RevokeArgs) -> anyhow::Result<ExitCode> {
+    let thumbprint = normalize_thumbprint(&args.thumbprint)?;
+    let config = ConfigDir::from_env()?;
+    let url = config.registry_url(args.url.as_deref())?;
+    let api_key = config.api_key(&url)?;
+    let http = Http::new(&url)?;
+    let body = http.send(
+        http.client
+            .delete(format!("{}/api/v1/certs/{thumbprint}", http.base))
+            .bearer_auth(&api_key),
+        "revoking",
+    )?;
+    let answer: RevokeAnswer =
+        serde_json::from_slice(&body).context("revoking: unexpected answer")?;
+    if !answer.revoked || answer.thumbprint != thumbprint {
+        bail!("revoking: the registry did not confirm the revocation of {thumbprint}");
+    }
+    println!("revoked      {}", answer.thumbprint);
+    if let Some(index) = answer.revoke_log_index {
+        println!("log index    {index}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn rotate_api_key(args: &RotateApiKeyArgs) -> anyhow::Result<ExitCode> {
+    let config = ConfigDir::from_env()?;
+    let url = config.registry_url(args.url.as_deref())?;
+    let api_key = config.api_key(&url)?;
+    let http = Http::new(&url)?;
+    let body = http.send(
+        http.client
+            .post(format!("{}/api/v1/api-keys/rotate", http.base))
+            .bearer_auth(&api_key),
+        "rotating the API key",
+    )?;
+    let answer: ApiKeyAnswer =
+        serde_json::from_slice(&body).context("rotating the API key: unexpected answer")?;
+    // Shown before saving: the old key is already dead, so a failed save must not
+    // lose the new one.
+    println!("username   {}", answer.username);
+    println!("api key    {}", answer.api_key);
+    let path = config.update(&url, false, |state| {
+        state.username = Some(answer.username.clone());
+        state.api_key = Some(answer.api_key.clone());
+    })?;
+    eprintln!(
+        "the old API key no longer works; the new one is saved to {} (mode 0600)",
+        path.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -363,7 +516,7 @@ struct SearchAnswer {
 
 pub fn search(args: &SearchArgs) -> anyhow::Result<ExitCode> {
     let config = ConfigDir::from_env()?;
-    let http = Http::new(&server_url(&config, args.url.as_deref())?)?;
+    let http = Http::new(&config.registry_url(args.url.as_deref())?)?;
     let path = format!("/api/v1/search?q={}", encode_query(&args.query));
     if args.json {
         println!("{}", http.get_text(&path, "searching")?);
@@ -411,7 +564,7 @@ fn download(http: &Http, username: &str, thumbprint: &str) -> anyhow::Result<(St
 pub fn get(args: &GetArgs) -> anyhow::Result<ExitCode> {
     let thumbprint = normalize_thumbprint(&args.thumbprint)?;
     let config = ConfigDir::from_env()?;
-    let http = Http::new(&server_url(&config, args.url.as_deref())?)?;
+    let http = Http::new(&config.registry_url(args.url.as_deref())?)?;
     let (pem, _) = download(&http, &args.username, &thumbprint)?;
     match &args.output {
         Some(path) => {
@@ -447,7 +600,8 @@ fn decode_hashes(list: &[String], what: &str) -> anyhow::Result<Vec<Hash>> {
 pub fn trust(args: &TrustArgs) -> anyhow::Result<ExitCode> {
     let thumbprint = normalize_thumbprint(&args.thumbprint)?;
     let config = ConfigDir::from_env()?;
-    let http = Http::new(&server_url(&config, args.url.as_deref())?)?;
+    let url = config.registry_url(args.url.as_deref())?;
+    let http = Http::new(&url)?;
     let (pem, der) = download(&http, &args.username, &thumbprint)?;
 
     // Where the push leaf is: the search view names its index.
@@ -467,21 +621,33 @@ pub fn trust(args: &TrustArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
-    // The log key: pinned on first use, so a later server cannot swap it.
-    let vkey = match config.pinned_log_key()? {
+    // The log key: pinned on first use (per registry URL), so a later server at that
+    // URL cannot swap it.
+    let vkey = match config.registry(&url)?.log_key {
         Some(key) => key,
         None => {
             let key = http
                 .get_text("/registry/log/key", "fetching the registry log key")?
                 .trim()
                 .to_owned();
-            log::verify_checkpoint(
-                &http.get_text("/registry/log/checkpoint", "fetching the checkpoint")?,
-                &key,
-            )?;
-            config.pin_log_key(&key)?;
-            eprintln!("pinned the registry log key {key}");
-            key
+            if config.adopt_unbound(&url, &key)? {
+                eprintln!(
+                    "using the registry log key and checkpoint an older ccc saved for log {}",
+                    key.split('+').next().unwrap_or_default()
+                );
+                config
+                    .registry(&url)?
+                    .log_key
+                    .context("the adopted state has no log key")?
+            } else {
+                log::verify_checkpoint(
+                    &http.get_text("/registry/log/checkpoint", "fetching the checkpoint")?,
+                    &key,
+                )?;
+                config.update(&url, false, |state| state.log_key = Some(key.clone()))?;
+                eprintln!("pinned the registry log key {key} for {url}");
+                key
+            }
         }
     };
     let note = http.get_text("/registry/log/checkpoint", "fetching the checkpoint")?;
@@ -489,8 +655,9 @@ pub fn trust(args: &TrustArgs) -> anyhow::Result<ExitCode> {
 
     // History first: a registry that rewrote what this client saw is not asked
     // anything further.
-    if let Some(old_note) = config.saved_checkpoint()? {
-        let old = log::verify_checkpoint(&old_note, &vkey)
+    let saved_note = config.registry(&url)?.checkpoint;
+    if let Some(old_note) = &saved_note {
+        let old = log::verify_checkpoint(old_note, &vkey)
             .context("the saved checkpoint does not verify with the pinned key")?;
         // An empty tree is a prefix of every tree: nothing to prove.
         let proof = if old.size == 0 || old.size >= checkpoint.size {
@@ -537,13 +704,23 @@ pub fn trust(args: &TrustArgs) -> anyhow::Result<ExitCode> {
     let leaf = log::verify_push_inclusion(entry, index, &args.username, &der, &proof, &checkpoint)?;
 
     // Only a newer verified head replaces the saved one.
-    let newer = match config.saved_checkpoint()? {
-        Some(old) => log::verify_checkpoint(&old, &vkey)?.size < checkpoint.size,
+    let newer = match &saved_note {
+        Some(old) => log::verify_checkpoint(old, &vkey)?.size < checkpoint.size,
         None => true,
     };
     if newer {
-        config.save_checkpoint(&note)?;
+        config.update(&url, false, |state| state.checkpoint = Some(note.clone()))?;
     }
+
+    // The system store first: it is what fails without root, and then nothing changed.
+    let system = if args.system {
+        let store = system_ca::SystemStore::from_env()?;
+        let path = store.install(&args.username, &thumbprint, &pem)?;
+        store.refresh()?;
+        Some((path, store.refresh.join(" ")))
+    } else {
+        None
+    };
 
     let dir = config.trusted_dir();
     let path = dir.join(format!("{thumbprint}.pem"));
@@ -561,6 +738,9 @@ pub fn trust(args: &TrustArgs) -> anyhow::Result<ExitCode> {
         if newer { " (saved)" } else { "" }
     );
     println!("written    {}", path.display());
+    if let Some((path, command)) = system {
+        println!("system     {} ({command} ran)", path.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -569,33 +749,55 @@ pub fn trusted(command: &TrustedCommand) -> anyhow::Result<ExitCode> {
     let dir = config.trusted_dir();
     match command {
         TrustedCommand::List => {
-            let entries = match std::fs::read_dir(&dir) {
-                Ok(entries) => entries,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    eprintln!("no trusted certificates ({} is empty)", dir.display());
-                    return Ok(ExitCode::SUCCESS);
-                }
+            let mut names: Vec<String> = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries
+                    .filter_map(Result::ok)
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .filter_map(|n| n.strip_suffix(".pem").map(str::to_owned))
+                    .collect(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
                 Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
             };
-            let mut names: Vec<String> = entries
-                .filter_map(Result::ok)
-                .filter_map(|e| e.file_name().into_string().ok())
-                .filter_map(|n| n.strip_suffix(".pem").map(str::to_owned))
-                .collect();
             names.sort();
+            let system = system_ca::SystemStore::from_env()?.list()?;
+            if names.is_empty() && system.is_empty() {
+                eprintln!("no trusted certificates ({} is empty)", dir.display());
+            }
             for name in names {
                 println!("{name}  {}", dir.join(format!("{name}.pem")).display());
+            }
+            for (thumbprint, path) in system {
+                println!("{thumbprint}  {}  (system CA store)", path.display());
             }
         }
         TrustedCommand::Remove { thumbprint } => {
             let thumbprint = normalize_thumbprint(thumbprint)?;
+            // The system store first: it is what fails without root, and then the
+            // user's own trust is left as it was.
+            let store = system_ca::SystemStore::from_env()?;
+            let removed = store.remove(&thumbprint)?;
+            for path in &removed {
+                eprintln!("removed {} from the system CA store", path.display());
+            }
+            if !removed.is_empty() {
+                store.refresh()?;
+                eprintln!("ran {}", store.refresh.join(" "));
+            }
             let path = dir.join(format!("{thumbprint}.pem"));
-            match std::fs::remove_file(&path) {
-                Ok(()) => eprintln!("removed {}", path.display()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    bail!("{thumbprint} is not trusted ({} is absent)", path.display())
+            let user = match std::fs::remove_file(&path) {
+                Ok(()) => {
+                    eprintln!("removed {}", path.display());
+                    true
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
                 Err(e) => return Err(e).with_context(|| format!("removing {}", path.display())),
+            };
+            if !user && removed.is_empty() {
+                bail!(
+                    "{thumbprint} is not trusted ({} is absent, and nothing in {})",
+                    path.display(),
+                    store.dir.display()
+                );
             }
         }
     }
@@ -648,7 +850,25 @@ mod tests {
             );
         }
         assert!(crate::Cli::try_parse_from(["ccc", "trusted", "remove", t]).is_ok());
-        assert!(crate::Cli::try_parse_from(["ccc", "push", "--cert", "c.pem"]).is_err());
+        assert!(
+            crate::Cli::try_parse_from(["ccc", "trust", "-u", "a", "-t", t, "--system"]).is_ok()
+        );
+        assert!(crate::Cli::try_parse_from(["ccc", "revoke", "-t", t]).is_ok());
+        assert!(crate::Cli::try_parse_from(["ccc", "rotate-api-key", "--url", "http://h"]).is_ok());
+    }
+
+    #[test]
+    fn push_sources_parse_and_a_key_or_password_needs_its_file() {
+        use clap::Parser;
+        let parse = |args: &[&str]| crate::Cli::try_parse_from([&["ccc", "push"], args].concat());
+        assert!(parse(&[]).is_ok(), "the store alone");
+        assert!(parse(&["--cert", "c.pem"]).is_ok(), "key beside or inside");
+        assert!(parse(&["--cert", "c.pem", "--key", "k.pem", "--rsa-pss"]).is_ok());
+        assert!(parse(&["--p12", "b.p12", "--p12-password-env", "PW"]).is_ok());
+        assert!(parse(&["--store", "d", "--thumbprint", "AB", "--url", "http://h"]).is_ok());
+        assert!(parse(&["--key", "k.pem"]).is_err(), "--key without --cert");
+        assert!(parse(&["--p12-password-env", "PW"]).is_err(), "no --p12");
+        assert!(parse(&["--p12-password", "x"]).is_err(), "no password flag");
     }
 
     #[test]

@@ -18,7 +18,15 @@
 //! ```
 //!
 //! Built from the `cms` crate's declared types, so the encoding lives in one place
-//! (theirs); this module only chooses the values.
+//! (theirs); this module only chooses the values:
+//!
+//! | key           | digestAlgorithm | signatureAlgorithm                              |
+//! |---------------|-----------------|-------------------------------------------------|
+//! | ECDSA P-256   | SHA-256         | ecdsa-with-SHA256 (RFC 5753)                    |
+//! | ECDSA P-384   | SHA-384         | ecdsa-with-SHA384                               |
+//! | RSA           | SHA-256         | sha256WithRSAEncryption (RFC 3370 §3.2)         |
+//! | RSA, `--rsa-pss` or an id-RSASSA-PSS key | SHA-256 | id-RSASSA-PSS, SHA-256, MGF1-SHA-256, salt 32 (RFC 4056) |
+//! | Ed25519       | SHA-512         | id-Ed25519 (RFC 8419 §3)                        |
 
 use std::path::Path;
 
@@ -26,8 +34,8 @@ use anyhow::{Context, bail};
 use aws_lc_rs::digest;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, EcdsaKeyPair, KeyPair,
-    RSA_PKCS1_SHA256, RsaKeyPair,
+    ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, EcdsaKeyPair, Ed25519KeyPair,
+    KeyPair, RSA_PKCS1_SHA256, RSA_PSS_SHA256, RsaKeyPair,
 };
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
@@ -36,7 +44,7 @@ use cms::signed_data::{
 };
 use const_oid::ObjectIdentifier;
 use der::asn1::{Any, OctetString, SetOfVec, UtcTime};
-use der::{Decode, Encode};
+use der::{Decode, Encode, Sequence};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
@@ -49,8 +57,15 @@ const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.84
 const ID_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
 const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
 const SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
+const SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+/// id-RSASSA-PSS (RFC 4055 §3.1): both the signature algorithm and, for keys restricted
+/// to PSS (`openssl genpkey -algorithm RSA-PSS`), the public key algorithm.
+const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
+const ID_MGF1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8");
+/// id-Ed25519 (RFC 8410 §3): key and signature algorithm, no parameters.
+const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
@@ -66,7 +81,50 @@ const ID_KP_CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6
 enum SignerKey {
     EcdsaP256(EcdsaKeyPair),
     EcdsaP384(EcdsaKeyPair),
-    Rsa(RsaKeyPair),
+    /// `pss`: RSASSA-PSS instead of PKCS#1 v1.5 (forced for id-RSASSA-PSS keys).
+    Rsa {
+        key: RsaKeyPair,
+        pss: bool,
+    },
+    Ed25519(Ed25519KeyPair),
+}
+
+/// RFC 4055 §3.1, in the module's EXPLICIT tagging; the `DEFAULT`s (SHA-1) are never
+/// what we sign with, so every field is written.
+///
+/// ```text
+/// RSASSA-PSS-params  ::=  SEQUENCE  {
+///     hashAlgorithm      [0] HashAlgorithm DEFAULT sha1Identifier,
+///     maskGenAlgorithm   [1] MaskGenAlgorithm DEFAULT mgf1SHA1Identifier,
+///     saltLength         [2] INTEGER DEFAULT 20,
+///     trailerField       [3] INTEGER DEFAULT 1  }
+/// ```
+#[derive(Sequence)]
+struct RsaPssParams {
+    #[asn1(context_specific = "0")]
+    hash: AlgorithmIdentifierOwned,
+    #[asn1(context_specific = "1")]
+    mask_gen: AlgorithmIdentifierOwned,
+    #[asn1(context_specific = "2")]
+    salt_length: u32,
+}
+
+/// The PSS parameters `aws-lc-rs`' `RSA_PSS_SHA256` signs with: SHA-256, MGF1 with
+/// SHA-256, salt length 32 = the hash length (the only salt length the registry
+/// accepts, and what RFC 4055 §3.1 recommends).
+fn rsa_pss_sha256_parameters() -> anyhow::Result<Any> {
+    let sha256 = AlgorithmIdentifierOwned {
+        oid: SHA256,
+        parameters: None,
+    };
+    Ok(Any::encode_from(&RsaPssParams {
+        hash: sha256.clone(),
+        mask_gen: AlgorithmIdentifierOwned {
+            oid: ID_MGF1,
+            parameters: Some(Any::encode_from(&sha256)?),
+        },
+        salt_length: 32,
+    })?)
 }
 
 /// A code-signing certificate and the private key that belongs to it.
@@ -94,36 +152,70 @@ pub fn read_certificate(path: &Path) -> anyhow::Result<Vec<u8>> {
     }
     let text = std::str::from_utf8(&bytes)
         .with_context(|| format!("{} is neither DER nor PEM", path.display()))?;
-    pki::chain::pem_certificates(text)
+    match pki::chain::pem_certificates(text)
         .ok()
         .and_then(|certs| certs.into_iter().next())
-        .with_context(|| format!("{} holds no PEM CERTIFICATE block", path.display()))
+    {
+        Some(der) => Ok(der),
+        None if text.contains("-----BEGIN CERTIFICATE-----") => bail!(
+            "{}: the PEM CERTIFICATE block is malformed or truncated",
+            path.display()
+        ),
+        None => bail!("{} holds no PEM CERTIFICATE block", path.display()),
+    }
+}
+
+/// Where the first PEM block whose label ends in `PRIVATE KEY` starts, if any: a key
+/// file may carry an `EC PARAMETERS` block first (`openssl ecparam -genkey` without
+/// -noout), and a combined file its certificate.
+pub fn private_key_block_start(text: &[u8]) -> Option<usize> {
+    let begin = b"-----BEGIN ";
+    let mut at = 0;
+    while let Some(pos) = text[at..].windows(begin.len()).position(|w| w == begin) {
+        let from = at + pos;
+        let label_start = from + begin.len();
+        let label_end = text[label_start..]
+            .iter()
+            .take(64)
+            .position(|&b| b == b'-' || b == b'\n')
+            .map(|n| label_start + n)?;
+        if text[label_start..label_end].ends_with(b"PRIVATE KEY") {
+            return Some(from);
+        }
+        at = label_start;
+    }
+    None
 }
 
 /// Reads a PEM private key: PKCS#8 (`PRIVATE KEY`), SEC1 (`EC PRIVATE KEY`, what
-/// `openssl ecparam -genkey` writes) or PKCS#1 (`RSA PRIVATE KEY`).
-fn read_key_der(path: &Path) -> anyhow::Result<(String, zeroize::Zeroizing<Vec<u8>>)> {
+/// `openssl ecparam -genkey` writes) or PKCS#1 (`RSA PRIVATE KEY`); the file may hold
+/// other blocks (the certificate) too.
+pub fn read_key_der(path: &Path) -> anyhow::Result<(String, zeroize::Zeroizing<Vec<u8>>)> {
     let text = zeroize::Zeroizing::new(
         std::fs::read(path)
             .with_context(|| format!("reading the private key {}", path.display()))?,
     );
-    // Skip anything before the key block, e.g. the `EC PARAMETERS` block
-    // `openssl ecparam -genkey` writes without -noout.
-    let begin = b"-----BEGIN ";
-    let mut start = None;
-    let mut at = 0;
-    while let Some(pos) = text[at..].windows(begin.len()).position(|w| w == begin) {
-        let from = at + pos;
-        if !text[from..].starts_with(b"-----BEGIN EC PARAMETERS-----") {
-            start = Some(from);
-            break;
-        }
-        at = from + begin.len();
-    }
-    let start = start.with_context(|| format!("{} holds no PEM private key", path.display()))?;
+    let start = private_key_block_start(&text)
+        .with_context(|| format!("{} holds no PEM private key", path.display()))?;
     let (label, der) = der::pem::decode_vec(&text[start..])
-        .map_err(|e| anyhow::anyhow!("{}: malformed PEM: {e}", path.display()))?;
+        .map_err(|e| anyhow::anyhow!("{}: malformed or truncated PEM: {e}", path.display()))?;
+    if label == "ENCRYPTED PRIVATE KEY" {
+        bail!(
+            "{} is an encrypted PKCS#8 key: decrypt it (`openssl pkey -in {} -out plain.key`) \
+             or bundle it with its certificate in a PKCS#12 file for --p12",
+            path.display(),
+            path.display()
+        );
+    }
     Ok((label.to_owned(), zeroize::Zeroizing::new(der)))
+}
+
+/// The RSAPrivateKey (PKCS#1) inside a PKCS#8 PrivateKeyInfo whose algorithm is
+/// id-RSASSA-PSS: aws-lc-rs only parses rsaEncryption PKCS#8, and the key material is
+/// the same (RFC 4055 §1.2).
+fn pss_pkcs8_inner(key_der: &[u8]) -> Option<Vec<u8>> {
+    let info = pkcs8::PrivateKeyInfoRef::try_from(key_der).ok()?;
+    (info.algorithm.oid == RSASSA_PSS).then(|| info.private_key.as_bytes().to_vec())
 }
 
 impl CodeSigner {
@@ -157,21 +249,29 @@ impl CodeSigner {
                 EcdsaKeyPair::from_private_key_der(&ECDSA_P384_SHA384_ASN1_SIGNING, key_der)
                     .map_err(|e| anyhow::anyhow!("the key is not a P-384 private key: {e}"))?,
             ),
-            (RSA_ENCRYPTION, _) => SignerKey::Rsa(
-                if label == "RSA PRIVATE KEY" {
-                    RsaKeyPair::from_der(key_der)
-                } else {
-                    RsaKeyPair::from_pkcs8(key_der)
+            (RSA_ENCRYPTION | RSASSA_PSS, _) => SignerKey::Rsa {
+                key: match (label, pss_pkcs8_inner(key_der)) {
+                    ("RSA PRIVATE KEY", _) => RsaKeyPair::from_der(key_der),
+                    (_, Some(inner)) => RsaKeyPair::from_der(&inner),
+                    (_, None) => RsaKeyPair::from_pkcs8(key_der),
                 }
                 .map_err(|e| anyhow::anyhow!("the key is not an RSA private key: {e}"))?,
+                // A key restricted to PSS must never make a PKCS#1 v1.5 signature.
+                pss: spki.algorithm.oid == RSASSA_PSS,
+            },
+            (ED25519, _) => SignerKey::Ed25519(
+                Ed25519KeyPair::from_pkcs8(key_der)
+                    .map_err(|e| anyhow::anyhow!("the key is not an Ed25519 private key: {e}"))?,
             ),
             (oid, _) => bail!(
-                "unsupported certificate key {oid}: `ccc push` signs with ECDSA P-256/P-384 or RSA"
+                "unsupported certificate key {oid}: `ccc push` signs with ECDSA P-256/P-384, \
+                 RSA or Ed25519"
             ),
         };
         let key_public = match &key {
             SignerKey::EcdsaP256(k) | SignerKey::EcdsaP384(k) => k.public_key().as_ref(),
-            SignerKey::Rsa(k) => k.public_key().as_ref(),
+            SignerKey::Rsa { key, .. } => key.public_key().as_ref(),
+            SignerKey::Ed25519(k) => k.public_key().as_ref(),
         };
         if key_public != cert_public {
             bail!("the private key does not belong to this certificate");
@@ -188,13 +288,66 @@ impl CodeSigner {
         &self.der
     }
 
+    /// The certificate's subject, RFC 4514 string form.
+    pub fn subject(&self) -> String {
+        self.certificate.tbs_certificate().subject().to_string()
+    }
+
+    /// The end of the certificate's validity period.
+    pub fn not_after(&self) -> String {
+        self.certificate
+            .tbs_certificate()
+            .validity()
+            .not_after
+            .to_string()
+    }
+
+    /// Signs RSA keys with RSASSA-PSS instead of PKCS#1 v1.5; an error for other keys.
+    pub fn use_rsa_pss(&mut self) -> anyhow::Result<()> {
+        match &mut self.key {
+            SignerKey::Rsa { pss, .. } => {
+                *pss = true;
+                Ok(())
+            }
+            _ => bail!(
+                "--rsa-pss needs an RSA key; this certificate's key is {}",
+                self.algorithm()
+            ),
+        }
+    }
+
+    /// The signature scheme `sign_cms` will use, for people.
+    pub fn algorithm(&self) -> &'static str {
+        match &self.key {
+            SignerKey::EcdsaP256(_) => "ECDSA P-256",
+            SignerKey::EcdsaP384(_) => "ECDSA P-384",
+            SignerKey::Rsa { pss: false, .. } => "RSA PKCS#1 v1.5",
+            SignerKey::Rsa { pss: true, .. } => "RSA-PSS",
+            SignerKey::Ed25519(_) => "Ed25519",
+        }
+    }
+
     /// The CMS SignedData (DER `ContentInfo`) over `content` with signed attributes
     /// contentType, messageDigest and signingTime.
     pub fn sign_cms(&self, content: &[u8]) -> anyhow::Result<Vec<u8>> {
-        let (digest_alg, digest_oid, signature_oid) = match self.key {
-            SignerKey::EcdsaP256(_) => (&digest::SHA256, SHA256, ECDSA_WITH_SHA256),
-            SignerKey::EcdsaP384(_) => (&digest::SHA384, SHA384, ECDSA_WITH_SHA384),
-            SignerKey::Rsa(_) => (&digest::SHA256, SHA256, SHA256_WITH_RSA),
+        // RFC 5753 §2.1.1 (ECDSA), RFC 3370 §3.2 / RFC 4055 §5 (RSA PKCS#1 v1.5, NULL
+        // parameters), RFC 4056 §2 (RSA-PSS, parameters required), RFC 8419 §3 (Ed25519:
+        // "SHA-512 MUST be used" as the digest of the content when signed attributes are
+        // present, and the signature algorithm takes no parameters).
+        let (digest_alg, digest_oid, signature_algorithm) = match self.key {
+            SignerKey::EcdsaP256(_) => (&digest::SHA256, SHA256, (ECDSA_WITH_SHA256, None)),
+            SignerKey::EcdsaP384(_) => (&digest::SHA384, SHA384, (ECDSA_WITH_SHA384, None)),
+            SignerKey::Rsa { pss: false, .. } => (
+                &digest::SHA256,
+                SHA256,
+                (SHA256_WITH_RSA, Some(Any::null())),
+            ),
+            SignerKey::Rsa { pss: true, .. } => (
+                &digest::SHA256,
+                SHA256,
+                (RSASSA_PSS, Some(rsa_pss_sha256_parameters()?)),
+            ),
+            SignerKey::Ed25519(_) => (&digest::SHA512, SHA512, (ED25519, None)),
         };
         let message_digest = digest::digest(digest_alg, content);
         // signingTime is UTCTime until 2049 (RFC 5652 §11.3), as OpenSSL writes it.
@@ -231,10 +384,8 @@ impl CodeSigner {
             digest_alg: digest_algorithm.clone(),
             signed_attrs: Some(signed_attrs),
             signature_algorithm: AlgorithmIdentifierOwned {
-                oid: signature_oid,
-                // RFC 4055 §5: sha256WithRSAEncryption takes NULL parameters;
-                // RFC 5758 §3.2: ECDSA algorithm identifiers take none.
-                parameters: matches!(self.key, SignerKey::Rsa(_)).then_some(Any::null()),
+                oid: signature_algorithm.0,
+                parameters: signature_algorithm.1,
             },
             signature: OctetString::new(signature)?,
             unsigned_attrs: None,
@@ -267,12 +418,19 @@ impl CodeSigner {
                 .map_err(|_| anyhow::anyhow!("ECDSA signing failed"))?
                 .as_ref()
                 .to_vec()),
-            SignerKey::Rsa(k) => {
-                let mut signature = vec![0; k.public_modulus_len()];
-                k.sign(&RSA_PKCS1_SHA256, &rng, message, &mut signature)
+            SignerKey::Rsa { key, pss } => {
+                let padding: &'static dyn aws_lc_rs::signature::RsaEncoding = if *pss {
+                    &RSA_PSS_SHA256
+                } else {
+                    &RSA_PKCS1_SHA256
+                };
+                let mut signature = vec![0; key.public_modulus_len()];
+                key.sign(padding, &rng, message, &mut signature)
                     .map_err(|_| anyhow::anyhow!("RSA signing failed"))?;
                 Ok(signature)
             }
+            // RFC 8419 §3.1: PureEdDSA over the DER signed attributes themselves.
+            SignerKey::Ed25519(k) => Ok(k.sign(message).as_ref().to_vec()),
         }
     }
 }
@@ -499,6 +657,195 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.to_string().contains("does not belong"), "{e}");
+    }
+
+    /// `openssl req -x509` with the codeSigning EKU over a key made by `keygen` (the
+    /// `openssl` arguments after `-newkey`, or a `-key FILE` made by `genpkey`).
+    fn openssl_signer(dir: &Path, key_args: &[&str]) -> (std::path::PathBuf, CodeSigner) {
+        let (cert, key) = (dir.join("c.pem"), dir.join("k.pem"));
+        let mut cmd = std::process::Command::new("openssl");
+        cmd.args(["req", "-x509", "-nodes", "-days", "1"]);
+        if key_args.first() == Some(&"genpkey") {
+            let out = std::process::Command::new("openssl")
+                .args(key_args)
+                .arg("-out")
+                .arg(&key)
+                .output()
+                .expect("openssl is installed");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            cmd.arg("-key").arg(&key);
+        } else {
+            cmd.args(key_args).arg("-keyout").arg(&key);
+        }
+        let out = cmd
+            .args([
+                "-subj",
+                "/CN=dev",
+                "-addext",
+                "extendedKeyUsage=codeSigning",
+            ])
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .expect("openssl is installed");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let signer = CodeSigner::load(&cert, &key).unwrap();
+        (cert, signer)
+    }
+
+    /// The registry server's own verifier accepts `der` as a proof of possession of
+    /// `nonce` by `signer`'s certificate.
+    fn registry_accepts(signer: &CodeSigner, der: &[u8], nonce: &[u8]) {
+        let verified = registry::cms::verify_signed_nonce(der, nonce)
+            .unwrap_or_else(|e| panic!("the registry refuses {}: {e}", signer.algorithm()));
+        assert_eq!(verified.certificate_der, signer.certificate_der());
+    }
+
+    fn signer_info(der: &[u8]) -> SignerInfo {
+        let sd: SignedData = ContentInfo::from_der(der)
+            .unwrap()
+            .content
+            .decode_as()
+            .unwrap();
+        sd.signer_infos.0.get(0).unwrap().clone()
+    }
+
+    #[test]
+    fn registry_verifier_accepts_ecdsa_and_rsa_pkcs1() {
+        let nonce = [7u8; 32];
+        let ec = signer();
+        registry_accepts(&ec, &ec.sign_cms(&nonce).unwrap(), &nonce);
+        let dir = tempfile::tempdir().unwrap();
+        let (_, rsa) = openssl_signer(dir.path(), &["-newkey", "rsa:2048"]);
+        assert_eq!(rsa.algorithm(), "RSA PKCS#1 v1.5");
+        registry_accepts(&rsa, &rsa.sign_cms(&nonce).unwrap(), &nonce);
+        let dir = tempfile::tempdir().unwrap();
+        let (_, p384) = openssl_signer(
+            dir.path(),
+            &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:secp384r1"],
+        );
+        registry_accepts(&p384, &p384.sign_cms(&nonce).unwrap(), &nonce);
+    }
+
+    #[test]
+    fn rsa_pss_on_request_is_rfc4056_signed_data_that_openssl_and_the_registry_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, mut signer) = openssl_signer(dir.path(), &["-newkey", "rsa:2048"]);
+        signer.use_rsa_pss().unwrap();
+        assert_eq!(signer.algorithm(), "RSA-PSS");
+        let nonce = [0x3cu8; 32];
+        let der = signer.sign_cms(&nonce).unwrap();
+        let si = signer_info(&der);
+        assert_eq!(si.signature_algorithm.oid, RSASSA_PSS);
+        // RFC 4056 §2: the parameters are present and name SHA-256 throughout.
+        let params: RsaPssParams = si
+            .signature_algorithm
+            .parameters
+            .as_ref()
+            .unwrap()
+            .decode_as()
+            .unwrap();
+        assert_eq!(params.hash.oid, SHA256);
+        assert_eq!(params.mask_gen.oid, ID_MGF1);
+        assert_eq!(params.salt_length, 32);
+        assert_eq!(si.digest_alg.oid, SHA256);
+        registry_accepts(&signer, &der, &nonce);
+        assert_eq!(openssl_verify(&der), nonce);
+        // And aws-lc-rs' independent PSS verifier agrees on the signature itself.
+        let spki = signer
+            .certificate
+            .tbs_certificate()
+            .subject_public_key_info();
+        UnparsedPublicKey::new(
+            &aws_lc_rs::signature::RSA_PSS_2048_8192_SHA256,
+            spki.subject_public_key.raw_bytes(),
+        )
+        .verify(
+            &si.signed_attrs.as_ref().unwrap().to_der().unwrap(),
+            si.signature.as_bytes(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn rsa_pss_keys_always_sign_with_pss() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, signer) = openssl_signer(
+            dir.path(),
+            &[
+                "genpkey",
+                "-algorithm",
+                "RSA-PSS",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+            ],
+        );
+        assert_eq!(signer.algorithm(), "RSA-PSS");
+        let nonce = [0x11u8; 32];
+        let der = signer.sign_cms(&nonce).unwrap();
+        assert_eq!(signer_info(&der).signature_algorithm.oid, RSASSA_PSS);
+        registry_accepts(&signer, &der, &nonce);
+        assert_eq!(openssl_verify(&der), nonce);
+    }
+
+    #[test]
+    fn rsa_pss_is_refused_for_other_keys() {
+        let mut ec = signer();
+        let e = ec.use_rsa_pss().unwrap_err().to_string();
+        assert!(e.contains("RSA key") && e.contains("ECDSA P-256"), "{e}");
+    }
+
+    #[test]
+    fn ed25519_signed_data_follows_rfc8419_and_verifies_independently() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, signer) = openssl_signer(dir.path(), &["genpkey", "-algorithm", "ED25519"]);
+        assert_eq!(signer.algorithm(), "Ed25519");
+        let nonce: Vec<u8> = (100u8..132).collect();
+        let der = signer.sign_cms(&nonce).unwrap();
+        let si = signer_info(&der);
+        // RFC 8419 §3: id-Ed25519 without parameters; SHA-512 as the digest algorithm
+        // and for messageDigest.
+        assert_eq!(si.signature_algorithm.oid, ED25519);
+        assert!(si.signature_algorithm.parameters.is_none());
+        assert_eq!(si.digest_alg.oid, SHA512);
+        let attrs = si.signed_attrs.as_ref().unwrap();
+        let md: OctetString = attr(attrs, ID_MESSAGE_DIGEST).decode_as().unwrap();
+        assert_eq!(
+            md.as_bytes(),
+            digest::digest(&digest::SHA512, &nonce).as_ref()
+        );
+        registry_accepts(&signer, &der, &nonce);
+
+        // Python `cryptography` (OpenSSL 3.0's CMS cannot verify Ed25519): the
+        // signature over the DER signed attributes with the certificate's key.
+        let attrs_path = dir.path().join("attrs.der");
+        let sig_path = dir.path().join("sig.bin");
+        std::fs::write(&attrs_path, attrs.to_der().unwrap()).unwrap();
+        std::fs::write(&sig_path, si.signature.as_bytes()).unwrap();
+        let script = "import sys\n\
+from cryptography import x509\n\
+cert = x509.load_pem_x509_certificate(open(sys.argv[1], 'rb').read())\n\
+cert.public_key().verify(open(sys.argv[3], 'rb').read(), open(sys.argv[2], 'rb').read())\n\
+print('ok')\n";
+        let out = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .args([&cert, &attrs_path, &sig_path])
+            .output()
+            .expect("python3 is installed");
+        assert!(
+            out.status.success() && out.stdout.starts_with(b"ok"),
+            "python cryptography refuses the Ed25519 signature: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     #[test]

@@ -53,8 +53,14 @@ impl Server {
     /// A server over `data_dir`, which the caller owns (to share files between two
     /// servers, or to restart on the same data); `config` is written next to it.
     pub fn start_in(bin: &Path, data_dir: &Path, config: Option<&str>) -> Server {
+        Self::start_at(bin, data_dir, config, "127.0.0.1:0")
+    }
+
+    /// [`Server::start_in`] listening on `listen` — e.g. the address of a server just
+    /// stopped, to serve other data at the same URL.
+    pub fn start_at(bin: &Path, data_dir: &Path, config: Option<&str>, listen: &str) -> Server {
         let mut cmd = Command::new(bin);
-        cmd.args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
+        cmd.args(["serve", "--dev", "--listen", listen, "--data-dir"])
             .arg(data_dir);
         if let Some(text) = config {
             let path = data_dir.with_extension("toml");
