@@ -16,6 +16,7 @@ pub mod monitor;
 pub mod monitor_conformance;
 pub mod postgres;
 pub mod registry;
+pub mod shared;
 #[cfg(any(test, feature = "conformance"))]
 pub mod registry_conformance;
 pub mod sqlite;
