@@ -197,7 +197,7 @@ pub fn assert_batch_stored<S: LogStore>(store: &S, batch: &Batch) {
 }
 
 /// Asserts that nothing of `batch` that was not already stored is visible.
-fn assert_batch_absent<S: LogStore>(store: &S, batch: &Batch) {
+pub fn assert_batch_absent<S: LogStore>(store: &S, batch: &Batch) {
     for entry in &batch.entries {
         assert_eq!(store.dedup(&entry.dedup_key).expect("dedup"), None);
         assert_eq!(
@@ -219,7 +219,9 @@ fn assert_batch_absent<S: LogStore>(store: &S, batch: &Batch) {
     }
 }
 
-fn sample_batch(range: std::ops::Range<u64>, timestamp_ms: u64) -> Batch {
+/// A small batch sequencing `range` (the previous size is `range.start`): its
+/// entries, the right-edge hash and data tiles, one issuer and the new head.
+pub fn sample_batch(range: std::ops::Range<u64>, timestamp_ms: u64) -> Batch {
     let end = range.end;
     let tile = end / 256;
     let width = (end % 256).max(1) as u16;

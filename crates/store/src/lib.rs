@@ -16,9 +16,9 @@ pub mod monitor;
 pub mod monitor_conformance;
 pub mod postgres;
 pub mod registry;
-pub mod shared;
 #[cfg(any(test, feature = "conformance"))]
 pub mod registry_conformance;
+pub mod shared;
 pub mod sqlite;
 pub mod sqlite_monitor;
 pub mod sqlite_registry;
@@ -49,6 +49,10 @@ pub enum StoreError {
         "database schema version {found} is newer than the supported version {supported}; upgrade certcentral"
     )]
     UnsupportedSchema { found: u32, supported: u32 },
+    /// A sequencer lease commit found the lease gone (its database session ended, so
+    /// another process may sequence the log now); nothing of the commit was kept.
+    #[error("sequencer lease lost: {0}")]
+    LeaseLost(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -1,7 +1,7 @@
 //! The PostgreSQL stores against a real server: the three conformance suites, the
 //! two-handle check, and what only a shared database has to get right — several logs
 //! in one database, migrations racing at start-up, several processes writing at once,
-//! and connections that die.
+//! connections that die, and the sequencer lease of scale-out sequencing.
 //!
 //! Each store gets a schema of its own (see `common::postgres`), so these tests run
 //! in parallel. Handles opened on separate pools stand for separate processes.
@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use common::postgres::{fresh_pool, fresh_schema, raw_client};
 use store::conformance::{
-    assert_batch_stored, hash_of, sample_data_tile, sample_entries, sample_entry, sample_hash_tile,
-    sample_head,
+    assert_batch_absent, assert_batch_stored, hash_of, sample_batch, sample_data_tile,
+    sample_entries, sample_entry, sample_hash_tile, sample_head,
 };
 use store::monitor::{MonitorStore, Subscription};
 use store::postgres::{
@@ -22,6 +22,7 @@ use store::postgres::{
     PgRegistryStore, REGISTRY_SCHEMA_VERSION,
 };
 use store::registry::{CommitOutcome, CreateAccount, NewAccount, Push, RegistryStore};
+use store::shared::{QueuedSubmission, SequencerLease, SharedSequencing};
 use store::{Batch, LogStore, StoreError, registry_conformance};
 
 /// Two pools on one fresh schema: two "processes" sharing a database.
@@ -525,6 +526,234 @@ fn commit_time_of_a_three_thousand_entry_batch() {
         "PostgreSQL: median commit time of 3000 entries: {:?} (all: {times:?})",
         times[times.len() / 2]
     );
+}
+
+/// Only one process at a time holds a log's sequencer lease; dropping it lets the
+/// next one take it.
+#[test]
+fn only_one_handle_holds_the_lease_until_it_is_dropped() {
+    let (pool_a, pool_b, _) = two_pools();
+    let a = PgLogStore::open(&pool_a, "seq").expect("open a");
+    let b = PgLogStore::open(&pool_b, "seq").expect("open b");
+    let mut lease = a.try_acquire_lease().expect("acquire").expect("a is first");
+    for _ in 0..3 {
+        assert!(b.try_acquire_lease().expect("try b").is_none());
+        assert!(a.try_acquire_lease().expect("try a again").is_none());
+    }
+    assert!(lease.is_held());
+    drop(lease);
+    lease = acquire_within_seconds(&b);
+    assert!(lease.is_held());
+    assert!(a.try_acquire_lease().expect("try a").is_none());
+}
+
+/// Leases are per log, and per schema (a deployment's tables): holding one log's
+/// lease blocks neither another log of the same database nor a log of the same name
+/// in another schema.
+#[test]
+fn a_lease_on_one_log_does_not_block_another() {
+    let pool = fresh_pool();
+    let a = PgLogStore::open(&pool, "log-a").expect("open a");
+    let b = PgLogStore::open(&pool, "log-b").expect("open b");
+    let lease_a = a.try_acquire_lease().expect("acquire a").expect("a free");
+    let lease_b = b.try_acquire_lease().expect("acquire b").expect("b free");
+    let elsewhere = PgLogStore::open(&fresh_pool(), "log-a").expect("open elsewhere");
+    let lease_elsewhere = elsewhere
+        .try_acquire_lease()
+        .expect("acquire elsewhere")
+        .expect("another schema's log-a is free");
+    drop((lease_a, lease_b, lease_elsewhere));
+}
+
+/// A holder whose database session ends (crash, dead host, an operator's
+/// pg_terminate_backend) has lost the lease: it says so, its commit fails and
+/// changes nothing, and another process takes the lease at once.
+#[test]
+fn a_lease_whose_session_ended_is_lost() {
+    let (pool_a, pool_b, schema) = two_pools();
+    let a = PgLogStore::open(&pool_a, "seq").expect("open a");
+    let b = PgLogStore::open(&pool_b, "seq").expect("open b");
+    enqueue_entries(&a, 0..3);
+    let mut lease = a.try_acquire_pg_lease().expect("acquire").expect("free");
+    let queued = lease.pending(10).expect("pending");
+    assert_eq!(queued.len(), 3);
+    terminate_backend(&schema, lease.backend_pid());
+    assert!(!lease.is_held());
+    let batch = sample_batch(0..3, 1_000);
+    let err = lease
+        .commit(&batch, &ids(&queued))
+        .expect_err("a lost lease must not commit");
+    assert!(matches!(err, StoreError::LeaseLost(_)), "{err:?}");
+    assert_eq!(a.tree_head().expect("head"), None);
+    assert_batch_absent(&a, &batch);
+    let mut next = b
+        .try_acquire_lease()
+        .expect("acquire b")
+        .expect("the lease is free as soon as the session is gone");
+    assert_eq!(next.pending(10).expect("pending"), queued);
+}
+
+/// Queuing a key again while it waits keeps the first payload; `pending` hands out
+/// the oldest first, at most `max`, and only this log's.
+#[test]
+fn enqueue_is_idempotent_and_pending_is_oldest_first() {
+    let pool = fresh_pool();
+    let store = PgLogStore::open(&pool, "seq").expect("open");
+    let other = PgLogStore::open(&pool, "other").expect("open other");
+    enqueue_entries(&other, 100..102);
+    enqueue_entries(&store, 0..5);
+    store
+        .enqueue(&sample_entry(1).dedup_key, b"a retry")
+        .expect("enqueue again");
+    let mut lease = store.try_acquire_lease().expect("acquire").expect("free");
+    let first = lease.pending(3).expect("pending");
+    assert_eq!(
+        first.iter().map(|q| q.dedup_key).collect::<Vec<_>>(),
+        (0..3)
+            .map(|i| sample_entry(i).dedup_key)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(first[1].payload, payload(1));
+    assert!(first.windows(2).all(|w| w[0].id < w[1].id));
+    let all = lease.pending(100).expect("pending all");
+    assert_eq!(all.len(), 5);
+    assert_eq!(all[..3], first[..]);
+    assert_eq!(lease.pending(0).expect("pending none"), Vec::new());
+}
+
+/// A lease commit writes the batch and deletes exactly the consumed queue rows, in
+/// one transaction: a batch that fails (here a shrinking head) leaves both the log
+/// and the queue as they were.
+#[test]
+fn lease_commit_writes_the_batch_and_consumes_the_queue_atomically() {
+    let pool = fresh_pool();
+    let store = PgLogStore::open(&pool, "seq").expect("open");
+    let other = PgLogStore::open(&pool, "other").expect("open other");
+    enqueue_entries(&store, 0..5);
+    enqueue_entries(&other, 0..2);
+    let mut lease = store.try_acquire_lease().expect("acquire").expect("free");
+    let queued = lease.pending(10).expect("pending");
+    let first = sample_batch(0..3, 1_000);
+    lease
+        .commit(&first, &ids(&queued[..3]))
+        .expect("lease commit");
+    assert_batch_stored(&store, &first);
+    assert_eq!(store.tree_head().expect("head"), first.tree_head);
+    assert_eq!(lease.pending(10).expect("pending"), queued[3..]);
+
+    let mut shrinking = sample_batch(3..5, 2_000);
+    shrinking.tree_head = Some(sample_head(2, 2_000));
+    let err = lease
+        .commit(&shrinking, &ids(&queued[3..]))
+        .expect_err("a shrinking head must fail");
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    assert!(lease.is_held(), "a refused batch does not cost the lease");
+    assert_eq!(lease.pending(10).expect("pending"), queued[3..]);
+    assert_eq!(store.tree_head().expect("head"), first.tree_head);
+    for entry in &shrinking.entries {
+        assert_eq!(store.dedup(&entry.dedup_key).expect("dedup"), None);
+    }
+
+    let second = sample_batch(3..5, 3_000);
+    lease
+        .commit(&second, &ids(&queued[3..]))
+        .expect("the corrected batch commits");
+    assert_eq!(lease.pending(10).expect("pending"), Vec::new());
+    assert_eq!(store.tree_head().expect("head"), second.tree_head);
+    let mut other_lease = other.try_acquire_lease().expect("acquire").expect("free");
+    assert_eq!(other_lease.pending(10).expect("pending").len(), 2);
+}
+
+/// Two sequencers of one log never both commit: while A holds the lease B cannot
+/// take it; once A's session is gone B takes it and commits, and A's commit (with
+/// another tree of the same size) fails as lost and changes nothing.
+#[test]
+fn two_lease_holders_can_never_both_commit() {
+    let (pool_a, pool_b, schema) = two_pools();
+    let a = PgLogStore::open(&pool_a, "seq").expect("open a");
+    let b = PgLogStore::open(&pool_b, "seq").expect("open b");
+    enqueue_entries(&b, 0..4);
+    let mut lease_a = a.try_acquire_pg_lease().expect("acquire a").expect("free");
+    assert!(b.try_acquire_lease().expect("try b").is_none());
+    let queued_a = lease_a.pending(10).expect("pending a");
+    terminate_backend(&schema, lease_a.backend_pid());
+
+    let mut lease_b = b.try_acquire_lease().expect("acquire b").expect("now free");
+    let queued_b = lease_b.pending(10).expect("pending b");
+    assert_eq!(queued_b, queued_a);
+    let batch_b = sample_batch(0..4, 1_000);
+    lease_b
+        .commit(&batch_b, &ids(&queued_b))
+        .expect("b commits");
+
+    let mut batch_a = sample_batch(0..4, 2_000);
+    if let Some(head) = &mut batch_a.tree_head {
+        head.root = hash_of(9, 4);
+    }
+    let err = lease_a
+        .commit(&batch_a, &ids(&queued_a))
+        .expect_err("a lost lease must not commit");
+    assert!(matches!(err, StoreError::LeaseLost(_)), "{err:?}");
+    assert_eq!(a.tree_head().expect("head"), batch_b.tree_head);
+    assert_batch_stored(&a, &batch_b);
+    assert_eq!(lease_b.pending(10).expect("pending"), Vec::new());
+}
+
+/// The payload queued for sample entry `i`.
+fn payload(i: u64) -> Vec<u8> {
+    format!("submission {i}").into_bytes()
+}
+
+fn enqueue_entries(store: &PgLogStore, range: std::ops::Range<u64>) {
+    for i in range {
+        store
+            .enqueue(&sample_entry(i).dedup_key, &payload(i))
+            .expect("enqueue");
+    }
+}
+
+fn ids(queued: &[QueuedSubmission]) -> Vec<i64> {
+    queued.iter().map(|q| q.id).collect()
+}
+
+/// A lease taken right after the previous holder dropped it: the server ends the
+/// old session asynchronously, so allow it a moment.
+fn acquire_within_seconds(store: &PgLogStore) -> Box<dyn SequencerLease> {
+    let deadline = Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        if let Some(lease) = store.try_acquire_lease().expect("try") {
+            return lease;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the dropped lease was not released"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Ends the server session `pid` (what a crash of its holder or an operator does)
+/// and waits until it and its locks are gone.
+fn terminate_backend(schema: &str, pid: i32) {
+    let mut client = raw_client(schema);
+    let terminated: bool = client
+        .query_one("SELECT pg_terminate_backend($1)", &[&pid])
+        .expect("terminate")
+        .get(0);
+    assert!(terminated, "no backend {pid}");
+    let deadline = Instant::now() + std::time::Duration::from_secs(5);
+    while client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)
+                 OR EXISTS (SELECT 1 FROM pg_locks WHERE pid = $1)",
+            &[&pid],
+        )
+        .expect("pg_stat_activity")
+        .get::<_, bool>(0)
+    {
+        assert!(Instant::now() < deadline, "backend {pid} did not exit");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// A batch sequencing `start..start + n` the way the sequencer does: full tiles for

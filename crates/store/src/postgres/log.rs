@@ -86,6 +86,21 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (log, dedup_key)
     );
     CREATE INDEX ct_entries_leaf_hash ON ct_entries (log, leaf_hash);",
+    // Version 2: the submission queue of scale-out sequencing (`crate::shared`).
+    //
+    // Every process queues what it accepted; the lease holder takes rows oldest
+    // first (`id` order) and deletes them in the transaction that commits their
+    // entries. `UNIQUE (log, dedup_key)` makes a retried submission a no-op while it
+    // waits. `queued_ms` is the server's clock, to watch how long submissions wait.
+    "CREATE TABLE ct_queue (
+        log       TEXT NOT NULL,
+        id        BIGINT GENERATED ALWAYS AS IDENTITY,
+        dedup_key BYTEA NOT NULL,
+        payload   BYTEA NOT NULL,
+        queued_ms BIGINT NOT NULL DEFAULT (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT,
+        PRIMARY KEY (log, id),
+        UNIQUE (log, dedup_key)
+    );",
 ];
 
 /// The `ct_` schema version this build writes and understands.
@@ -94,10 +109,12 @@ pub const LOG_SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 const COMPONENT: &str = "ct_log";
 
 /// One CT log's storage in a shared PostgreSQL database. Cheap to share behind an
-/// `Arc`; several handles (in one process or many) may name the same log.
+/// `Arc`; several handles (in one process or many) may name the same log. It is also
+/// the log's [`crate::shared::SharedSequencing`], so one `Arc<PgLogStore>` serves as
+/// both the `LogStore` and the queue and lease of the log.
 pub struct PgLogStore {
-    pool: PgPool,
-    log: String,
+    pub(super) pool: PgPool,
+    pub(super) log: String,
 }
 
 impl std::fmt::Debug for PgLogStore {
@@ -223,160 +240,151 @@ fn dedup_record(row: &::postgres::Row, offset: usize) -> Result<DedupRecord> {
     })
 }
 
-impl PgLogStore {
-    /// The head check: a tree never shrinks (RFC 6962 §5.3 consistency proofs could
-    /// not exist — a fatal log split), and a second head of the stored size must have
-    /// the stored root (re-signing with a fresh timestamp is allowed; another root at
-    /// the same size is a fork). Runs after the row lock, so it sees the latest head.
-    fn check_head(&self, stored: &::postgres::Row, head: &StoredTreeHead) -> Result<()> {
-        let Some(size) = stored.try_get::<_, Option<i64>>(0)? else {
-            return Ok(());
-        };
-        let size = to_u64(size)?;
-        if head.tree_size < size {
+/// The head check: a tree never shrinks (RFC 6962 §5.3 consistency proofs could
+/// not exist — a fatal log split), and a second head of the stored size must have
+/// the stored root (re-signing with a fresh timestamp is allowed; another root at
+/// the same size is a fork). Runs after the row lock, so it sees the latest head.
+fn check_head(log: &str, stored: &::postgres::Row, head: &StoredTreeHead) -> Result<()> {
+    let Some(size) = stored.try_get::<_, Option<i64>>(0)? else {
+        return Ok(());
+    };
+    let size = to_u64(size)?;
+    if head.tree_size < size {
+        return Err(StoreError::Corrupt(format!(
+            "log {log}: tree head would shrink from size {size} to {}",
+            head.tree_size
+        )));
+    }
+    if head.tree_size == size {
+        let root: Option<Vec<u8>> = stored.try_get(1)?;
+        if root.as_deref() != Some(&head.root[..]) {
             return Err(StoreError::Corrupt(format!(
-                "log {}: tree head would shrink from size {size} to {}",
-                self.log, head.tree_size
+                "log {log}: a tree head of size {size} with another root is stored (a fork)"
             )));
         }
-        if head.tree_size == size {
-            let root: Option<Vec<u8>> = stored.try_get(1)?;
-            if root.as_deref() != Some(&head.root[..]) {
-                return Err(StoreError::Corrupt(format!(
-                    "log {}: a tree head of size {size} with another root is stored (a fork)",
-                    self.log
-                )));
-            }
-        }
-        Ok(())
     }
+    Ok(())
+}
 
-    fn insert_entries(
-        &self,
-        client: &mut Client,
-        st: &mut Statements,
-        entries: &[NewEntry],
-    ) -> Result<()> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        // Repeats inside the batch are named precisely here; repeats of stored rows
-        // are caught by the constraints below.
-        let mut keys = std::collections::HashSet::with_capacity(entries.len());
-        let mut indexes = std::collections::HashSet::with_capacity(entries.len());
-        for entry in entries {
-            if !keys.insert(entry.dedup_key) {
-                return Err(StoreError::Corrupt(format!(
-                    "log {}: dedup key {} twice in one batch",
-                    self.log,
-                    hex(&entry.dedup_key)
-                )));
-            }
-            if !indexes.insert(entry.record.leaf_index) {
-                return Err(StoreError::Corrupt(format!(
-                    "log {}: leaf index {} twice in one batch",
-                    self.log, entry.record.leaf_index
-                )));
-            }
-        }
-        // One statement for the whole batch (arrays, not one round trip per entry).
-        let leaf_indexes = entries
-            .iter()
-            .map(|e| to_i64(e.record.leaf_index))
-            .collect::<Result<Vec<_>>>()?;
-        let timestamps = entries
-            .iter()
-            .map(|e| to_i64(e.record.timestamp_ms))
-            .collect::<Result<Vec<_>>>()?;
-        let dedup_keys: Vec<&[u8]> = entries.iter().map(|e| &e.dedup_key[..]).collect();
-        let leaf_hashes: Vec<&[u8]> = entries.iter().map(|e| &e.leaf_hash[..]).collect();
-        let signatures: Vec<&[u8]> = entries
-            .iter()
-            .map(|e| e.record.sct_signature.as_slice())
-            .collect();
-        let stmt = st.get(client, INSERT_ENTRIES)?;
-        let inserted = client.execute(
-            &stmt,
-            &[
-                &self.log,
-                &leaf_indexes,
-                &dedup_keys,
-                &leaf_hashes,
-                &timestamps,
-                &signatures,
-            ],
-        )?;
-        if inserted != entries.len() as u64 {
-            // A second entry under a stored dedup key means the sequencer logged a
-            // submission twice instead of returning the first SCT; a stored leaf index
-            // means another sequencer already extended the log. Either way the batch
-            // must not land.
+fn insert_entries(
+    log: &str,
+    client: &mut Client,
+    st: &mut Statements,
+    entries: &[NewEntry],
+) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    // Repeats inside the batch are named precisely here; repeats of stored rows
+    // are caught by the constraints below.
+    let mut keys = std::collections::HashSet::with_capacity(entries.len());
+    let mut indexes = std::collections::HashSet::with_capacity(entries.len());
+    for entry in entries {
+        if !keys.insert(entry.dedup_key) {
             return Err(StoreError::Corrupt(format!(
-                "log {}: {} of {} entries have a leaf index or dedup key that is already stored",
-                self.log,
-                entries.len() as u64 - inserted,
-                entries.len()
+                "log {log}: dedup key {} twice in one batch",
+                hex(&entry.dedup_key)
             )));
         }
-        Ok(())
-    }
-
-    /// Writes a tile unless the stored one is wider or is not a prefix of it (tiles
-    /// only grow at their right edge; anything else would publish a different tree).
-    /// The upsert's `WHERE` makes it a no-op when the invariant fails, and a zero row
-    /// count tells us to report it.
-    fn upsert_tile(
-        &self,
-        client: &mut Client,
-        st: &mut Statements,
-        tile: &TileWrite,
-        hash_level: Option<u8>,
-    ) -> Result<()> {
-        let index = to_i64(tile.index)?;
-        let width = i32::from(tile.width);
-        let changed = match hash_level {
-            Some(level) => {
-                let stmt = st.get(client, UPSERT_HASH_TILE)?;
-                client.execute(
-                    &stmt,
-                    &[&self.log, &i16::from(level), &index, &width, &tile.bytes],
-                )?
-            }
-            None => {
-                let stmt = st.get(client, UPSERT_DATA_TILE)?;
-                client.execute(&stmt, &[&self.log, &index, &width, &tile.bytes])?
-            }
-        };
-        if changed == 1 {
-            return Ok(());
+        if !indexes.insert(entry.record.leaf_index) {
+            return Err(StoreError::Corrupt(format!(
+                "log {log}: leaf index {} twice in one batch",
+                entry.record.leaf_index
+            )));
         }
-        let (what, stored) = match hash_level {
-            Some(level) => {
-                let stmt = st.get(client, HASH_TILE_WIDTH)?;
-                let row = client.query_opt(&stmt, &[&self.log, &i16::from(level), &index])?;
-                (format!("hash tile {level}/{}", tile.index), row)
-            }
-            None => {
-                let stmt = st.get(client, DATA_TILE_WIDTH)?;
-                let row = client.query_opt(&stmt, &[&self.log, &index])?;
-                (format!("data tile {}", tile.index), row)
-            }
-        };
-        let stored: Option<i32> = stored.map(|row| row.try_get(0)).transpose()?;
-        Err(match stored {
-            Some(stored) if width < stored => StoreError::Corrupt(format!(
-                "log {}: {what}: refusing to narrow from width {stored} to {width}",
-                self.log
-            )),
-            Some(stored) => StoreError::Corrupt(format!(
-                "log {}: {what}: width {width} content does not extend the stored width {stored}",
-                self.log
-            )),
-            None => {
-                StoreError::Corrupt(format!("log {}: {what}: upsert changed nothing", self.log))
-            }
-        })
     }
+    // One statement for the whole batch (arrays, not one round trip per entry).
+    let leaf_indexes = entries
+        .iter()
+        .map(|e| to_i64(e.record.leaf_index))
+        .collect::<Result<Vec<_>>>()?;
+    let timestamps = entries
+        .iter()
+        .map(|e| to_i64(e.record.timestamp_ms))
+        .collect::<Result<Vec<_>>>()?;
+    let dedup_keys: Vec<&[u8]> = entries.iter().map(|e| &e.dedup_key[..]).collect();
+    let leaf_hashes: Vec<&[u8]> = entries.iter().map(|e| &e.leaf_hash[..]).collect();
+    let signatures: Vec<&[u8]> = entries
+        .iter()
+        .map(|e| e.record.sct_signature.as_slice())
+        .collect();
+    let stmt = st.get(client, INSERT_ENTRIES)?;
+    let inserted = client.execute(
+        &stmt,
+        &[
+            &log,
+            &leaf_indexes,
+            &dedup_keys,
+            &leaf_hashes,
+            &timestamps,
+            &signatures,
+        ],
+    )?;
+    if inserted != entries.len() as u64 {
+        // A second entry under a stored dedup key means the sequencer logged a
+        // submission twice instead of returning the first SCT; a stored leaf index
+        // means another sequencer already extended the log. Either way the batch
+        // must not land.
+        return Err(StoreError::Corrupt(format!(
+            "log {log}: {} of {} entries have a leaf index or dedup key that is already stored",
+            entries.len() as u64 - inserted,
+            entries.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Writes a tile unless the stored one is wider or is not a prefix of it (tiles
+/// only grow at their right edge; anything else would publish a different tree).
+/// The upsert's `WHERE` makes it a no-op when the invariant fails, and a zero row
+/// count tells us to report it.
+fn upsert_tile(
+    log: &str,
+    client: &mut Client,
+    st: &mut Statements,
+    tile: &TileWrite,
+    hash_level: Option<u8>,
+) -> Result<()> {
+    let index = to_i64(tile.index)?;
+    let width = i32::from(tile.width);
+    let changed = match hash_level {
+        Some(level) => {
+            let stmt = st.get(client, UPSERT_HASH_TILE)?;
+            client.execute(
+                &stmt,
+                &[&log, &i16::from(level), &index, &width, &tile.bytes],
+            )?
+        }
+        None => {
+            let stmt = st.get(client, UPSERT_DATA_TILE)?;
+            client.execute(&stmt, &[&log, &index, &width, &tile.bytes])?
+        }
+    };
+    if changed == 1 {
+        return Ok(());
+    }
+    let (what, stored) = match hash_level {
+        Some(level) => {
+            let stmt = st.get(client, HASH_TILE_WIDTH)?;
+            let row = client.query_opt(&stmt, &[&log, &i16::from(level), &index])?;
+            (format!("hash tile {level}/{}", tile.index), row)
+        }
+        None => {
+            let stmt = st.get(client, DATA_TILE_WIDTH)?;
+            let row = client.query_opt(&stmt, &[&log, &index])?;
+            (format!("data tile {}", tile.index), row)
+        }
+    };
+    let stored: Option<i32> = stored.map(|row| row.try_get(0)).transpose()?;
+    Err(match stored {
+        Some(stored) if width < stored => StoreError::Corrupt(format!(
+            "log {log}: {what}: refusing to narrow from width {stored} to {width}"
+        )),
+        Some(stored) => StoreError::Corrupt(format!(
+            "log {log}: {what}: width {width} content does not extend the stored width {stored}"
+        )),
+        None => StoreError::Corrupt(format!("log {log}: {what}: upsert changed nothing")),
+    })
 }
 
 impl LogStore for PgLogStore {
@@ -392,48 +400,7 @@ impl LogStore for PgLogStore {
 
     fn commit_batch(&self, batch: &Batch) -> Result<()> {
         self.pool.write(|client, st| {
-            // The lock first: from here on no other writer of this log runs, and every
-            // statement below (READ COMMITTED) sees what the previous writer committed.
-            let stmt = st.get(client, LOCK_HEAD)?;
-            let stored = client.query_opt(&stmt, &[&self.log])?.ok_or_else(|| {
-                StoreError::Corrupt(format!("log {} has no row in ct_logs", self.log))
-            })?;
-            if let Some(head) = &batch.tree_head {
-                self.check_head(&stored, head)?;
-            }
-            self.insert_entries(client, st, &batch.entries)?;
-            for tile in &batch.hash_tiles {
-                self.upsert_tile(client, st, tile, Some(tile.level))?;
-            }
-            for tile in &batch.data_tiles {
-                self.upsert_tile(client, st, tile, None)?;
-            }
-            if !batch.issuers.is_empty() {
-                let fingerprints: Vec<&[u8]> =
-                    batch.issuers.iter().map(|(fp, _)| &fp[..]).collect();
-                let ders: Vec<&[u8]> = batch.issuers.iter().map(|(_, der)| &der[..]).collect();
-                let stmt = st.get(client, INSERT_ISSUERS)?;
-                client.execute(&stmt, &[&self.log, &fingerprints, &ders])?;
-            }
-            if let Some(head) = &batch.tree_head {
-                let size = to_i64(head.tree_size)?;
-                let timestamp = to_i64(head.timestamp_ms)?;
-                let root = &head.root[..];
-                let params: [&(dyn ::postgres::types::ToSql + Sync); 6] = [
-                    &self.log,
-                    &size,
-                    &timestamp,
-                    &root,
-                    &head.signature,
-                    &head.checkpoint,
-                ];
-                let stmt = st.get(client, UPDATE_HEAD)?;
-                client.execute(&stmt, &params)?;
-                // Same size again (a re-signed head with a fresh timestamp, RFC 6962
-                // §3.5) replaces the older signature for that size.
-                let stmt = st.get(client, UPSERT_HEAD_HISTORY)?;
-                client.execute(&stmt, &params)?;
-            }
+            write_batch(&self.log, client, st, batch)?;
             // COMMIT returns once the WAL is flushed (synchronous_commit=on).
             Ok(Finish::Commit(()))
         })
@@ -523,6 +490,59 @@ impl LogStore for PgLogStore {
                 .transpose()?)
         })
     }
+}
+
+/// The body of [`LogStore::commit_batch`], inside a transaction the caller opened on
+/// `client` and commits: through the pool for `commit_batch`, on the lease's own
+/// connection for a [`crate::shared::SequencerLease::commit`].
+pub(super) fn write_batch(
+    log: &str,
+    client: &mut Client,
+    st: &mut Statements,
+    batch: &Batch,
+) -> Result<()> {
+    // The lock first: from here on no other writer of this log runs, and every
+    // statement below (READ COMMITTED) sees what the previous writer committed.
+    let stmt = st.get(client, LOCK_HEAD)?;
+    let stored = client
+        .query_opt(&stmt, &[&log])?
+        .ok_or_else(|| StoreError::Corrupt(format!("log {log} has no row in ct_logs")))?;
+    if let Some(head) = &batch.tree_head {
+        check_head(log, &stored, head)?;
+    }
+    insert_entries(log, client, st, &batch.entries)?;
+    for tile in &batch.hash_tiles {
+        upsert_tile(log, client, st, tile, Some(tile.level))?;
+    }
+    for tile in &batch.data_tiles {
+        upsert_tile(log, client, st, tile, None)?;
+    }
+    if !batch.issuers.is_empty() {
+        let fingerprints: Vec<&[u8]> = batch.issuers.iter().map(|(fp, _)| &fp[..]).collect();
+        let ders: Vec<&[u8]> = batch.issuers.iter().map(|(_, der)| &der[..]).collect();
+        let stmt = st.get(client, INSERT_ISSUERS)?;
+        client.execute(&stmt, &[&log, &fingerprints, &ders])?;
+    }
+    if let Some(head) = &batch.tree_head {
+        let size = to_i64(head.tree_size)?;
+        let timestamp = to_i64(head.timestamp_ms)?;
+        let root = &head.root[..];
+        let params: [&(dyn ::postgres::types::ToSql + Sync); 6] = [
+            &log,
+            &size,
+            &timestamp,
+            &root,
+            &head.signature,
+            &head.checkpoint,
+        ];
+        let stmt = st.get(client, UPDATE_HEAD)?;
+        client.execute(&stmt, &params)?;
+        // Same size again (a re-signed head with a fresh timestamp, RFC 6962
+        // §3.5) replaces the older signature for that size.
+        let stmt = st.get(client, UPSERT_HEAD_HISTORY)?;
+        client.execute(&stmt, &params)?;
+    }
+    Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -18,10 +18,15 @@
 //! Schema: one database holds every CT log (keyed by log name in every `ct_` table),
 //! the registry (`registry_` tables) and the monitor (`monitor_` tables). Each
 //! component has its own list of migrations, versioned in `schema_migrations`.
+//!
+//! Scale-out sequencing ([`crate::shared`]): [`PgLogStore`] is also its log's
+//! [`crate::shared::SharedSequencing`] — a `ct_queue` table, and a lease that is a
+//! session-level advisory lock on a connection of its own (see `shared.rs`).
 
 mod log;
 mod monitor;
 mod registry;
+mod shared;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -32,6 +37,7 @@ use ::postgres::{Client, Config, GenericClient, NoTls, Statement};
 pub use log::{LOG_SCHEMA_VERSION, PgLogStore};
 pub use monitor::{MONITOR_SCHEMA_VERSION, PgMonitorStore};
 pub use registry::{PgRegistryStore, REGISTRY_SCHEMA_VERSION};
+pub use shared::PgSequencerLease;
 
 use crate::{Result, StoreError};
 
@@ -114,6 +120,12 @@ impl PgPool {
         };
         drop(pool.get()?);
         Ok(pool)
+    }
+
+    /// The configuration the pool connects with, for a connection of its own outside
+    /// the pool (a sequencer lease lives exactly as long as its session).
+    pub(crate) fn config(&self) -> &Config {
+        &self.inner.config
     }
 
     /// Borrows a connection; it goes back to the pool when dropped.
