@@ -780,3 +780,25 @@ fn realistic_batch(start: u64, n: u64, data_entry_len: usize) -> Batch {
         tree_head: Some(sample_head(end, 1_700_000_000_000 + end)),
     }
 }
+
+/// The server calls the stores from axum handlers; the sync client must work there
+/// (it would panic blocking on its own runtime inside a worker without `off_async`).
+#[test]
+fn stores_work_from_async_tasks_on_a_multi_thread_runtime() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("runtime");
+    let store = std::sync::Arc::new(PgLogStore::open(&fresh_pool(), "async").expect("open"));
+    let task = {
+        let store = store.clone();
+        runtime.spawn(async move {
+            store
+                .commit_batch(&store::conformance::sample_batch(0..3, 1))
+                .expect("commit from a worker");
+            store.tree_head().expect("read from a worker")
+        })
+    };
+    let head = runtime.block_on(task).expect("task");
+    assert_eq!(head.map(|h| h.tree_size), Some(3));
+}

@@ -118,7 +118,7 @@ impl PgPool {
                 freed: Condvar::new(),
             }),
         };
-        drop(pool.get()?);
+        off_async(|| pool.get().map(drop))?;
         Ok(pool)
     }
 
@@ -185,21 +185,30 @@ impl PgPool {
     /// Runs a read on a pooled connection, once more on a fresh connection if the
     /// first one turned out to be dead (reads are idempotent).
     pub(crate) fn read<T>(&self, mut f: impl FnMut(&mut PgConn) -> Result<T>) -> Result<T> {
-        let mut conn = self.get()?;
-        match f(&mut conn) {
-            Err(StoreError::Postgres(_)) if conn.client.is_closed() => {
-                drop(conn);
-                let mut fresh = self.get()?;
-                f(&mut fresh)
+        off_async(|| {
+            let mut conn = self.get()?;
+            match f(&mut conn) {
+                Err(StoreError::Postgres(_)) if conn.client.is_closed() => {
+                    drop(conn);
+                    let mut fresh = self.get()?;
+                    f(&mut fresh)
+                }
+                result => result,
             }
-            result => result,
-        }
+        })
     }
 
     /// Runs `f` in a transaction and commits it if `f` says so. `BEGIN` is retried
     /// once on a fresh connection if the pooled one was dead (nothing was sent yet);
     /// nothing after it is retried.
     pub(crate) fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Client, &mut Statements) -> Result<Finish<T>>,
+    ) -> Result<T> {
+        off_async(|| self.write_here(f))
+    }
+
+    fn write_here<T>(
         &self,
         f: impl FnOnce(&mut Client, &mut Statements) -> Result<Finish<T>>,
     ) -> Result<T> {
@@ -236,6 +245,21 @@ impl PgPool {
                 Err(e)
             }
         }
+    }
+}
+
+/// Runs blocking client work from any thread. The `postgres` client blocks on a
+/// runtime of its own, which panics on a thread that is driving async tasks (an axum
+/// handler reading a tile, say); there the worker's tasks are handed to another
+/// thread for the duration (`block_in_place`). Elsewhere — plain threads, the
+/// blocking pool — `f` just runs. A current-thread runtime cannot do this: the
+/// stores must not be called from one.
+pub(crate) fn off_async<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
     }
 }
 
