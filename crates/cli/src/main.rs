@@ -78,6 +78,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Bench(bench::BenchCommand::Ct(args)) => bench::ct::run(args),
         Command::Bench(bench::BenchCommand::Issue(args)) => bench::issue::run(args),
+        Command::Bench(bench::BenchCommand::Registry(args)) => bench::registry::run(args),
         Command::Cert(cert::CertCommand::Request(args)) => {
             cert::run(&args).map(|()| ExitCode::SUCCESS)
         }

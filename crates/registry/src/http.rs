@@ -306,15 +306,18 @@ async fn getusercert(
             "thumbprint must be the 40 hex digits of the certificate's SHA-1",
         ));
     }
-    let cert = blocking(move || registry.user_cert(&q.username, &q.thumbprint)).await?;
+    let download = match registry.cached_download(&q.username, &q.thumbprint) {
+        Some(hit) => hit,
+        None => blocking(move || registry.download(&q.username, &q.thumbprint)).await?,
+    };
     let mut response = (
         [(header::CONTENT_TYPE, "application/x-pem-file")],
-        pem(&cert.der),
+        download.pem.clone(),
     )
         .into_response();
     response.headers_mut().insert(
         REVOKED_HEADER,
-        HeaderValue::from_static(if cert.revoked { "true" } else { "false" }),
+        HeaderValue::from_static(if download.revoked { "true" } else { "false" }),
     );
     Ok(response)
 }

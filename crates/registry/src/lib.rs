@@ -12,6 +12,7 @@
 
 pub mod cert;
 pub mod cms;
+pub mod downloads;
 pub mod http;
 pub mod log;
 pub mod service;

@@ -2,6 +2,7 @@
 //! keys, challenges, push, revoke, and the read side.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_lc_rs::digest;
 use base64::Engine;
@@ -15,6 +16,7 @@ use subtle::ConstantTimeEq;
 
 use crate::cert::{CertError, check_code_signing};
 use crate::cms::{CmsError, verify_signed_nonce};
+use crate::downloads::{Download, DownloadCache};
 use crate::log::{self, Action, LogError, RegistryLog, RegistryLogEntry};
 
 /// How long a challenge can be answered, by default (the protocol's 5 minutes).
@@ -195,6 +197,10 @@ pub struct Registry {
     clock: Arc<dyn Clock>,
     entropy: Arc<dyn Entropy>,
     challenge_ttl_ms: u64,
+    downloads: DownloadCache,
+    /// Bumped by every revocation made here, so a download-cache fill that raced
+    /// with one does not re-insert the pre-revocation answer.
+    revocations: AtomicU64,
 }
 
 impl std::fmt::Debug for Registry {
@@ -224,7 +230,15 @@ impl Registry {
             clock,
             entropy,
             challenge_ttl_ms: CHALLENGE_TTL_MS,
+            downloads: DownloadCache::default(),
+            revocations: AtomicU64::new(0),
         })
+    }
+
+    /// Sizes the `getusercert` cache (see [`crate::downloads`]); capacity 0 disables it.
+    pub fn with_download_cache(mut self, capacity: usize, ttl: std::time::Duration) -> Self {
+        self.downloads = DownloadCache::new(capacity, ttl);
+        self
     }
 
     /// Sets how long challenges stay valid (default [`CHALLENGE_TTL_MS`]).
@@ -457,6 +471,8 @@ impl Registry {
         let checkpoint = prepared.append.checkpoint.clone();
         guard.adopt(prepared);
         drop(guard);
+        self.revocations.fetch_add(1, Ordering::SeqCst);
+        self.downloads.remove(&account.username, &thumbprint);
         let inclusion_proof = log::inclusion_proof(self.store.as_ref(), index, checkpoint.size)?;
         let cert = self
             .store
@@ -479,6 +495,35 @@ impl Registry {
         self.store
             .cert_by_thumbprint(username, &thumbprint)?
             .ok_or(RegistryError::CertNotFound)
+    }
+
+    /// `getusercert` from memory: `Some` only for a fresh cached answer, so it never
+    /// blocks and can run on the async worker. `None` means: call [`Self::download`].
+    pub fn cached_download(&self, username: &str, thumbprint: &str) -> Option<Arc<Download>> {
+        let thumbprint = normalize_thumbprint(thumbprint)?;
+        if !valid_username(username) {
+            return None;
+        }
+        self.downloads.get(username, &thumbprint)
+    }
+
+    /// `getusercert` as PEM, from the cache or else the store (blocking), caching it.
+    pub fn download(
+        &self,
+        username: &str,
+        thumbprint: &str,
+    ) -> Result<Arc<Download>, RegistryError> {
+        let thumbprint = normalize_thumbprint(thumbprint).ok_or(RegistryError::CertNotFound)?;
+        if let Some(hit) = self.cached_download(username, &thumbprint) {
+            return Ok(hit);
+        }
+        let generation = self.revocations.load(Ordering::SeqCst);
+        let download = Arc::new(Download::new(&self.user_cert(username, &thumbprint)?));
+        if self.revocations.load(Ordering::SeqCst) == generation {
+            self.downloads
+                .insert(username, &thumbprint, download.clone());
+        }
+        Ok(download)
     }
 
     /// A user's certificates.

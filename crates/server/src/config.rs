@@ -75,6 +75,21 @@ pub struct RegistrySection {
     /// How long a push challenge stays valid (the protocol says 5 minutes).
     #[serde(default = "default_challenge_ttl", with = "humantime_duration")]
     pub challenge_ttl: Duration,
+    /// Certificates kept in memory for `getusercert` (0 turns the cache off).
+    #[serde(default = "default_download_cache_entries")]
+    pub download_cache_entries: usize,
+    /// How long a cached download is trusted: bounds how late a revocation made by
+    /// another process on the same database shows in `getusercert`.
+    #[serde(default = "default_download_cache_ttl", with = "humantime_duration")]
+    pub download_cache_ttl: Duration,
+}
+
+fn default_download_cache_entries() -> usize {
+    registry::downloads::DEFAULT_CAPACITY
+}
+
+fn default_download_cache_ttl() -> Duration {
+    registry::downloads::DEFAULT_TTL
 }
 
 fn default_challenge_ttl() -> Duration {

@@ -77,6 +77,7 @@ pub fn build_registry(
         Arc::new(SystemEntropy),
     )
     .context("opening the registry")?
-    .with_challenge_ttl(section.challenge_ttl);
+    .with_challenge_ttl(section.challenge_ttl)
+    .with_download_cache(section.download_cache_entries, section.download_cache_ttl);
     Ok(Arc::new(registry))
 }

@@ -809,6 +809,11 @@ impl PhaseReport {
         }
     }
 
+    /// Whether any request failed with `kind`.
+    pub(super) fn errors_contain(&self, kind: ErrorKind) -> bool {
+        self.errors.contains_key(&kind.to_string())
+    }
+
     pub(super) fn write_text(&self, out: &mut String, title: &str) {
         use std::fmt::Write;
         let _ = writeln!(out, "{title}");
