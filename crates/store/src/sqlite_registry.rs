@@ -85,6 +85,10 @@ const MIGRATIONS: &[&str] = &[
         root BLOB NOT NULL,
         note TEXT NOT NULL
     );",
+    // Version 2: `getusercert` looks up (owner, thumbprint). Without this index the
+    // planner walks the owner's `certificates_account` range, reading every row of an
+    // owner with thousands of certificates.
+    "CREATE INDEX certificates_account_thumbprint ON certificates (account_id, thumbprint);",
 ];
 
 /// The schema version this build writes and understands.
@@ -312,6 +316,14 @@ fn upsert_tile(tx: &Connection, tile: &TileWrite) -> Result<()> {
     Ok(())
 }
 
+/// `getusercert`'s look-up by owner and thumbprint.
+fn cert_by_thumbprint_query() -> String {
+    format!(
+        "SELECT {CERT_COLUMNS} FROM certificates c JOIN accounts a ON a.id = c.account_id
+         WHERE a.username = ?1 AND c.thumbprint = ?2"
+    )
+}
+
 impl RegistryStore for SqliteRegistryStore {
     fn create_account(&self, account: &NewAccount) -> Result<CreateAccount> {
         let mut conn = lock(&self.writer);
@@ -535,14 +547,11 @@ impl RegistryStore for SqliteRegistryStore {
 
     fn cert_by_thumbprint(&self, username: &str, thumbprint: &str) -> Result<Option<CertRecord>> {
         self.read(|conn| {
-            conn.prepare_cached(&format!(
-                "SELECT {CERT_COLUMNS} FROM certificates c JOIN accounts a ON a.id = c.account_id
-                 WHERE a.username = ?1 AND c.thumbprint = ?2"
-            ))?
-            .query_row(params![username, thumbprint], cert_row)
-            .optional()?
-            .map(RawCert::into_record)
-            .transpose()
+            conn.prepare_cached(&cert_by_thumbprint_query())?
+                .query_row(params![username, thumbprint], cert_row)
+                .optional()?
+                .map(RawCert::into_record)
+                .transpose()
         })
     }
 
@@ -663,6 +672,31 @@ mod tests {
             let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             SqliteRegistryStore::open(&dir.path().join(format!("registry-{n}.db"))).expect("open")
         });
+    }
+
+    /// `getusercert` is the registry's hot read: it must be one index probe, not a
+    /// walk over every certificate of the owner.
+    #[test]
+    fn owner_and_thumbprint_lookup_uses_the_composite_index() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("registry.db");
+        drop(SqliteRegistryStore::open(&path).expect("open"));
+        let conn = Connection::open(&path).expect("raw open");
+        let plan: Vec<String> = conn
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                cert_by_thumbprint_query()
+            ))
+            .expect("prepare")
+            .query_map(params!["alice", "AB"], |row| row.get::<_, String>(3))
+            .expect("plan")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("certificates_account_thumbprint")),
+            "{plan:?}"
+        );
     }
 
     #[test]

@@ -85,6 +85,9 @@ const MIGRATIONS: &[&str] = &[
         size     BIGINT NOT NULL
     );
     INSERT INTO registry_log_head (size) VALUES (0);",
+    // Version 2: `getusercert` looks up (owner, thumbprint) in one index probe.
+    "CREATE INDEX registry_certificates_account_thumbprint
+        ON registry_certificates (account_id, thumbprint);",
 ];
 
 /// The `registry_` schema version this build writes and understands.
