@@ -12,6 +12,7 @@
 mod http;
 mod reads;
 mod sequencer;
+mod shared_mode;
 
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, RwLock};
@@ -176,8 +177,27 @@ pub(crate) struct Shared {
 /// One running CT log. Dropping it stops its sequencer after the pending batch.
 pub struct Log {
     shared: Arc<Shared>,
-    submit: SyncSender<sequencer::Pending>,
+    intake: Intake,
 }
+
+/// Where submissions go.
+enum Intake {
+    /// The in-process sequencer: this process alone writes the log.
+    Local(SyncSender<sequencer::Pending>),
+    /// A database queue shared by every process serving the log; whichever holds
+    /// the sequencer lease integrates it (see `shared_mode`).
+    Shared {
+        sequencing: Arc<dyn store::shared::SharedSequencing>,
+        waiters: Arc<shared_mode::Waiters>,
+        max_waiting: usize,
+        /// Dropping it stops the coordinator thread.
+        _stop: SyncSender<()>,
+    },
+}
+
+/// How long a submission to a shared log waits for a sequencer before the client is
+/// told to retry (503): long enough for a takeover after a crash.
+const SHARED_SUBMIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for Log {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -192,10 +212,58 @@ impl Log {
     /// Opens (or creates) a log over `store`: resumes the tree from the stored tiles,
     /// checks it against the stored head, and starts the sequencer thread.
     pub fn open(config: LogConfig, store: Arc<dyn LogStore>) -> Result<Self, OpenError> {
+        let pool_size = config.pool_size.max(1);
+        let shared = Self::shared_state(config, store);
+        let (state, head) = sequencer::SequencerState::resume(&shared)?;
+        *shared.head.write().expect("head lock") = Arc::new(PublishedHead::new(head));
+        let submit = sequencer::spawn(shared.clone(), state, pool_size)?;
+        Ok(Self {
+            shared,
+            intake: Intake::Local(submit),
+        })
+    }
+
+    /// Opens a log that several processes serve over one database: submissions are
+    /// queued in `sequencing`, and this process sequences them only while it holds
+    /// the log's lease (taking over within about a second of a holder's death).
+    pub fn open_shared(
+        config: LogConfig,
+        store: Arc<dyn LogStore>,
+        sequencing: Arc<dyn store::shared::SharedSequencing>,
+    ) -> Result<Self, OpenError> {
+        let max_waiting = config.pool_size.max(1);
+        let shared = Self::shared_state(config, store);
+        if let Some(head) = shared.store.tree_head()? {
+            sequencer::check_head_signature(&shared, &head)?;
+            *shared.head.write().expect("head lock") = Arc::new(PublishedHead::new(head));
+        }
+        let waiters = Arc::new(shared_mode::Waiters::default());
+        let (stop, stopped) = std::sync::mpsc::sync_channel(1);
+        {
+            let (shared, sequencing, waiters) =
+                (shared.clone(), sequencing.clone(), waiters.clone());
+            std::thread::Builder::new()
+                .name(format!("coordinator-{}", shared.name))
+                .spawn(move || {
+                    shared_mode::run(shared, sequencing, waiters, max_waiting, stopped)
+                })?;
+        }
+        Ok(Self {
+            shared,
+            intake: Intake::Shared {
+                sequencing,
+                waiters,
+                max_waiting,
+                _stop: stop,
+            },
+        })
+    }
+
+    fn shared_state(config: LogConfig, store: Arc<dyn LogStore>) -> Arc<Shared> {
         let spki_der = config.signer.spki_der();
         let log_id = config.signer.log_id();
         let tiles = reads::TileCache::new(config.tile_cache_tiles);
-        let shared = Arc::new(Shared {
+        Arc::new(Shared {
             name: config.name,
             origin: config.origin,
             signer: config.signer,
@@ -215,11 +283,7 @@ impl Log {
             recent: reads::RecentLeaves::new(RECENT_LEAVES),
             issuers: reads::IssuerCache::default(),
             sequence_interval: config.sequence_interval,
-        });
-        let (state, head) = sequencer::SequencerState::resume(&shared)?;
-        *shared.head.write().expect("head lock") = Arc::new(PublishedHead::new(head));
-        let submit = sequencer::spawn(shared.clone(), state, config.pool_size.max(1))?;
-        Ok(Self { shared, submit })
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -265,18 +329,63 @@ impl Log {
         // only writer, so its answer is authoritative, and the request path stays free
         // of a random storage read. A resubmission waits for the next batch.
         let dedup_key = dedup_key(&validated.entry)?;
+        let submit = match &self.intake {
+            Intake::Local(submit) => submit,
+            Intake::Shared {
+                sequencing,
+                waiters,
+                max_waiting,
+                ..
+            } => {
+                return submit_shared(sequencing, waiters, *max_waiting, dedup_key, &validated)
+                    .await;
+            }
+        };
         let (reply, answer) = tokio::sync::oneshot::channel();
         let pending = sequencer::Pending {
             dedup_key,
             validated,
-            reply,
+            reply: Some(reply),
         };
-        match self.submit.try_send(pending) {
+        match submit.try_send(pending) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(SubmitError::Overloaded),
             Err(TrySendError::Disconnected(_)) => return Err(SubmitError::ShuttingDown),
         }
         answer.await.unwrap_or(Err(SubmitError::ShuttingDown))
+    }
+}
+
+/// Queues a validated submission in the shared database and waits until some
+/// process's sequencer has logged it.
+async fn submit_shared(
+    sequencing: &Arc<dyn store::shared::SharedSequencing>,
+    waiters: &Arc<shared_mode::Waiters>,
+    max_waiting: usize,
+    dedup_key: [u8; 32],
+    validated: &pki::chain::ValidatedChain,
+) -> Result<SignedCertificateTimestamp, SubmitError> {
+    let payload = shared_mode::encode_payload(validated)?;
+    // Wait first, then queue: the answer cannot slip past between the two.
+    let answer = waiters
+        .add(dedup_key, max_waiting)
+        .ok_or(SubmitError::Overloaded)?;
+    let queue = sequencing.clone();
+    let queued = tokio::task::spawn_blocking(move || queue.enqueue(&dedup_key, &payload)).await;
+    if !matches!(queued, Ok(Ok(()))) {
+        if let Ok(Err(e)) = &queued {
+            tracing::warn!(error = %e, "queuing a submission failed");
+        }
+        drop(answer);
+        waiters.prune(&dedup_key);
+        return Err(SubmitError::Storage);
+    }
+    let result = tokio::time::timeout(SHARED_SUBMIT_TIMEOUT, answer).await;
+    waiters.prune(&dedup_key);
+    match result {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err(SubmitError::ShuttingDown),
+        Err(_) => Err(SubmitError::Overloaded),
     }
 }
 

@@ -25,7 +25,7 @@ use crate::{OpenError, PublishedHead, Shared, SubmitError};
 /// How long a log may go without a fresh tree head when no entries arrive. Keeps
 /// `get-sth` recent for monitors (RFC 6962 §3.5 expects periodic STHs) without writing
 /// a row every interval.
-const IDLE_HEAD_REFRESH_MS: u64 = 60_000;
+pub(crate) const IDLE_HEAD_REFRESH_MS: u64 = 60_000;
 
 /// Issuers remembered as already stored; beyond this the set is cleared (re-inserting
 /// an issuer is a harmless no-op in storage).
@@ -35,7 +35,9 @@ const KNOWN_ISSUERS_LIMIT: usize = 16 * 1024;
 pub(crate) struct Pending {
     pub dedup_key: [u8; 32],
     pub validated: ValidatedChain,
-    pub reply: oneshot::Sender<Result<SignedCertificateTimestamp, SubmitError>>,
+    /// `None` for a submission taken from a shared queue: its submitter, maybe in
+    /// another process, learns the SCT from the dedup index once the batch commits.
+    pub reply: ReplyTo,
 }
 
 /// The sequencer's in-memory view of the tree's right edge: `O(log n)` hashes plus
@@ -62,6 +64,11 @@ impl TileSource for StoreTiles<'_> {
 }
 
 impl SequencerState {
+    /// The tree head this state was last committed with.
+    pub(crate) fn head(&self) -> &StoredTreeHead {
+        &self.head
+    }
+
     /// Loads the right edge of the stored tree and checks that it hashes to the stored
     /// head; a fresh log gets a signed empty head.
     pub fn resume(shared: &Shared) -> Result<(Self, StoredTreeHead), OpenError> {
@@ -124,7 +131,10 @@ impl SequencerState {
 
 /// A stored head must verify under the configured key: a log restarted with another
 /// key would hand out SCTs nobody can reconcile with its history.
-fn check_head_signature(shared: &Shared, head: &StoredTreeHead) -> Result<(), OpenError> {
+pub(crate) fn check_head_signature(
+    shared: &Shared,
+    head: &StoredTreeHead,
+) -> Result<(), OpenError> {
     let (signature, used) = pki::ct::DigitallySigned::decode(&head.signature)
         .map_err(|e| OpenError::Corrupt(format!("stored tree head signature: {e}")))?;
     if used != head.signature.len() {
@@ -211,13 +221,14 @@ fn run(shared: Arc<Shared>, mut state: SequencerState, pool: Receiver<Pending>, 
         if !batch.is_empty() || idle_refresh {
             let started = Instant::now();
             let count = batch.len();
-            match integrate(&shared, &state, batch, idle_refresh) {
+            let commit = &mut |writes: &Batch| shared.store.commit_batch(writes);
+            match integrate(&shared, &state, batch, idle_refresh, commit) {
                 Ok((new_state, replies)) => {
                     state = new_state;
                     *shared.head.write().expect("head lock") =
                         Arc::new(PublishedHead::new(state.head.clone()));
-                    for (reply, answer) in replies {
-                        let _ = reply.send(answer);
+                    for (reply, result) in replies {
+                        answer(reply, result);
                     }
                     tracing::debug!(
                         log = %shared.name,
@@ -241,9 +252,16 @@ fn run(shared: Arc<Shared>, mut state: SequencerState, pool: Receiver<Pending>, 
 }
 
 /// Where a submitter waits for its SCT.
-type ReplyTo = oneshot::Sender<Result<SignedCertificateTimestamp, SubmitError>>;
+pub(crate) type ReplyTo = Option<oneshot::Sender<Result<SignedCertificateTimestamp, SubmitError>>>;
 
-type Replies = Vec<(ReplyTo, Result<SignedCertificateTimestamp, SubmitError>)>;
+/// Tells a waiting submitter (if it waits in this process) how its submission ended.
+pub(crate) fn answer(reply: ReplyTo, result: Result<SignedCertificateTimestamp, SubmitError>) {
+    if let Some(reply) = reply {
+        let _ = reply.send(result);
+    }
+}
+
+pub(crate) type Replies = Vec<(ReplyTo, Result<SignedCertificateTimestamp, SubmitError>)>;
 
 /// A submission appended to the tree in this batch, waiting for its SCT signature.
 struct Appended {
@@ -263,14 +281,16 @@ pub(crate) enum BatchError {
     Signing(SubmitError),
 }
 
-/// Integrates one batch into a copy of `state` and commits it. On success returns the
-/// new state and the answers to send; on failure the batch's submitters are told and
-/// `state` stays as it was (nothing of the batch is stored).
-fn integrate(
+/// Integrates one batch into a copy of `state` and commits it with `commit` (the
+/// store's, or a sequencer lease's). On success returns the new state and the answers
+/// to send; on failure the batch's submitters are told and `state` stays as it was
+/// (nothing of the batch is stored).
+pub(crate) fn integrate(
     shared: &Shared,
     state: &SequencerState,
     batch: Vec<Pending>,
     refresh_head: bool,
+    commit: &mut dyn FnMut(&Batch) -> Result<(), StoreError>,
 ) -> Result<(SequencerState, Replies), BatchError> {
     let started = Instant::now();
     let mut next = state.clone();
@@ -380,7 +400,7 @@ fn integrate(
     };
     writes.tree_head = Some(head.clone());
     let prepared = Instant::now();
-    if let Err(e) = shared.store.commit_batch(&writes) {
+    if let Err(e) = commit(&writes) {
         fail_batch(replies, appended);
         return Err(e.into());
     }
@@ -461,7 +481,7 @@ fn fail_batch(replies: Replies, appended: Vec<Appended>) {
 
 fn fail_all(waiting: impl IntoIterator<Item = ReplyTo>) {
     for reply in waiting {
-        let _ = reply.send(Err(SubmitError::Storage));
+        answer(reply, Err(SubmitError::Storage));
     }
 }
 

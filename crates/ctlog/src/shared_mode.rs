@@ -1,0 +1,415 @@
+//! A log served by several processes over one database (see `store::shared`).
+//!
+//! Each process runs one coordinator thread per log. It
+//! - competes for the sequencer lease; the holder resumes the tree from storage
+//!   (so a takeover continues exactly where the last commit left the log) and
+//!   sequences the shared queue every interval, committing through the lease;
+//! - answers this process's waiting submitters from the dedup index, which every
+//!   commit fills, whichever process made it;
+//! - on non-holders, publishes the newest stored tree head (after checking its
+//!   signature) so `get-sth` and proofs follow the log.
+//!
+//! A holder that loses its lease or fails a commit drops its in-memory tree and
+//! competes again: only storage is authoritative, and storage refuses a stale
+//! holder's commit (fencing), so the worst a split brain can do is waste a batch.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use pki::chain::ValidatedChain;
+use pki::ct::{SignedCertificateTimestamp, SignedEntry, TimestampedEntry};
+use store::shared::{SequencerLease, SharedSequencing};
+use tokio::sync::oneshot;
+
+use crate::sequencer::{self, Pending, SequencerState};
+use crate::{PublishedHead, Shared, SubmitError};
+
+/// How often a non-holder tries to take the lease: a dead holder's session ends
+/// within seconds, and a takeover then waits at most this long.
+const LEASE_RETRY: Duration = Duration::from_millis(500);
+
+/// Longest pause between two looks at the dedup index for waiting submitters.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Submitters of this process waiting for their SCT, by dedup key.
+#[derive(Default)]
+pub(crate) struct Waiters {
+    by_key: Mutex<HashMap<[u8; 32], Vec<WaitingReply>>>,
+}
+
+type WaitingReply = oneshot::Sender<Result<SignedCertificateTimestamp, SubmitError>>;
+
+impl Waiters {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Vec<WaitingReply>>> {
+        self.by_key.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a waiter; `None` when `limit` keys are already waiting.
+    pub(crate) fn add(
+        &self,
+        key: [u8; 32],
+        limit: usize,
+    ) -> Option<oneshot::Receiver<Result<SignedCertificateTimestamp, SubmitError>>> {
+        let mut map = self.lock();
+        if map.len() >= limit && !map.contains_key(&key) {
+            return None;
+        }
+        let (tx, rx) = oneshot::channel();
+        map.entry(key).or_default().push(tx);
+        Some(rx)
+    }
+
+    /// Forgets waiters whose receivers are gone (timed out or cancelled).
+    pub(crate) fn prune(&self, key: &[u8; 32]) {
+        let mut map = self.lock();
+        if let Some(list) = map.get_mut(key) {
+            list.retain(|tx| !tx.is_closed());
+            if list.is_empty() {
+                map.remove(key);
+            }
+        }
+    }
+
+    fn keys(&self) -> Vec<[u8; 32]> {
+        self.lock().keys().copied().collect()
+    }
+
+    fn answer(&self, key: &[u8; 32], result: &Result<SignedCertificateTimestamp, SubmitError>) {
+        let Some(list) = self.lock().remove(key) else {
+            return;
+        };
+        for tx in list {
+            let _ = tx.send(match result {
+                Ok(sct) => Ok(sct.clone()),
+                Err(_) => Err(SubmitError::Storage),
+            });
+        }
+    }
+}
+
+/// Runs the coordinator until `stop`'s sender is dropped (the `Log` is dropped).
+pub(crate) fn run(
+    shared: Arc<Shared>,
+    sequencing: Arc<dyn SharedSequencing>,
+    waiters: Arc<Waiters>,
+    max_batch: usize,
+    stop: Receiver<()>,
+) {
+    let interval = shared.sequence_interval;
+    let mut holder: Option<(Box<dyn SequencerLease>, SequencerState)> = None;
+    let mut next_lease_try = Instant::now();
+    let mut next_batch = Instant::now() + interval;
+    loop {
+        let wait = if holder.is_some() {
+            next_batch
+                .saturating_duration_since(Instant::now())
+                .min(POLL)
+        } else {
+            POLL
+        };
+        match stop.recv_timeout(wait) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+        }
+        if holder.is_none() && Instant::now() >= next_lease_try {
+            next_lease_try = Instant::now() + LEASE_RETRY;
+            holder = take_lease(&shared, sequencing.as_ref());
+            next_batch = Instant::now();
+        }
+        if let Some((lease, state)) = holder.as_mut()
+            && Instant::now() >= next_batch
+        {
+            next_batch = (next_batch + interval).max(Instant::now() + interval / 4);
+            if !sequence_once(&shared, lease.as_mut(), state, max_batch) {
+                tracing::warn!(log = %shared.name, "giving up the sequencer lease");
+                holder = None;
+                next_lease_try = Instant::now() + LEASE_RETRY;
+            }
+        }
+        if holder.is_none() {
+            follow_head(&shared);
+        }
+        answer_waiters(&shared, &waiters);
+    }
+}
+
+/// Takes the lease if free and resumes the tree from storage.
+fn take_lease(
+    shared: &Shared,
+    sequencing: &dyn SharedSequencing,
+) -> Option<(Box<dyn SequencerLease>, SequencerState)> {
+    let lease = match sequencing.try_acquire_lease() {
+        Ok(Some(lease)) => lease,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!(log = %shared.name, error = %e, "cannot ask for the sequencer lease");
+            return None;
+        }
+    };
+    match SequencerState::resume(shared) {
+        Ok((state, head)) => {
+            tracing::info!(
+                log = %shared.name,
+                tree_size = head.tree_size,
+                "holding the sequencer lease"
+            );
+            *shared.head.write().unwrap_or_else(|e| e.into_inner()) =
+                Arc::new(PublishedHead::new(head));
+            Some((lease, state))
+        }
+        Err(e) => {
+            tracing::error!(log = %shared.name, error = %e, "cannot resume the log; lease released");
+            None
+        }
+    }
+}
+
+/// One batch from the shared queue. `false`: the lease is lost or the state is
+/// doubtful, and the caller must drop both.
+fn sequence_once(
+    shared: &Shared,
+    lease: &mut dyn SequencerLease,
+    state: &mut SequencerState,
+    max_batch: usize,
+) -> bool {
+    let queued = match lease.pending(max_batch) {
+        Ok(queued) => queued,
+        Err(e) => {
+            tracing::warn!(log = %shared.name, error = %e, "reading the submission queue");
+            return lease.is_held();
+        }
+    };
+    let consumed: Vec<i64> = queued.iter().map(|q| q.id).collect();
+    let batch: Vec<Pending> = queued
+        .into_iter()
+        .filter_map(|q| match decode_payload(&q.payload) {
+            Some(validated) => Some(Pending {
+                dedup_key: q.dedup_key,
+                validated,
+                reply: None,
+            }),
+            None => {
+                tracing::error!(log = %shared.name, queue_id = q.id, "undecodable queued submission dropped");
+                None
+            }
+        })
+        .collect();
+    let refresh = shared.clock.now_ms()
+        >= state
+            .head()
+            .timestamp_ms
+            .saturating_add(sequencer::IDLE_HEAD_REFRESH_MS);
+    if consumed.is_empty() && !refresh {
+        return lease.is_held();
+    }
+    let started = Instant::now();
+    let count = batch.len();
+    let commit = &mut |writes: &store::Batch| lease.commit(writes, &consumed);
+    match sequencer::integrate(shared, state, batch, refresh, commit) {
+        Ok((next, _replies)) => {
+            *state = next;
+            *shared.head.write().unwrap_or_else(|e| e.into_inner()) =
+                Arc::new(PublishedHead::new(state.head().clone()));
+            tracing::debug!(
+                log = %shared.name,
+                entries = count,
+                tree_size = state.head().tree_size,
+                millis = started.elapsed().as_millis() as u64,
+                "shared batch sequenced"
+            );
+            true
+        }
+        Err(e) => {
+            tracing::error!(log = %shared.name, error = %e, "shared batch not sequenced");
+            false
+        }
+    }
+}
+
+/// Publishes the newest stored head, if it is newer and signed by this log's key.
+fn follow_head(shared: &Shared) {
+    let stored = match shared.store.tree_head() {
+        Ok(Some(head)) => head,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(log = %shared.name, error = %e, "reading the tree head");
+            return;
+        }
+    };
+    let current = shared.published();
+    let newer = stored.tree_size > current.head.tree_size
+        || (stored.tree_size == current.head.tree_size
+            && stored.timestamp_ms > current.head.timestamp_ms);
+    if !newer {
+        return;
+    }
+    if let Err(e) = sequencer::check_head_signature(shared, &stored) {
+        tracing::error!(log = %shared.name, error = %e, "stored tree head refused");
+        return;
+    }
+    *shared.head.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(PublishedHead::new(stored));
+}
+
+/// Answers this process's waiting submitters whose entries are now logged.
+fn answer_waiters(shared: &Shared, waiters: &Waiters) {
+    let keys = waiters.keys();
+    if keys.is_empty() {
+        return;
+    }
+    let records = match shared.store.dedup_many(&keys) {
+        Ok(records) => records,
+        Err(e) => {
+            tracing::warn!(log = %shared.name, error = %e, "looking up waiting submissions");
+            return;
+        }
+    };
+    for (key, record) in keys.iter().zip(records) {
+        if let Some(record) = record {
+            waiters.answer(key, &shared.sct_from_record(&record));
+        }
+    }
+}
+
+/// Queue payload: what the sequencer needs of a validated chain. Layout:
+/// `TimestampedEntry` (timestamp 0, no extensions) ‖ u24 leaf length ‖ leaf ‖
+/// u8 chain length ‖ (u24 length ‖ DER)*.
+pub(crate) fn encode_payload(validated: &ValidatedChain) -> Result<Vec<u8>, SubmitError> {
+    let mut out = Vec::with_capacity(
+        validated.leaf_der.len() * 2 + validated.chain_der.iter().map(Vec::len).sum::<usize>() + 64,
+    );
+    TimestampedEntry {
+        timestamp: 0,
+        entry: validated.entry.clone(),
+        extensions: Vec::new(),
+    }
+    .try_encode(&mut out)
+    .map_err(|e| SubmitError::Encoding(e.to_string()))?;
+    let too_long = || SubmitError::Encoding("chain too long to queue".into());
+    put_u24(&mut out, &validated.leaf_der).ok_or_else(too_long)?;
+    out.push(u8::try_from(validated.chain_der.len()).map_err(|_| too_long())?);
+    for der in &validated.chain_der {
+        put_u24(&mut out, der).ok_or_else(too_long)?;
+    }
+    Ok(out)
+}
+
+fn put_u24(out: &mut Vec<u8>, bytes: &[u8]) -> Option<()> {
+    let len = u32::try_from(bytes.len()).ok().filter(|&n| n < 1 << 24)?;
+    out.extend_from_slice(&len.to_be_bytes()[1..]);
+    out.extend_from_slice(bytes);
+    Some(())
+}
+
+/// Inverse of [`encode_payload`]; `None` for anything malformed (never panics).
+pub(crate) fn decode_payload(input: &[u8]) -> Option<ValidatedChain> {
+    let (entry, used) = TimestampedEntry::decode(input).ok()?;
+    let mut rest = &input[used..];
+    let leaf_der = take_u24_prefixed(&mut rest)?;
+    let (&count, tail) = rest.split_first()?;
+    rest = tail;
+    let chain_der = (0..count)
+        .map(|_| take_u24_prefixed(&mut rest))
+        .collect::<Option<Vec<_>>>()?;
+    if !rest.is_empty() {
+        return None;
+    }
+    if let SignedEntry::X509(der) = &entry.entry
+        && der != &leaf_der
+    {
+        return None;
+    }
+    Some(ValidatedChain {
+        entry: entry.entry,
+        leaf_der,
+        chain_der,
+    })
+}
+
+/// Splits a u24-length-prefixed value off the front of `rest`.
+fn take_u24_prefixed(rest: &mut &[u8]) -> Option<Vec<u8>> {
+    let (len, tail) = rest.split_first_chunk::<3>()?;
+    let len = usize::from(len[0]) << 16 | usize::from(len[1]) << 8 | usize::from(len[2]);
+    if tail.len() < len {
+        return None;
+    }
+    let (value, tail) = tail.split_at(len);
+    *rest = tail;
+    Some(value.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sample() -> ValidatedChain {
+        ValidatedChain {
+            entry: SignedEntry::Precert {
+                issuer_key_hash: [7; 32],
+                tbs_certificate: vec![0x30, 0x01, 0x00],
+            },
+            leaf_der: vec![0x30, 0x02, 0x01, 0x02],
+            chain_der: vec![vec![0x30, 0x00], vec![0x30, 0x03, 1, 2, 3]],
+        }
+    }
+
+    #[test]
+    fn payload_round_trips() {
+        let v = sample();
+        let bytes = encode_payload(&v).expect("encode");
+        let back = decode_payload(&bytes).expect("decode");
+        assert_eq!(back.entry, v.entry);
+        assert_eq!(back.leaf_der, v.leaf_der);
+        assert_eq!(back.chain_der, v.chain_der);
+        let x509 = ValidatedChain {
+            entry: SignedEntry::X509(vec![0x30, 0x02, 5, 5]),
+            leaf_der: vec![0x30, 0x02, 5, 5],
+            chain_der: vec![],
+        };
+        let back = decode_payload(&encode_payload(&x509).expect("encode")).expect("decode");
+        assert_eq!(back.leaf_der, x509.leaf_der);
+    }
+
+    #[test]
+    fn truncated_or_extended_payloads_are_refused() {
+        let bytes = encode_payload(&sample()).expect("encode");
+        for cut in 0..bytes.len() {
+            assert!(decode_payload(&bytes[..cut]).is_none(), "cut at {cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(decode_payload(&longer).is_none());
+    }
+
+    #[test]
+    fn x509_entry_must_be_the_leaf() {
+        let v = ValidatedChain {
+            entry: SignedEntry::X509(vec![0x30, 0x02, 5, 5]),
+            leaf_der: vec![0x30, 0x02, 6, 6],
+            chain_der: vec![],
+        };
+        assert!(decode_payload(&encode_payload(&v).expect("encode")).is_none());
+    }
+
+    #[test]
+    fn waiters_are_bounded_and_answered_once() {
+        let waiters = Waiters::default();
+        let mut first = waiters.add([1; 32], 2).expect("room");
+        let _second = waiters.add([2; 32], 2).expect("room");
+        assert!(waiters.add([3; 32], 2).is_none(), "full");
+        let mut again = waiters.add([1; 32], 2).expect("same key joins");
+        waiters.answer(&[1; 32], &Err(SubmitError::Storage));
+        assert!(first.try_recv().expect("answered").is_err());
+        assert!(again.try_recv().expect("answered").is_err());
+        assert_eq!(waiters.keys(), vec![[2; 32]]);
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode_payload(&bytes);
+        }
+    }
+}
