@@ -16,7 +16,11 @@ use ctlog::{Log, LogConfig};
 use oidc::dev::DevIssuer;
 use pki::chain::RootStore;
 use pki::keys::EcdsaP256Signer;
-use store::SqliteLogStore;
+use store::shared::SharedSequencing;
+use store::{
+    LogStore, MonitorStore, PgLogStore, PgMonitorStore, PgPool, PgRegistryStore, RegistryStore,
+    SqliteLogStore, SqliteMonitorStore, SqliteRegistryStore,
+};
 use webapi::{method_not_allowed, not_found};
 
 use crate::config::{Config, LogSection};
@@ -98,11 +102,99 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A log's store, and its shared queue and lease when several processes serve it.
+type LogStorage = (Arc<dyn LogStore>, Option<Arc<dyn SharedSequencing>>);
+
+/// Where the services keep their state: SQLite files under the data directory (one
+/// process), or one PostgreSQL database shared by several processes.
+pub enum Storage {
+    Sqlite(PathBuf),
+    Postgres(PgPool),
+}
+
+impl Storage {
+    pub fn open(config: &Config) -> anyhow::Result<Self> {
+        match &config.database_url {
+            None => Ok(Self::Sqlite(config.data_dir.clone())),
+            Some(url) => {
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                    bail!("database_url must be a postgres:// URL");
+                }
+                // The URL may hold a password: errors name the database, not the URL.
+                let pool = PgPool::connect(url).context("connecting to the PostgreSQL database")?;
+                Ok(Self::Postgres(pool))
+            }
+        }
+    }
+
+    /// What the banner says.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(dir) => format!("SQLite under {}", dir.display()),
+            Self::Postgres(_) => "PostgreSQL (shared; sequencer leases per log)".to_owned(),
+        }
+    }
+
+    /// A log's store, and its shared queue and lease when several processes serve it.
+    fn log(&self, name: &str) -> anyhow::Result<LogStorage> {
+        match self {
+            Self::Sqlite(data_dir) => {
+                let dir = data_dir.join("logs").join(name);
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+                let store = SqliteLogStore::open(&dir.join("log.db"))
+                    .with_context(|| format!("opening the database of log {name}"))?;
+                Ok((Arc::new(store), None))
+            }
+            Self::Postgres(pool) => {
+                let store = Arc::new(
+                    PgLogStore::open(pool, name)
+                        .with_context(|| format!("opening log {name} in PostgreSQL"))?,
+                );
+                Ok((store.clone(), Some(store)))
+            }
+        }
+    }
+
+    pub fn registry(&self) -> anyhow::Result<Arc<dyn RegistryStore>> {
+        Ok(match self {
+            Self::Sqlite(data_dir) => {
+                let path = data_dir.join("registry").join("registry.db");
+                Arc::new(
+                    SqliteRegistryStore::open(&path).with_context(|| {
+                        format!("opening the registry database {}", path.display())
+                    })?,
+                )
+            }
+            Self::Postgres(pool) => {
+                Arc::new(PgRegistryStore::open(pool).context("opening the registry in PostgreSQL")?)
+            }
+        })
+    }
+
+    pub fn monitor(&self) -> anyhow::Result<Arc<dyn MonitorStore>> {
+        Ok(match self {
+            Self::Sqlite(data_dir) => {
+                let path = data_dir.join("monitor").join("monitor.db");
+                Arc::new(
+                    SqliteMonitorStore::open(&path).with_context(|| {
+                        format!("opening the monitor database {}", path.display())
+                    })?,
+                )
+            }
+            Self::Postgres(pool) => {
+                Arc::new(PgMonitorStore::open(pool).context("opening the monitor in PostgreSQL")?)
+            }
+        })
+    }
+}
+
 /// Opens every configured log.
 /// `ca_root`: the CA's root certificate and the names of the logs the CA submits to,
 /// which must accept it.
 pub fn open_logs(
     config: &Config,
+    storage: &Storage,
     public_url: &str,
     extra_roots: &[PathBuf],
     dev: bool,
@@ -133,12 +225,11 @@ pub fn open_logs(
         if let Some(tiles) = section.tile_cache_tiles {
             log_config.tile_cache_tiles = tiles;
         }
-        let dir = config.data_dir.join("logs").join(&section.name);
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let store = SqliteLogStore::open(&dir.join("log.db"))
-            .with_context(|| format!("opening the database of log {}", section.name))?;
-        let log = Log::open(log_config, Arc::new(store))
-            .with_context(|| format!("opening log {}", section.name))?;
+        let log = match storage.log(&section.name)? {
+            (store, None) => Log::open(log_config, store),
+            (store, Some(sequencing)) => Log::open_shared(log_config, store, sequencing),
+        }
+        .with_context(|| format!("opening log {}", section.name))?;
         logs.push(OpenedLog {
             log: Arc::new(log),
             url: format!(

@@ -18,6 +18,12 @@ pub struct Config {
     /// Where SQLite databases and generated keys live.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
+    /// `postgres://user:password@host:port/db`: keep logs, registry and monitor in
+    /// PostgreSQL instead of SQLite under `data_dir`, so several processes can serve
+    /// them (each log is sequenced by whichever holds its lease). Keys still come
+    /// from `data_dir` or the key files: every process needs the same ones.
+    #[serde(default)]
+    pub database_url: Option<String>,
     /// The URL clients reach this server at (`https://ct.example.com`); log URLs and
     /// checkpoint origins derive from it. Default: `http://<listen address>`.
     #[serde(default)]

@@ -52,6 +52,15 @@ enum Command {
         /// Data directory (overrides the file).
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+        /// PostgreSQL instead of SQLite (overrides the file's `database_url`):
+        /// `postgres://user:password@host:port/db`. Several processes may share it.
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "CERTCENTRAL_DATABASE_URL",
+            hide_env_values = true
+        )]
+        database_url: Option<String>,
         /// Additional PEM bundle of accepted roots for every log; repeatable.
         #[arg(long, value_name = "FILE")]
         roots: Vec<PathBuf>,
@@ -72,6 +81,7 @@ fn main() -> anyhow::Result<()> {
             config,
             listen,
             data_dir,
+            database_url,
             roots,
         } => {
             let mut config = match (dev, config) {
@@ -85,6 +95,9 @@ fn main() -> anyhow::Result<()> {
             }
             if let Some(dir) = data_dir {
                 config.data_dir = dir;
+            }
+            if database_url.is_some() {
+                config.database_url = database_url;
             }
             // Issuance runs its CPU work (token, proof, signing) on the blocking pool.
             // Tokio's default of 512 threads lets a burst of thousands of requests start
@@ -127,8 +140,10 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
             config::CtLogRef::Remote(_) => None,
         })
         .collect();
+    let storage = app::Storage::open(&config)?;
     let logs = app::open_logs(
         &config,
+        &storage,
         &public_url,
         &extra_roots,
         dev,
@@ -161,6 +176,7 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
             registry_wiring::build_registry(
                 section,
                 &config.data_dir,
+                &storage,
                 &public_url,
                 ca_verifier.clone(),
                 dev_issuer.as_deref(),
@@ -170,6 +186,7 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
         .context("setting up the registry")?;
 
     println!("certcentral listening on http://{address}");
+    println!("storage: {}", storage.describe());
     if dev {
         println!(
             "development mode: generated log keys are kept in {}/keys",
@@ -227,7 +244,7 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
 
     let monitor = match (&config.monitor, &registry) {
         (Some(section), Some(registry)) => Some(
-            start_monitor(section, &config.data_dir, registry.clone(), &logs, address)
+            start_monitor(section, &storage, registry.clone(), &logs, address)
                 .context("setting up the monitor")?,
         ),
         _ => None,
@@ -249,14 +266,12 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
 /// reach) and the configured remote ones.
 fn start_monitor(
     section: &config::MonitorSection,
-    data_dir: &std::path::Path,
+    storage: &app::Storage,
     registry: std::sync::Arc<registry::Registry>,
     logs: &[app::OpenedLog],
     address: SocketAddr,
 ) -> anyhow::Result<std::sync::Arc<monitor_service::MonitorService>> {
-    let path = data_dir.join("monitor").join("monitor.db");
-    let store = store::SqliteMonitorStore::open(&path)
-        .with_context(|| format!("opening the monitor database {}", path.display()))?;
+    let store = storage.monitor()?;
     let mut local = address;
     if local.ip().is_unspecified() {
         local.set_ip(if local.is_ipv4() {
@@ -273,8 +288,7 @@ fn start_monitor(
             spki_der: l.log.public_key_der().to_vec(),
         })
         .collect();
-    let service =
-        monitor_service::MonitorService::new(section, std::sync::Arc::new(store), registry, own)?;
+    let service = monitor_service::MonitorService::new(section, store, registry, own)?;
     service.spawn()?;
     println!(
         "monitor: {} own log(s), {} remote; subscriptions at /api/v1/subscriptions, status at /api/v1/monitor/status",

@@ -9,7 +9,6 @@ use anyhow::{Context, bail};
 use oidc::Verifier;
 use oidc::dev::DevIssuer;
 use registry::{Entropy, Registry, SystemClock, SystemEntropy};
-use store::SqliteRegistryStore;
 
 use crate::config::RegistrySection;
 
@@ -42,6 +41,7 @@ fn load_seed(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
 pub fn build_registry(
     section: &RegistrySection,
     data_dir: &Path,
+    storage: &crate::app::Storage,
     public_url: &str,
     ca_verifier: Option<Arc<Verifier>>,
     dev_issuer: Option<&DevIssuer>,
@@ -65,11 +65,8 @@ pub fn build_registry(
         .clone()
         .unwrap_or_else(|| format!("{host}/registry"));
     let seed = load_seed(data_dir)?;
-    let path = data_dir.join("registry").join("registry.db");
-    let store = SqliteRegistryStore::open(&path)
-        .with_context(|| format!("opening the registry database {}", path.display()))?;
     let registry = Registry::open(
-        Arc::new(store),
+        storage.registry()?,
         verifier,
         &origin,
         &seed,

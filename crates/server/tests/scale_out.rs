@@ -1,0 +1,289 @@
+//! Scale-out: two `certcentral` processes serve one CT log over one PostgreSQL
+//! database. Both take submissions; one holds the sequencer lease. The holder is
+//! killed (SIGKILL) under load; the survivor must take over, and afterwards every
+//! entry that got an SCT — from either process — is in the tree at the index its
+//! SCT promised, no index is used twice, and every tree head either process ever
+//! published is consistent with the final one.
+
+mod common;
+#[path = "../../store/tests/common/postgres.rs"]
+mod pg;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use merkle::{verify_consistency, verify_inclusion};
+use serde_json::{Value, json};
+
+const LEASE_LINE: &str = "holding the sequencer lease";
+
+/// A database URL whose connections all use a fresh schema of their own.
+fn database_url_for_fresh_schema() -> String {
+    let (_, schema) = pg::fresh_schema();
+    let base = pg::database_url();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}options=-csearch_path%3D{schema}")
+}
+
+fn start(dir: &Path, name: &str, database_url: &str, key: &Path, roots: &Path) -> Server {
+    let data = dir.join(name);
+    std::fs::create_dir_all(&data).unwrap();
+    let config = format!(
+        "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\ndatabase_url = \"{database_url}\"\n\n\
+         [[logs]]\nname = \"test\"\nkey_file = \"{}\"\nroots_pem = \"{}\"\nsequence_interval = \"100ms\"\n",
+        data.display(),
+        key.display(),
+        roots.display()
+    );
+    let path = data.join("certcentral.toml");
+    std::fs::write(&path, config).unwrap();
+    Server::spawn_with_env(
+        &["--config", path.to_str().unwrap()],
+        &data,
+        &[("RUST_LOG", "warn,ctlog=info")],
+    )
+}
+
+fn holds_lease(server: &Server) -> bool {
+    std::fs::read_to_string(server.data_dir.join("server.log"))
+        .unwrap_or_default()
+        .contains(LEASE_LINE)
+}
+
+fn hashes(value: &Value) -> Vec<[u8; 32]> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| unb64(h.as_str().unwrap()).try_into().unwrap())
+        .collect()
+}
+
+fn sct_index(sct: &Value) -> u64 {
+    pki::ct::parse_leaf_index_extension(&unb64(sct["extensions"].as_str().unwrap())).unwrap()
+}
+
+#[test]
+fn two_frontends_survive_the_sequencer_holders_death() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = database_url_for_fresh_schema();
+    let root = root("Scale-out Root", 2020, 2045);
+    let roots = dir.path().join("roots.pem");
+    write_roots(&roots, &[&root]);
+    // One log identity for both processes.
+    let key = dir.path().join("log-key.pem");
+    std::fs::write(
+        &key,
+        rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+            .unwrap()
+            .serialize_pem(),
+    )
+    .unwrap();
+
+    let first = start(dir.path(), "a", &database_url, &key, &roots);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !holds_lease(&first) {
+        assert!(
+            Instant::now() < deadline,
+            "the first process never took the lease"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let second = start(dir.path(), "b", &database_url, &key, &roots);
+    let servers = Arc::new(Mutex::new(vec![Some(first), Some(second)]));
+    let urls: Vec<String> = servers
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_ref().unwrap().log_url(""))
+        .collect();
+    assert!(!holds_lease(servers.lock().unwrap()[1].as_ref().unwrap()));
+
+    let root_der = root.der().to_vec();
+    let chains: Vec<Vec<Vec<u8>>> = (0..1500)
+        .map(|i| {
+            vec![
+                leaf(&format!("scale{i}.test"), &root, false),
+                root_der.clone(),
+            ]
+        })
+        .collect();
+    let queue = Arc::new(Mutex::new(chains));
+    let acknowledged = Arc::new(Mutex::new(Vec::<(Vec<u8>, Value)>::new()));
+    let heads = Arc::new(Mutex::new(Vec::<Value>::new()));
+    let dead = Arc::new(AtomicBool::new(false));
+    let stop_polling = Arc::new(AtomicBool::new(false));
+    std::thread::scope(|s| {
+        for worker in 0..8usize {
+            let (queue, acknowledged, dead, urls) = (
+                queue.clone(),
+                acknowledged.clone(),
+                dead.clone(),
+                urls.clone(),
+            );
+            s.spawn(move || {
+                let client = client();
+                loop {
+                    let Some(chain) = queue.lock().unwrap().pop() else {
+                        return;
+                    };
+                    // Half the workers load each process; once the first is dead,
+                    // everything goes to the survivor.
+                    let target = if dead.load(Ordering::Relaxed) {
+                        1
+                    } else {
+                        worker % 2
+                    };
+                    let body = json!({"chain": chain.iter().map(|c| b64(c)).collect::<Vec<_>>()});
+                    let answer = client
+                        .post(format!("{}ct/v1/add-chain", urls[target]))
+                        .json(&body)
+                        .send();
+                    match answer {
+                        Ok(r) if r.status() == 200 => {
+                            let sct: Value = r.json().unwrap();
+                            acknowledged.lock().unwrap().push((chain[0].clone(), sct));
+                        }
+                        // The killed process: no SCT, no promise. Give the chain to the
+                        // survivor.
+                        _ if target == 0 => queue.lock().unwrap().push(chain),
+                        Ok(r) => panic!(
+                            "the survivor refused: {} {}",
+                            r.status(),
+                            r.text().unwrap_or_default()
+                        ),
+                        Err(e) => panic!("the survivor failed: {e}"),
+                    }
+                }
+            });
+        }
+        for url in urls.clone() {
+            let (heads, stop) = (heads.clone(), stop_polling.clone());
+            s.spawn(move || {
+                let client = client();
+                while !stop.load(Ordering::Relaxed) {
+                    if let Ok(r) = client.get(format!("{url}ct/v1/get-sth")).send()
+                        && let Ok(sth) = r.json::<Value>()
+                    {
+                        heads.lock().unwrap().push(sth);
+                    }
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+            });
+        }
+        while acknowledged.lock().unwrap().len() < 400 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // SIGKILL the lease holder mid-load.
+        dead.store(true, Ordering::Relaxed);
+        servers.lock().unwrap()[0].take().unwrap().kill();
+        while !queue.lock().unwrap().is_empty() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        stop_polling.store(true, Ordering::Relaxed);
+    });
+
+    let survivor = servers.lock().unwrap()[1].take().unwrap();
+    assert!(
+        holds_lease(&survivor),
+        "the survivor never took over the lease"
+    );
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert_eq!(
+        acknowledged.len(),
+        1500,
+        "every chain got an SCT in the end"
+    );
+
+    // Wait until the survivor's head covers every promise.
+    let client = client();
+    let max_index = acknowledged
+        .iter()
+        .map(|(_, sct)| sct_index(sct))
+        .max()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let head = loop {
+        let head = get_json(&client, &survivor.log_url("ct/v1/get-sth"));
+        if head["tree_size"].as_u64().unwrap() > max_index {
+            break head;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the tree never covered index {max_index}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let size = head["tree_size"].as_u64().unwrap();
+    let root_hash: [u8; 32] = unb64(head["sha256_root_hash"].as_str().unwrap())
+        .try_into()
+        .unwrap();
+
+    let mut seen = HashSet::new();
+    for (cert, sct) in &acknowledged {
+        let index = sct_index(sct);
+        assert!(seen.insert(index), "leaf index {index} promised twice");
+        let entry = pki::ct::TimestampedEntry {
+            timestamp: sct["timestamp"].as_u64().unwrap(),
+            entry: pki::ct::SignedEntry::X509(cert.clone()),
+            extensions: unb64(sct["extensions"].as_str().unwrap()),
+        };
+        let leaf_hash = merkle::leaf_hash(&pki::ct::merkle_tree_leaf(&entry));
+        let proof = get_json(
+            &client,
+            &survivor.log_url(&format!(
+                "ct/v1/get-proof-by-hash?hash={}&tree_size={size}",
+                b64(&leaf_hash)
+                    .replace('+', "%2B")
+                    .replace('/', "%2F")
+                    .replace('=', "%3D")
+            )),
+        );
+        assert_eq!(proof["leaf_index"], index, "entry not where its SCT says");
+        verify_inclusion(
+            &leaf_hash,
+            index,
+            size,
+            &hashes(&proof["audit_path"]),
+            &root_hash,
+        )
+        .unwrap();
+    }
+    assert_eq!(size, 1500, "no entry logged twice, none lost");
+
+    let heads = heads.lock().unwrap().clone();
+    assert!(heads.len() > 10);
+    for old in heads
+        .iter()
+        .filter(|h| h["tree_size"].as_u64().unwrap() > 0)
+    {
+        let first = old["tree_size"].as_u64().unwrap();
+        assert!(first <= size);
+        let old_root: [u8; 32] = unb64(old["sha256_root_hash"].as_str().unwrap())
+            .try_into()
+            .unwrap();
+        if first == size {
+            assert_eq!(old_root, root_hash, "two roots published for size {size}");
+            continue;
+        }
+        let proof = get_json(
+            &client,
+            &survivor.log_url(&format!(
+                "ct/v1/get-sth-consistency?first={first}&second={size}"
+            )),
+        );
+        verify_consistency(
+            first,
+            size,
+            &old_root,
+            &root_hash,
+            &hashes(&proof["consistency"]),
+        )
+        .unwrap();
+    }
+}
