@@ -30,8 +30,14 @@ use crate::{PublishedHead, Shared, SubmitError};
 /// within seconds, and a takeover then waits at most this long.
 const LEASE_RETRY: Duration = Duration::from_millis(500);
 
-/// Longest pause between two looks at the dedup index for waiting submitters.
+/// How often the coordinator wakes: to notice a new tree head (and then answer
+/// its waiters at once) and to take over a free lease.
 const POLL: Duration = Duration::from_millis(50);
+
+/// Waiters are looked up when the tree grew; otherwise only this often (for
+/// resubmissions of logged entries, which grow nothing). Looking up every waiting
+/// key on every wake-up would cost the database more than the submissions do.
+const IDLE_WAITER_CHECK: Duration = Duration::from_secs(1);
 
 /// Submitters of this process waiting for their SCT, by dedup key.
 #[derive(Default)]
@@ -101,6 +107,8 @@ pub(crate) fn run(
     let mut holder: Option<(Box<dyn SequencerLease>, SequencerState)> = None;
     let mut next_lease_try = Instant::now();
     let mut next_batch = Instant::now() + interval;
+    let mut answered_size = u64::MAX;
+    let mut next_waiter_check = Instant::now();
     loop {
         let wait = if holder.is_some() {
             next_batch
@@ -131,7 +139,12 @@ pub(crate) fn run(
         if holder.is_none() {
             follow_head(&shared);
         }
-        answer_waiters(&shared, &waiters);
+        let size = shared.published().head.tree_size;
+        if size != answered_size || Instant::now() >= next_waiter_check {
+            answered_size = size;
+            next_waiter_check = Instant::now() + IDLE_WAITER_CHECK;
+            answer_waiters(&shared, &waiters);
+        }
     }
 }
 
