@@ -175,6 +175,17 @@ impl RegistryLog {
         store: &S,
     ) -> Result<Self, LogError> {
         let signer = Ed25519NoteSigner::from_seed(origin, seed)?;
+        Ok(Self {
+            origin: origin.to_owned(),
+            signer,
+            edge: Mutex::new(Edge::load(store)?),
+        })
+    }
+}
+
+impl Edge {
+    /// The right edge of the stored tree, checked against the stored checkpoint.
+    fn load<S: RegistryStore + ?Sized>(store: &S) -> Result<Self, LogError> {
         let size = store.log_checkpoint()?.map_or(0, |c| c.size);
         let mut partials = Vec::new();
         for id in EdgeTiles::partial_tiles(size) {
@@ -199,13 +210,11 @@ impl RegistryLog {
                 hex::encode(stored.root)
             )));
         }
-        Ok(Self {
-            origin: origin.to_owned(),
-            signer,
-            edge: Mutex::new(Edge { tree, tiles }),
-        })
+        Ok(Self { tree, tiles })
     }
+}
 
+impl RegistryLog {
     /// The checkpoint origin (also the note key name).
     pub fn origin(&self) -> &str {
         &self.origin
@@ -287,6 +296,13 @@ impl AppendGuard<'_> {
     /// Adopts a prepared append once the store committed it.
     pub fn adopt(&mut self, prepared: PreparedAppend) {
         *self.edge = prepared.next;
+    }
+
+    /// Re-reads the edge from the store after another process sharing the database
+    /// appended (the store answered `LogConflict`): the stored log is authoritative.
+    pub fn reload<S: RegistryStore + ?Sized>(&mut self, store: &S) -> Result<(), LogError> {
+        *self.edge = Edge::load(store)?;
+        Ok(())
     }
 }
 

@@ -26,6 +26,10 @@ pub const CHALLENGE_TTL_MS: u64 = 5 * 60 * 1000;
 /// tells them apart from OIDC tokens (which contain dots) on the same header.
 pub const API_KEY_PREFIX: &str = "cck_";
 
+/// Appends retried after another process appended first; more means heavy contention,
+/// and the client is told to retry (503) rather than spin here.
+const MAX_LOG_CONFLICTS: u32 = 8;
+
 /// Largest page of list and search results.
 pub const MAX_PAGE: u32 = 200;
 
@@ -385,15 +389,13 @@ impl Registry {
         let facts = check_code_signing(&signed.certificate_der, now)?;
         let storage_key = hex::encode(self.random::<16>()?);
 
-        let mut guard = self.log.begin();
-        let prepared = guard.prepare(&RegistryLogEntry {
+        let entry = RegistryLogEntry {
             timestamp_ms: now,
             username: account.username.clone(),
             action: Action::Push,
             certificate: facts.der.clone(),
-        })?;
-        let index = prepared.append.index;
-        let cert = CertRecord {
+        };
+        let mut cert = CertRecord {
             storage_key,
             account_id: account.id,
             username: account.username.clone(),
@@ -404,16 +406,26 @@ impl Registry {
             not_before_ms: facts.not_before_ms,
             not_after_ms: facts.not_after_ms,
             pushed_ms: now,
-            log_index: index,
+            log_index: 0,
             revoked: false,
             revoke_log_index: None,
         };
-        let outcome = self.store.commit_push(&Push {
-            cert: cert.clone(),
-            challenge_id: challenge_id.to_owned(),
-            now_ms: now,
-            log: prepared.append.clone(),
-        })?;
+        let mut guard = self.log.begin();
+        let mut conflicts = 0;
+        let (prepared, outcome) = loop {
+            let prepared = guard.prepare(&entry)?;
+            cert.log_index = prepared.append.index;
+            let outcome = self.store.commit_push(&Push {
+                cert: cert.clone(),
+                challenge_id: challenge_id.to_owned(),
+                now_ms: now,
+                log: prepared.append.clone(),
+            })?;
+            if !self.retry_after_conflict(&outcome, &mut conflicts, &mut guard)? {
+                break (prepared, outcome);
+            }
+        };
+        let index = prepared.append.index;
         match outcome {
             CommitOutcome::Committed => {}
             // A concurrent push consumed the challenge between our read and commit.
@@ -449,19 +461,26 @@ impl Registry {
             return Err(RegistryError::AlreadyRevoked);
         }
         let now = self.clock.now_ms();
-        let mut guard = self.log.begin();
-        let prepared = guard.prepare(&RegistryLogEntry {
+        let entry = RegistryLogEntry {
             timestamp_ms: now,
             username: account.username.clone(),
             action: Action::Revoke,
             certificate: cert.der.clone(),
-        })?;
+        };
+        let mut guard = self.log.begin();
+        let mut conflicts = 0;
+        let (prepared, outcome) = loop {
+            let prepared = guard.prepare(&entry)?;
+            let outcome = self.store.commit_revoke(&Revoke {
+                account_id: account.id,
+                thumbprint: thumbprint.clone(),
+                log: prepared.append.clone(),
+            })?;
+            if !self.retry_after_conflict(&outcome, &mut conflicts, &mut guard)? {
+                break (prepared, outcome);
+            }
+        };
         let index = prepared.append.index;
-        let outcome = self.store.commit_revoke(&Revoke {
-            account_id: account.id,
-            thumbprint: thumbprint.clone(),
-            log: prepared.append.clone(),
-        })?;
         match outcome {
             CommitOutcome::Committed => {}
             CommitOutcome::NotFound => return Err(RegistryError::CertNotFound),
@@ -495,6 +514,23 @@ impl Registry {
         self.store
             .cert_by_thumbprint(username, &thumbprint)?
             .ok_or(RegistryError::CertNotFound)
+    }
+
+    /// After `LogConflict` (another process sharing the database appended first),
+    /// reloads the log's edge from the store and says to try again, a few times.
+    fn retry_after_conflict(
+        &self,
+        outcome: &CommitOutcome,
+        conflicts: &mut u32,
+        guard: &mut log::AppendGuard<'_>,
+    ) -> Result<bool, RegistryError> {
+        if !matches!(outcome, CommitOutcome::LogConflict { .. }) || *conflicts >= MAX_LOG_CONFLICTS
+        {
+            return Ok(false);
+        }
+        *conflicts += 1;
+        guard.reload(self.store.as_ref())?;
+        Ok(true)
     }
 
     /// `getusercert` from memory: `Some` only for a fresh cached answer, so it never

@@ -287,3 +287,128 @@ fn two_frontends_survive_the_sequencer_holders_death() {
         .unwrap();
     }
 }
+
+/// Two `--dev` processes on one database and one data directory (shared keys): a
+/// push through one, then through the other (whose in-memory registry log is now
+/// behind), then through the first again. Each must notice the other's appends
+/// (`LogConflict`), reload, and append at the next index — one log, no fork.
+#[test]
+fn registry_pushes_through_two_frontends_share_one_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = database_url_for_fresh_schema();
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().unwrap().to_owned();
+    let spawn = || {
+        Server::spawn(
+            &[
+                "--dev",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                &data_arg,
+                "--database-url",
+                &database_url,
+            ],
+            &data,
+        )
+    };
+    // One after the other: the first generates the keys the second reads.
+    let servers = [spawn(), spawn()];
+    let http = client();
+    // The account is made through the first process's dev issuer; accounts and API
+    // keys live in the shared database, so the key works on both.
+    let token: Value = http
+        .post(format!("{}/dev/oidc/token", servers[0].base))
+        .json(&json!({"email": "dev@example.com"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let account: Value = http
+        .post(format!("{}/api/v1/accounts", servers[0].base))
+        .bearer_auth(token["id_token"].as_str().unwrap())
+        .json(&json!({"username": "dev"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let key = account["api_key"]
+        .as_str()
+        .expect("account created")
+        .to_owned();
+
+    let mut checkpoints = Vec::new();
+    for (n, server) in [0usize, 1, 0, 1].into_iter().enumerate() {
+        let server = &servers[server];
+        let cert = testkit::openssl::self_signed(
+            dir.path(),
+            &format!("cs{n}"),
+            &format!("/CN=cs{n}"),
+            30,
+            &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            &["-addext", "extendedKeyUsage=codeSigning"],
+        );
+        let challenge: Value = http
+            .post(format!("{}/api/v1/challenges", server.base))
+            .bearer_auth(&key)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let nonce = unb64(challenge["nonce"].as_str().unwrap());
+        let cms = testkit::openssl::cms_sign(dir.path(), &nonce, &cert, &["-nodetach"]);
+        let response = http
+            .post(format!("{}/api/v1/certs", server.base))
+            .bearer_auth(&key)
+            .json(&json!({"challenge_id": challenge["challenge_id"], "cms": b64(&cms)}))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 201, "push {n}");
+        let pushed: Value = response.json().unwrap();
+        assert_eq!(
+            pushed["log_index"], n as u64,
+            "push {n} appended at the next index"
+        );
+        checkpoints.push(pushed["checkpoint"].as_str().unwrap().to_owned());
+    }
+    // Both processes serve the same log, and its history is one chain.
+    let size_of = |note: &str| note.lines().nth(1).unwrap().parse::<u64>().unwrap();
+    let root_of =
+        |note: &str| -> [u8; 32] { unb64(note.lines().nth(2).unwrap()).try_into().unwrap() };
+    for server in &servers {
+        let note = http
+            .get(format!("{}/registry/log/checkpoint", server.base))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        assert_eq!(size_of(&note), 4);
+        assert_eq!(
+            note, checkpoints[3],
+            "both serve the last signed checkpoint"
+        );
+        for old in 1..4u64 {
+            let proof: Value = http
+                .get(format!(
+                    "{}/registry/log/consistency?old={old}&size=4",
+                    server.base
+                ))
+                .send()
+                .unwrap()
+                .json()
+                .unwrap();
+            let old_note = &checkpoints[old as usize - 1];
+            verify_consistency(
+                old,
+                4,
+                &root_of(old_note),
+                &root_of(&checkpoints[3]),
+                &hashes(&proof["proof"]),
+            )
+            .unwrap_or_else(|e| panic!("checkpoint {old} → 4: {e}"));
+        }
+    }
+    for (n, note) in checkpoints.iter().enumerate() {
+        assert_eq!(size_of(note), n as u64 + 1);
+    }
+}
