@@ -152,11 +152,12 @@ pub fn run(args: RegistryBenchArgs) -> anyhow::Result<ExitCode> {
     let workers: Vec<_> = (0..args.push_concurrency)
         .map(|_| runtime.spawn(push_worker(pusher.clone())))
         .collect();
-    let ticker = runtime.block_on(async {
+    let ticker = {
+        let _runtime = runtime.enter();
         spawn_ticker(bar.clone(), pusher.clone(), |p| {
             p.done.load(Ordering::Relaxed)
         })
-    });
+    };
     let mut rec = Recorder::with_capacity(args.n as usize);
     let mut pushed = Vec::with_capacity(args.n as usize);
     for w in workers {
