@@ -9,8 +9,8 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use merkle::Hash;
 use store::registry::{
-    Account, CertRecord, Challenge, CommitOutcome, CreateAccount, NewAccount, Page, Push,
-    RegistryStore, Revoke, StoredCheckpoint,
+    Account, CertRecord, Challenge, CommitOutcome, CreateAccount, LogAppend, NewAccount, Page,
+    Push, RegistryStore, Revoke, StoredCheckpoint,
 };
 use subtle::ConstantTimeEq;
 
@@ -410,22 +410,15 @@ impl Registry {
             revoked: false,
             revoke_log_index: None,
         };
-        let mut guard = self.log.begin();
-        let mut conflicts = 0;
-        let (prepared, outcome) = loop {
-            let prepared = guard.prepare(&entry)?;
-            cert.log_index = prepared.append.index;
-            let outcome = self.store.commit_push(&Push {
+        let (outcome, append) = self.append_logged(&entry, |append| {
+            cert.log_index = append.index;
+            Ok(self.store.commit_push(&Push {
                 cert: cert.clone(),
                 challenge_id: challenge_id.to_owned(),
                 now_ms: now,
-                log: prepared.append.clone(),
-            })?;
-            if !self.retry_after_conflict(&outcome, &mut conflicts, &mut guard)? {
-                break (prepared, outcome);
-            }
-        };
-        let index = prepared.append.index;
+                log: append.clone(),
+            })?)
+        })?;
         match outcome {
             CommitOutcome::Committed => {}
             // A concurrent push consumed the challenge between our read and commit.
@@ -433,16 +426,7 @@ impl Registry {
             CommitOutcome::AlreadyRegistered => return Err(RegistryError::AlreadyRegistered),
             _ => return Err(RegistryError::Conflict),
         }
-        let checkpoint = prepared.append.checkpoint.clone();
-        guard.adopt(prepared);
-        drop(guard);
-        let inclusion_proof = log::inclusion_proof(self.store.as_ref(), index, checkpoint.size)?;
-        Ok(LoggedChange {
-            cert,
-            log_index: index,
-            inclusion_proof,
-            checkpoint: checkpoint.note,
-        })
+        self.logged_change(cert, append)
     }
 
     /// Revokes the account's certificate `thumbprint`: it stays downloadable, marked
@@ -467,41 +451,72 @@ impl Registry {
             action: Action::Revoke,
             certificate: cert.der.clone(),
         };
-        let mut guard = self.log.begin();
-        let mut conflicts = 0;
-        let (prepared, outcome) = loop {
-            let prepared = guard.prepare(&entry)?;
-            let outcome = self.store.commit_revoke(&Revoke {
+        let (outcome, append) = self.append_logged(&entry, |append| {
+            Ok(self.store.commit_revoke(&Revoke {
                 account_id: account.id,
                 thumbprint: thumbprint.clone(),
-                log: prepared.append.clone(),
-            })?;
-            if !self.retry_after_conflict(&outcome, &mut conflicts, &mut guard)? {
-                break (prepared, outcome);
-            }
-        };
-        let index = prepared.append.index;
+                log: append.clone(),
+            })?)
+        })?;
         match outcome {
             CommitOutcome::Committed => {}
             CommitOutcome::NotFound => return Err(RegistryError::CertNotFound),
             CommitOutcome::AlreadyRevoked => return Err(RegistryError::AlreadyRevoked),
             _ => return Err(RegistryError::Conflict),
         }
-        let checkpoint = prepared.append.checkpoint.clone();
-        guard.adopt(prepared);
-        drop(guard);
         self.revocations.fetch_add(1, Ordering::SeqCst);
         self.downloads.remove(&account.username, &thumbprint);
-        let inclusion_proof = log::inclusion_proof(self.store.as_ref(), index, checkpoint.size)?;
         let cert = self
             .store
             .cert_by_storage_key(&cert.storage_key)?
             .ok_or(RegistryError::CertNotFound)?;
+        self.logged_change(cert, append)
+    }
+
+    /// Appends `entry` to the log, storing it with `commit` (the change and its leaf in
+    /// one transaction). Appends are serialised in this process; when another process
+    /// sharing the database appended first (`LogConflict`), the log's edge is reloaded
+    /// from the store and the append rebuilt, a few times. The append is adopted only
+    /// if committed.
+    fn append_logged(
+        &self,
+        entry: &RegistryLogEntry,
+        mut commit: impl FnMut(&LogAppend) -> Result<CommitOutcome, RegistryError>,
+    ) -> Result<(CommitOutcome, LogAppend), RegistryError> {
+        let mut guard = self.log.begin();
+        let mut conflicts = 0;
+        loop {
+            let prepared = guard.prepare(entry)?;
+            let outcome = commit(&prepared.append)?;
+            match outcome {
+                CommitOutcome::Committed => {
+                    let append = prepared.append.clone();
+                    guard.adopt(prepared);
+                    return Ok((outcome, append));
+                }
+                CommitOutcome::LogConflict { .. } if conflicts < MAX_LOG_CONFLICTS => {
+                    conflicts += 1;
+                    guard.reload(self.store.as_ref())?;
+                }
+                _ => return Ok((outcome, prepared.append)),
+            }
+        }
+    }
+
+    /// The answer to a committed push or revocation: its leaf's inclusion proof in the
+    /// checkpoint it produced.
+    fn logged_change(
+        &self,
+        cert: CertRecord,
+        append: LogAppend,
+    ) -> Result<LoggedChange, RegistryError> {
+        let inclusion_proof =
+            log::inclusion_proof(self.store.as_ref(), append.index, append.checkpoint.size)?;
         Ok(LoggedChange {
             cert,
-            log_index: index,
+            log_index: append.index,
             inclusion_proof,
-            checkpoint: checkpoint.note,
+            checkpoint: append.checkpoint.note,
         })
     }
 
@@ -514,23 +529,6 @@ impl Registry {
         self.store
             .cert_by_thumbprint(username, &thumbprint)?
             .ok_or(RegistryError::CertNotFound)
-    }
-
-    /// After `LogConflict` (another process sharing the database appended first),
-    /// reloads the log's edge from the store and says to try again, a few times.
-    fn retry_after_conflict(
-        &self,
-        outcome: &CommitOutcome,
-        conflicts: &mut u32,
-        guard: &mut log::AppendGuard<'_>,
-    ) -> Result<bool, RegistryError> {
-        if !matches!(outcome, CommitOutcome::LogConflict { .. }) || *conflicts >= MAX_LOG_CONFLICTS
-        {
-            return Ok(false);
-        }
-        *conflicts += 1;
-        guard.reload(self.store.as_ref())?;
-        Ok(true)
     }
 
     /// `getusercert` from memory: `Some` only for a fresh cached answer, so it never
@@ -550,7 +548,7 @@ impl Registry {
         thumbprint: &str,
     ) -> Result<Arc<Download>, RegistryError> {
         let thumbprint = normalize_thumbprint(thumbprint).ok_or(RegistryError::CertNotFound)?;
-        if let Some(hit) = self.cached_download(username, &thumbprint) {
+        if let Some(hit) = self.downloads.get(username, &thumbprint) {
             return Ok(hit);
         }
         let generation = self.revocations.load(Ordering::SeqCst);
