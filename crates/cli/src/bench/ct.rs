@@ -194,7 +194,7 @@ pub fn run(args: CtBenchArgs) -> anyhow::Result<ExitCode> {
         &bar,
     ));
     bar.finish_and_clear();
-    let mut verification_failed = submit.errors.contains_key(&ErrorKind::Verify.to_string());
+    let mut verification_failed = submit.errors_contain(ErrorKind::Verify);
     let mut any_ok = submit.ok > 0;
 
     // 4. Proof reads.
@@ -208,11 +208,8 @@ pub fn run(args: CtBenchArgs) -> anyhow::Result<ExitCode> {
             &args,
             interactive,
         ))?;
-        verification_failed |= outcome.sth_verified == Some(false)
-            || outcome
-                .phase
-                .errors
-                .contains_key(&ErrorKind::Verify.to_string());
+        verification_failed |=
+            outcome.sth_verified == Some(false) || outcome.phase.errors_contain(ErrorKind::Verify);
         any_ok &= outcome.phase.ok > 0;
         Some(outcome)
     } else {
@@ -220,19 +217,11 @@ pub fn run(args: CtBenchArgs) -> anyhow::Result<ExitCode> {
     };
 
     // 5. Memory.
-    let (server_peak_rss_kib, server_rss_source) = match args.server_pid {
-        Some(pid) => (
-            rss::proc_peak_rss_kib(&pid.to_string()),
-            format!("/proc/{pid}/status VmHWM"),
-        ),
-        None => (
-            runtime
-                .block_on(get_json::<rss::Healthz>(&client, &endpoints.healthz))
-                .ok()
-                .and_then(|h| h.peak_rss_kib),
-            "GET /healthz".to_owned(),
-        ),
-    };
+    let (server_peak_rss_kib, server_rss_source) = runtime.block_on(rss::server_peak_rss(
+        &client,
+        &endpoints.healthz,
+        args.server_pid,
+    ));
 
     let report = Report {
         url: base_str.to_owned(),

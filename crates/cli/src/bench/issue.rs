@@ -28,7 +28,7 @@ use serde::Serialize;
 
 use super::crypto_ceiling::{self, Ceiling};
 use super::ct::PhaseReport;
-use super::http::{get_json, load_client, progress_bar, send_timed_any_status, spawn_ticker};
+use super::http::{load_client, progress_bar, send_timed_any_status, spawn_ticker};
 use super::rss;
 use crate::fulcio::{self, PreparedRequest, SigningCertRequest};
 use crate::issued::{self, IssuedChain};
@@ -178,22 +178,11 @@ pub fn run(args: IssueBenchArgs) -> anyhow::Result<ExitCode> {
     };
 
     // 5. Memory.
-    let (server_peak_rss_kib, server_rss_source) = match args.server_pid {
-        Some(pid) => (
-            rss::proc_peak_rss_kib(&pid.to_string()),
-            format!("/proc/{pid}/status VmHWM"),
-        ),
-        None => (
-            runtime
-                .block_on(get_json::<rss::Healthz>(
-                    &client,
-                    &format!("{base}/healthz"),
-                ))
-                .ok()
-                .and_then(|h| h.peak_rss_kib),
-            "GET /healthz".to_owned(),
-        ),
-    };
+    let (server_peak_rss_kib, server_rss_source) = runtime.block_on(rss::server_peak_rss(
+        &client,
+        &format!("{base}/healthz"),
+        args.server_pid,
+    ));
 
     let achieved = phase.ok_per_sec;
     let report = Report {

@@ -33,9 +33,10 @@ use reqwest::{Client, StatusCode, Url};
 use serde::{Deserialize, Serialize};
 
 use super::ct::PhaseReport;
-use super::http::{get_json, progress_bar, send_timed, spawn_ticker};
+use super::http::{progress_bar, send_timed, spawn_ticker};
 use super::rss;
 use crate::registry::signing::{CodeSigner, thumbprint};
+use crate::registry::{ChallengeAnswer, PushAnswer};
 use crate::stats::{ErrorKind, Recorder};
 
 /// Every this many look-ups, the downloaded PEM is decoded and compared with the
@@ -210,22 +211,11 @@ pub fn run(args: RegistryBenchArgs) -> anyhow::Result<ExitCode> {
         None
     };
 
-    let (server_peak_rss_kib, server_rss_source) = match args.server_pid {
-        Some(pid) => (
-            rss::proc_peak_rss_kib(&pid.to_string()),
-            format!("/proc/{pid}/status VmHWM"),
-        ),
-        None => (
-            runtime
-                .block_on(get_json::<rss::Healthz>(
-                    &client,
-                    &format!("{base_str}/healthz"),
-                ))
-                .ok()
-                .and_then(|h| h.peak_rss_kib),
-            "GET /healthz".to_owned(),
-        ),
-    };
+    let (server_peak_rss_kib, server_rss_source) = runtime.block_on(rss::server_peak_rss(
+        &client,
+        &format!("{base_str}/healthz"),
+        args.server_pid,
+    ));
     let any_verify_error = push.errors_contain(ErrorKind::Verify)
         || read
             .as_ref()
@@ -371,17 +361,6 @@ struct Pusher {
     certs: Vec<Vec<u8>>,
     next: AtomicUsize,
     done: AtomicUsize,
-}
-
-#[derive(Deserialize)]
-struct ChallengeAnswer {
-    challenge_id: String,
-    nonce: String,
-}
-
-#[derive(Deserialize)]
-struct PushAnswer {
-    thumbprint: String,
 }
 
 /// Pushes certificates until none are left (CMS signing is ~30 µs of CPU: fine on a

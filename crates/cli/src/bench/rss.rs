@@ -47,6 +47,28 @@ pub struct Healthz {
     pub peak_rss_kib: Option<u64>,
 }
 
+/// The server's peak RSS (KiB) and where it was read: `/proc/PID/status` when the
+/// server's pid is given (it runs on this machine), else its `GET /healthz`.
+pub async fn server_peak_rss(
+    client: &reqwest::Client,
+    healthz_url: &str,
+    server_pid: Option<u32>,
+) -> (Option<u64>, String) {
+    match server_pid {
+        Some(pid) => (
+            proc_peak_rss_kib(&pid.to_string()),
+            format!("/proc/{pid}/status VmHWM"),
+        ),
+        None => (
+            super::http::get_json::<Healthz>(client, healthz_url)
+                .await
+                .ok()
+                .and_then(|h| h.peak_rss_kib),
+            "GET /healthz".to_owned(),
+        ),
+    }
+}
+
 /// The two peak-RSS lines every bench report ends with.
 pub fn write_peak_rss(
     out: &mut String,

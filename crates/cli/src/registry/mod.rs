@@ -339,19 +339,21 @@ pub fn login(args: &LoginArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `POST /api/v1/challenges` (also read by `ccc bench registry`).
 #[derive(Deserialize)]
-struct ChallengeAnswer {
-    challenge_id: String,
-    nonce: String,
+pub(crate) struct ChallengeAnswer {
+    pub challenge_id: String,
+    pub nonce: String,
 }
 
+/// `POST /api/v1/certs`, the fields the client shows.
 #[derive(Deserialize)]
-struct PushAnswer {
-    username: String,
-    thumbprint: String,
-    storage_key: String,
-    subject: String,
-    log_index: u64,
+pub(crate) struct PushAnswer {
+    pub username: String,
+    pub thumbprint: String,
+    pub storage_key: String,
+    pub subject: String,
+    pub log_index: u64,
 }
 
 /// The candidates `ccc push` offers, and where they were looked for (for messages).
