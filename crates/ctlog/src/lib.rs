@@ -215,7 +215,7 @@ impl Log {
         let pool_size = config.pool_size.max(1);
         let shared = Self::shared_state(config, store);
         let (state, head) = sequencer::SequencerState::resume(&shared)?;
-        *shared.head.write().expect("head lock") = Arc::new(PublishedHead::new(head));
+        shared.publish(head);
         let submit = sequencer::spawn(shared.clone(), state, pool_size)?;
         Ok(Self {
             shared,
@@ -235,7 +235,7 @@ impl Log {
         let shared = Self::shared_state(config, store);
         if let Some(head) = shared.store.tree_head()? {
             sequencer::check_head_signature(&shared, &head)?;
-            *shared.head.write().expect("head lock") = Arc::new(PublishedHead::new(head));
+            shared.publish(head);
         }
         let waiters = Arc::new(shared_mode::Waiters::default());
         let (stop, stopped) = std::sync::mpsc::sync_channel(1);
@@ -392,6 +392,11 @@ async fn submit_shared(
 impl Shared {
     pub(crate) fn published(&self) -> Arc<PublishedHead> {
         self.head.read().expect("head lock").clone()
+    }
+
+    /// Makes `head` the one `get-sth`, the checkpoint and proofs answer from.
+    pub(crate) fn publish(&self, head: StoredTreeHead) {
+        *self.head.write().expect("head lock") = Arc::new(PublishedHead::new(head));
     }
 
     /// Rebuilds the SCT handed out for a deduplicated entry.

@@ -20,7 +20,7 @@ use store::{Batch, DedupRecord, NewEntry, StoreError, StoredTreeHead, TileWrite}
 use tokio::sync::oneshot;
 
 use crate::reads::ReadError;
-use crate::{OpenError, PublishedHead, Shared, SubmitError};
+use crate::{OpenError, Shared, SubmitError};
 
 /// How long a log may go without a fresh tree head when no entries arrive. Keeps
 /// `get-sth` recent for monitors (RFC 6962 §3.5 expects periodic STHs) without writing
@@ -225,8 +225,7 @@ fn run(shared: Arc<Shared>, mut state: SequencerState, pool: Receiver<Pending>, 
             match integrate(&shared, &state, batch, idle_refresh, commit) {
                 Ok((new_state, replies)) => {
                     state = new_state;
-                    *shared.head.write().expect("head lock") =
-                        Arc::new(PublishedHead::new(state.head.clone()));
+                    shared.publish(state.head.clone());
                     for (reply, result) in replies {
                         answer(reply, result);
                     }

@@ -24,7 +24,7 @@ use store::shared::{SequencerLease, SharedSequencing};
 use tokio::sync::oneshot;
 
 use crate::sequencer::{self, Pending, SequencerState};
-use crate::{PublishedHead, Shared, SubmitError};
+use crate::{Shared, SubmitError};
 
 /// How often a non-holder tries to take the lease: a dead holder's session ends
 /// within seconds, and a takeover then waits at most this long.
@@ -168,8 +168,7 @@ fn take_lease(
                 tree_size = head.tree_size,
                 "holding the sequencer lease"
             );
-            *shared.head.write().unwrap_or_else(|e| e.into_inner()) =
-                Arc::new(PublishedHead::new(head));
+            shared.publish(head);
             Some((lease, state))
         }
         Err(e) => {
@@ -223,8 +222,7 @@ fn sequence_once(
     match sequencer::integrate(shared, state, batch, refresh, commit) {
         Ok((next, _replies)) => {
             *state = next;
-            *shared.head.write().unwrap_or_else(|e| e.into_inner()) =
-                Arc::new(PublishedHead::new(state.head().clone()));
+            shared.publish(state.head().clone());
             tracing::debug!(
                 log = %shared.name,
                 entries = count,
@@ -262,7 +260,7 @@ fn follow_head(shared: &Shared) {
         tracing::error!(log = %shared.name, error = %e, "stored tree head refused");
         return;
     }
-    *shared.head.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(PublishedHead::new(stored));
+    shared.publish(stored);
 }
 
 /// Answers this process's waiting submitters whose entries are now logged.
