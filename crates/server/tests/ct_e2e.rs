@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::*;
 use merkle::tiles::{TileHashSource, TileSource};
 use merkle::{TileId, verify_consistency, verify_inclusion};
-use pki::ct::{TileLeaf, parse_leaf_index_extension, parse_merkle_tree_leaf};
+use pki::ct::{TileLeaf, parse_merkle_tree_leaf};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -52,10 +52,6 @@ fn submit_all(server: &Server, items: Vec<Item>, threads: usize) -> Vec<Submissi
         }
     });
     Arc::try_unwrap(out).unwrap().into_inner().unwrap()
-}
-
-fn sct_index(sct: &Value) -> u64 {
-    parse_leaf_index_extension(&unb64(sct["extensions"].as_str().unwrap())).unwrap()
 }
 
 /// Reads tiles over HTTP, for the merkle crate's tile-only proof machinery.
@@ -380,12 +376,6 @@ fn submissions_proofs_and_static_api_verify_independently() {
     assert_eq!(beyond.status(), 404);
 }
 
-fn urlencode(s: &str) -> String {
-    s.replace('+', "%2B")
-        .replace('/', "%2F")
-        .replace('=', "%3D")
-}
-
 #[test]
 fn dev_mode_runs_two_logs_whose_keys_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -539,65 +529,12 @@ fn crash_during_load_loses_no_acknowledged_entry() {
 
     let server = Server::with_log(&data, &roots_pem, "25ms", &addr.to_string());
     let client = client();
-    let head = get_json(&client, &server.log_url("ct/v1/get-sth"));
-    let size = head["tree_size"].as_u64().unwrap();
-    let root_hash: [u8; 32] = unb64(head["sha256_root_hash"].as_str().unwrap())
-        .try_into()
-        .unwrap();
+    let tree = size_and_root(&get_json(&client, &server.log_url("ct/v1/get-sth")));
+    let size = tree.0;
     for (cert, sct) in &acknowledged {
-        let index = sct_index(sct);
-        assert!(
-            index < size,
-            "acknowledged entry {index} is beyond the recovered tree of size {size}"
-        );
-        let entry = pki::ct::TimestampedEntry {
-            timestamp: sct["timestamp"].as_u64().unwrap(),
-            entry: pki::ct::SignedEntry::X509(cert.clone()),
-            extensions: unb64(sct["extensions"].as_str().unwrap()),
-        };
-        let leaf_hash = merkle::leaf_hash(&pki::ct::merkle_tree_leaf(&entry));
-        let proof = get_json(
-            &client,
-            &server.log_url(&format!(
-                "ct/v1/get-proof-by-hash?hash={}&tree_size={size}",
-                urlencode(&b64(&leaf_hash))
-            )),
-        );
-        assert_eq!(proof["leaf_index"], index);
-        let path: Vec<[u8; 32]> = proof["audit_path"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| unb64(h.as_str().unwrap()).try_into().unwrap())
-            .collect();
-        verify_inclusion(&leaf_hash, index, size, &path, &root_hash).unwrap();
+        assert_included(&client, &server, cert, sct, tree);
     }
-    for old in heads
-        .iter()
-        .filter(|h| h["tree_size"].as_u64().unwrap() > 0)
-    {
-        let first = old["tree_size"].as_u64().unwrap();
-        assert!(
-            first <= size,
-            "a head of size {first} was published before the crash, but only {size} survived"
-        );
-        let proof = get_json(
-            &client,
-            &server.log_url(&format!(
-                "ct/v1/get-sth-consistency?first={first}&second={size}"
-            )),
-        );
-        let proof: Vec<[u8; 32]> = proof["consistency"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| unb64(h.as_str().unwrap()).try_into().unwrap())
-            .collect();
-        let old_root: [u8; 32] = unb64(old["sha256_root_hash"].as_str().unwrap())
-            .try_into()
-            .unwrap();
-        verify_consistency(first, size, &old_root, &root_hash, &proof).unwrap();
-    }
+    assert_heads_consistent(&client, &server, &heads, tree);
     // The log goes on.
     let (status, sct) = post_chain(
         &client,

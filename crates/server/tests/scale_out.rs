@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use merkle::{verify_consistency, verify_inclusion};
+use merkle::verify_consistency;
 use serde_json::{Value, json};
 
 const LEASE_LINE: &str = "holding the sequencer lease";
@@ -52,19 +52,6 @@ fn holds_lease(server: &Server) -> bool {
     std::fs::read_to_string(server.data_dir.join("server.log"))
         .unwrap_or_default()
         .contains(LEASE_LINE)
-}
-
-fn hashes(value: &Value) -> Vec<[u8; 32]> {
-    value
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| unb64(h.as_str().unwrap()).try_into().unwrap())
-        .collect()
-}
-
-fn sct_index(sct: &Value) -> u64 {
-    pki::ct::parse_leaf_index_extension(&unb64(sct["extensions"].as_str().unwrap())).unwrap()
 }
 
 #[test]
@@ -219,73 +206,17 @@ fn two_frontends_survive_the_sequencer_holders_death() {
         );
         std::thread::sleep(Duration::from_millis(100));
     };
-    let size = head["tree_size"].as_u64().unwrap();
-    let root_hash: [u8; 32] = unb64(head["sha256_root_hash"].as_str().unwrap())
-        .try_into()
-        .unwrap();
-
+    let tree = size_and_root(&head);
     let mut seen = HashSet::new();
     for (cert, sct) in &acknowledged {
-        let index = sct_index(sct);
+        let index = assert_included(&client, &survivor, cert, sct, tree);
         assert!(seen.insert(index), "leaf index {index} promised twice");
-        let entry = pki::ct::TimestampedEntry {
-            timestamp: sct["timestamp"].as_u64().unwrap(),
-            entry: pki::ct::SignedEntry::X509(cert.clone()),
-            extensions: unb64(sct["extensions"].as_str().unwrap()),
-        };
-        let leaf_hash = merkle::leaf_hash(&pki::ct::merkle_tree_leaf(&entry));
-        let proof = get_json(
-            &client,
-            &survivor.log_url(&format!(
-                "ct/v1/get-proof-by-hash?hash={}&tree_size={size}",
-                b64(&leaf_hash)
-                    .replace('+', "%2B")
-                    .replace('/', "%2F")
-                    .replace('=', "%3D")
-            )),
-        );
-        assert_eq!(proof["leaf_index"], index, "entry not where its SCT says");
-        verify_inclusion(
-            &leaf_hash,
-            index,
-            size,
-            &hashes(&proof["audit_path"]),
-            &root_hash,
-        )
-        .unwrap();
     }
-    assert_eq!(size, 1500, "no entry logged twice, none lost");
+    assert_eq!(tree.0, 1500, "no entry logged twice, none lost");
 
     let heads = heads.lock().unwrap().clone();
     assert!(heads.len() > 10);
-    for old in heads
-        .iter()
-        .filter(|h| h["tree_size"].as_u64().unwrap() > 0)
-    {
-        let first = old["tree_size"].as_u64().unwrap();
-        assert!(first <= size);
-        let old_root: [u8; 32] = unb64(old["sha256_root_hash"].as_str().unwrap())
-            .try_into()
-            .unwrap();
-        if first == size {
-            assert_eq!(old_root, root_hash, "two roots published for size {size}");
-            continue;
-        }
-        let proof = get_json(
-            &client,
-            &survivor.log_url(&format!(
-                "ct/v1/get-sth-consistency?first={first}&second={size}"
-            )),
-        );
-        verify_consistency(
-            first,
-            size,
-            &old_root,
-            &root_hash,
-            &hashes(&proof["consistency"]),
-        )
-        .unwrap();
-    }
+    assert_heads_consistent(&client, &survivor, &heads, tree);
 }
 
 /// Two `--dev` processes on one database and one data directory (shared keys): a

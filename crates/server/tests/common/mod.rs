@@ -193,3 +193,110 @@ pub fn python_verify(input: &Value) -> Value {
     );
     serde_json::from_str(stdout.trim()).unwrap()
 }
+
+/// The leaf index an SCT promises (static-ct-api `leaf_index` extension).
+pub fn sct_index(sct: &Value) -> u64 {
+    pki::ct::parse_leaf_index_extension(&unb64(sct["extensions"].as_str().unwrap())).unwrap()
+}
+
+/// Base64 made safe for a query string.
+pub fn urlencode(s: &str) -> String {
+    s.replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D")
+}
+
+/// A JSON array of base64 hashes.
+pub fn hashes(value: &Value) -> Vec<[u8; 32]> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| unb64(h.as_str().unwrap()).try_into().unwrap())
+        .collect()
+}
+
+/// The size and root hash of a `get-sth` answer.
+pub fn size_and_root(sth: &Value) -> (u64, [u8; 32]) {
+    (
+        sth["tree_size"].as_u64().unwrap(),
+        unb64(sth["sha256_root_hash"].as_str().unwrap())
+            .try_into()
+            .unwrap(),
+    )
+}
+
+/// Asserts that the x509 entry `cert`, logged with `sct`, is in the tree of `size`
+/// leaves and root `root` that `server` serves, at the index its SCT promised;
+/// returns that index.
+pub fn assert_included(
+    client: &reqwest::blocking::Client,
+    server: &Server,
+    cert: &[u8],
+    sct: &Value,
+    (size, root): (u64, [u8; 32]),
+) -> u64 {
+    let index = sct_index(sct);
+    assert!(
+        index < size,
+        "acknowledged entry {index} is beyond the tree of size {size}"
+    );
+    let entry = pki::ct::TimestampedEntry {
+        timestamp: sct["timestamp"].as_u64().unwrap(),
+        entry: pki::ct::SignedEntry::X509(cert.to_vec()),
+        extensions: unb64(sct["extensions"].as_str().unwrap()),
+    };
+    let leaf_hash = merkle::leaf_hash(&pki::ct::merkle_tree_leaf(&entry));
+    let proof = get_json(
+        client,
+        &server.log_url(&format!(
+            "ct/v1/get-proof-by-hash?hash={}&tree_size={size}",
+            urlencode(&b64(&leaf_hash))
+        )),
+    );
+    assert_eq!(proof["leaf_index"], index, "entry not where its SCT says");
+    merkle::verify_inclusion(
+        &leaf_hash,
+        index,
+        size,
+        &hashes(&proof["audit_path"]),
+        &root,
+    )
+    .unwrap();
+    index
+}
+
+/// Asserts that every non-empty head in `heads` (`get-sth` answers seen earlier) is
+/// consistent with the tree of `size` leaves and root `root` that `server` serves,
+/// by the server's consistency proofs (for the same size: the same root).
+pub fn assert_heads_consistent(
+    client: &reqwest::blocking::Client,
+    server: &Server,
+    heads: &[Value],
+    (size, root): (u64, [u8; 32]),
+) {
+    for old in heads {
+        let (first, old_root) = size_and_root(old);
+        if first == 0 {
+            continue;
+        }
+        assert!(
+            first <= size,
+            "a head of size {first} was published, but the tree has only {size}"
+        );
+        let proof = get_json(
+            client,
+            &server.log_url(&format!(
+                "ct/v1/get-sth-consistency?first={first}&second={size}"
+            )),
+        );
+        merkle::verify_consistency(
+            first,
+            size,
+            &old_root,
+            &root,
+            &hashes(&proof["consistency"]),
+        )
+        .unwrap_or_else(|e| panic!("head of size {first} vs {size}: {e}"));
+    }
+}
