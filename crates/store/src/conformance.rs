@@ -219,6 +219,32 @@ pub fn assert_batch_absent<S: LogStore>(store: &S, batch: &Batch) {
     }
 }
 
+/// A batch sequencing `start..start + n` the way the sequencer does: full tiles for
+/// every completed 256-entry stretch, partial tiles at the right edge, one head.
+pub fn realistic_batch(start: u64, n: u64, data_entry_len: usize) -> Batch {
+    let end = start + n;
+    let mut hash_tiles = Vec::new();
+    let mut data_tiles = Vec::new();
+    for tile in start / 256..end.div_ceil(256) {
+        let width = (end - tile * 256).min(256) as u16;
+        hash_tiles.push(sample_hash_tile(0, tile, width));
+        data_tiles.push(sample_data_tile(tile, width, data_entry_len));
+    }
+    // Right-edge tiles of the upper levels.
+    for level in 1..3u8 {
+        let per_tile = 256u64.pow(u32::from(level) + 1);
+        let width = ((end % per_tile) / 256u64.pow(u32::from(level))).max(1) as u16;
+        hash_tiles.push(sample_hash_tile(level, end / per_tile, width));
+    }
+    Batch {
+        entries: sample_entries(start..end),
+        hash_tiles,
+        data_tiles,
+        issuers: vec![(hash_of(7, end % 5), vec![0x30; 1200])],
+        tree_head: Some(sample_head(end, 1_700_000_000_000 + end)),
+    }
+}
+
 /// A small batch sequencing `range` (the previous size is `range.start`): its
 /// entries, the right-edge hash and data tiles, one issuer and the new head.
 pub fn sample_batch(range: std::ops::Range<u64>, timestamp_ms: u64) -> Batch {
