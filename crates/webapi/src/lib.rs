@@ -68,6 +68,14 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The server stops reading an oversized body and closes the connection
+            // after answering; saying so keeps clients from reusing a pooled
+            // connection that is about to vanish under their next request.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         response
     }
 }
@@ -101,4 +109,25 @@ pub async fn method_not_allowed() -> ApiError {
         "method_not_allowed",
         "method not allowed on this endpoint",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn too_large_closes_the_connection_and_unavailable_says_when_to_retry() {
+        let too_large =
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "big").into_response();
+        assert_eq!(too_large.headers()[header::CONNECTION], "close");
+        assert!(too_large.headers().get(header::RETRY_AFTER).is_none());
+
+        let busy = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "later").into_response();
+        assert_eq!(busy.headers()[header::RETRY_AFTER], "1");
+        assert!(busy.headers().get(header::CONNECTION).is_none());
+
+        let bad = ApiError::bad_request("no").into_response();
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        assert!(bad.headers().get(header::CONNECTION).is_none());
+    }
 }
