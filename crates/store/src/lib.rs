@@ -23,7 +23,7 @@ pub mod sqlite;
 pub mod sqlite_monitor;
 pub mod sqlite_registry;
 
-pub use self::postgres::{PgLogStore, PgMonitorStore, PgPool, PgRegistryStore};
+pub use self::postgres::{PgConfig, PgLogStore, PgMonitorStore, PgPool, PgRegistryStore};
 pub use monitor::MonitorStore;
 pub use registry::RegistryStore;
 pub use sqlite::SqliteLogStore;
@@ -41,6 +41,10 @@ pub enum StoreError {
     Postgres(#[from] ::postgres::Error),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+    /// A connection string or setting that cannot be used (an unknown `sslmode`, an
+    /// unreadable `sslrootcert`…). The message names the option, never the password.
+    #[error("database settings: {0}")]
+    Config(String),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
     /// The database was written by a newer build whose schema this one does not know;

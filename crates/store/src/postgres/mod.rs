@@ -22,18 +22,25 @@
 //! Scale-out sequencing ([`crate::shared`]): [`PgLogStore`] is also its log's
 //! [`crate::shared::SharedSequencing`] — a `ct_queue` table, and a lease that is a
 //! session-level advisory lock on a connection of its own (see `shared.rs`).
+//!
+//! Connections: every one — pooled or a lease's — is made by [`PgConfig::connect`]
+//! (`config.rs`: the connection string and libpq's `sslmode`/`sslrootcert`), with TLS
+//! over rustls (`tls.rs`).
 
+mod config;
 mod log;
 mod monitor;
 mod registry;
 mod shared;
+mod tls;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use ::postgres::{Client, Config, GenericClient, NoTls, Statement};
+use ::postgres::{Client, GenericClient, Statement};
 
+pub use config::{PgConfig, SslMode};
 pub use log::{LOG_SCHEMA_VERSION, PgLogStore};
 pub use monitor::{MONITOR_SCHEMA_VERSION, PgMonitorStore};
 pub use registry::{PgRegistryStore, REGISTRY_SCHEMA_VERSION};
@@ -67,15 +74,15 @@ const IDLE_CHECK_AFTER: Duration = Duration::from_secs(30);
 /// once on a fresh one (they are idempotent); a write is retried only if its `BEGIN`
 /// failed that way, since after that the outcome of a lost `COMMIT` is unknown.
 ///
-/// Cheap to clone (an `Arc`). TLS is not supported yet: use a local socket, a
-/// loopback address or a private network.
+/// Cheap to clone (an `Arc`). Connections use TLS as the connection string's
+/// `sslmode`/`sslrootcert` say (see [`PgConfig`]).
 #[derive(Clone)]
 pub struct PgPool {
     inner: Arc<PoolInner>,
 }
 
 struct PoolInner {
-    config: Config,
+    config: PgConfig,
     max_size: usize,
     state: Mutex<PoolState>,
     freed: Condvar,
@@ -98,18 +105,19 @@ impl std::fmt::Debug for PgPool {
 
 impl PgPool {
     /// A pool for a `postgres://user[:password]@host[:port]/dbname[?options]` URL (or
-    /// a `key=value` connection string) with [`DEFAULT_POOL_SIZE`] connections. One
-    /// connection is made at once, so a wrong address fails here and not at first use.
+    /// a `key=value` connection string, see [`PgConfig::parse`]) with
+    /// [`DEFAULT_POOL_SIZE`] connections. One connection is made at once, so a wrong
+    /// address or certificate fails here and not at first use.
     pub fn connect(url: &str) -> Result<Self> {
-        let config: Config = url.parse()?;
-        Self::with_config(config, DEFAULT_POOL_SIZE)
+        Self::with_config(PgConfig::parse(url)?, DEFAULT_POOL_SIZE)
     }
 
-    /// A pool of at most `max_size` (at least 1) connections made from `config`.
-    pub fn with_config(config: Config, max_size: usize) -> Result<Self> {
+    /// A pool of at most `max_size` (at least 1) connections made from `config` (a
+    /// [`PgConfig`], or a bare `postgres::Config`, which keeps its own `sslmode`).
+    pub fn with_config(config: impl Into<PgConfig>, max_size: usize) -> Result<Self> {
         let pool = Self {
             inner: Arc::new(PoolInner {
-                config,
+                config: config.into(),
                 max_size: max_size.max(1),
                 state: Mutex::new(PoolState {
                     idle: Vec::new(),
@@ -124,7 +132,7 @@ impl PgPool {
 
     /// The configuration the pool connects with, for a connection of its own outside
     /// the pool (a sequencer lease lives exactly as long as its session).
-    pub(crate) fn config(&self) -> &Config {
+    pub(crate) fn config(&self) -> &PgConfig {
         &self.inner.config
     }
 
@@ -155,12 +163,12 @@ impl PgPool {
             if state.open < inner.max_size {
                 state.open += 1;
                 drop(state);
-                return match inner.config.connect(NoTls) {
+                return match inner.config.connect() {
                     Ok(client) => Ok(inner.lend(PgConn::new(client))),
                     Err(e) => {
                         lock(&inner.state).open -= 1;
                         inner.freed.notify_one();
-                        Err(e.into())
+                        Err(e)
                     }
                 };
             }

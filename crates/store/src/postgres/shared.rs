@@ -17,7 +17,7 @@
 
 use std::time::Duration;
 
-use ::postgres::{Client, NoTls};
+use ::postgres::Client;
 
 use super::log::write_batch;
 use super::{Finish, Statements, to_hash};
@@ -98,12 +98,13 @@ impl PgLogStore {
     pub fn try_acquire_pg_lease(&self) -> Result<Option<PgSequencerLease>> {
         let mut config = self.pool.config().clone();
         config
+            .settings_mut()
             .keepalives(true)
             .keepalives_idle(KEEPALIVE_IDLE)
             .keepalives_interval(KEEPALIVE_INTERVAL)
             .keepalives_retries(KEEPALIVE_PROBES)
             .tcp_user_timeout(TCP_USER_TIMEOUT);
-        let mut client = config.connect(NoTls)?;
+        let mut client = config.connect()?;
         client.batch_execute(SESSION_SETTINGS)?;
         let row = client.query_one("SELECT current_schema(), pg_backend_pid()", &[])?;
         let schema: Option<String> = row.try_get(0)?;

@@ -8,8 +8,11 @@
 //! installed, tests fail (they never skip): a silent pass would hide that the
 //! PostgreSQL backend went untested.
 //!
-//! (Here rather than in `testkit`: testkit pulls rcgen and aws-lc, which the store's
-//! tests do not otherwise need.)
+//! TLS tests get a cluster of their own with TLS on ([`tls_cluster`]), always: the
+//! one the variable names is plain.
+//!
+//! (Here rather than in `testkit`: testkit pulls rcgen, which the store's tests do
+//! not otherwise need.)
 
 #![allow(dead_code)]
 
@@ -32,12 +35,17 @@ pub fn database_url() -> &'static str {
     })
 }
 
+/// A name for a new schema (or role): `cc_test_<random>`.
+pub fn unique_name() -> String {
+    format!("cc_test_{}", random_suffix())
+}
+
 /// A connection config for a new, empty schema of its own (`cc_test_<random>`), so
 /// tests running at once never see each other's tables. The schema is left behind:
 /// the cluster is throw-away.
 pub fn fresh_schema() -> (postgres::Config, String) {
     let url = database_url();
-    let schema = format!("cc_test_{}", random_suffix());
+    let schema = unique_name();
     let mut client = postgres::Client::connect(url, postgres::NoTls)
         .unwrap_or_else(|e| panic!("connecting to the test database: {e}"));
     client
@@ -96,6 +104,59 @@ fn postgres_installed() -> bool {
 }
 
 fn start_private_cluster() -> String {
+    start_cluster(&[]).1
+}
+
+/// A cluster that speaks TLS (`pg-test-cluster start DIR --ssl`), started once per
+/// test process whatever [`URL_VAR`] says: the cluster CI names there is plain.
+pub struct TlsCluster {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl TlsCluster {
+    /// The CA that issued the server's certificate (for `localhost` and 127.0.0.1).
+    pub fn ca(&self) -> PathBuf {
+        self.dir.join("tls/ca.pem")
+    }
+
+    /// A CA that did not.
+    pub fn other_ca(&self) -> PathBuf {
+        self.dir.join("tls/other-ca.pem")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The superuser's URL to the cluster's database over TCP at `host`, with `query`
+    /// (`key=value&…`, may be empty) as its options.
+    pub fn url(&self, host: &str, query: &str) -> String {
+        let url = format!("postgres://certcentral@{host}:{}/certcentral", self.port);
+        if query.is_empty() {
+            url
+        } else {
+            format!("{url}?{query}")
+        }
+    }
+}
+
+pub fn tls_cluster() -> &'static TlsCluster {
+    static CLUSTER: OnceLock<TlsCluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        let (dir, _) = start_cluster(&["--ssl"]);
+        let port = std::fs::read_to_string(dir.join("port"))
+            .expect("the cluster's port file")
+            .trim()
+            .parse()
+            .expect("a port number");
+        TlsCluster { dir, port }
+    })
+}
+
+/// Starts a cluster with `pg-test-cluster start DIR [flags]` and its watchdog:
+/// its directory and URL.
+fn start_cluster(flags: &[&str]) -> (PathBuf, String) {
     assert!(
         postgres_installed(),
         "the PostgreSQL store tests need a database: set {URL_VAR} \
@@ -108,6 +169,7 @@ fn start_private_cluster() -> String {
     let output = Command::new(&script)
         .arg("start")
         .arg(&dir)
+        .args(flags)
         .stdin(Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
@@ -119,10 +181,11 @@ fn start_private_cluster() -> String {
         script.display(),
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8(output.stdout)
+    let url = String::from_utf8(output.stdout)
         .expect("URL is UTF-8")
         .trim()
-        .to_owned()
+        .to_owned();
+    (dir, url)
 }
 
 /// Stops the cluster once this process is gone. Its own process group, so a Ctrl-C
