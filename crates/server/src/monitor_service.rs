@@ -14,7 +14,11 @@
 //! - `POST /api/v1/subscriptions` `{"rule","webhook"}` → 201 the subscription
 //! - `GET /api/v1/subscriptions` → the caller's subscriptions
 //! - `DELETE /api/v1/subscriptions/{id}` → 204
-//! - `GET /api/v1/monitor/status` → followed logs, their verified sizes and alerts
+//! - `GET /api/v1/monitor/status` → followed logs, their verified sizes, alerts and
+//!   webhook delivery counts
+//!
+//! Webhooks must reach public addresses unless `[monitor] allow_private_webhooks`
+//! (see `monitor::webhook` for why and how).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -31,6 +35,7 @@ use axum::routing::{delete, get};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use monitor::follow::{LogTarget, follow_once};
+use monitor::webhook::{self, Destinations};
 use monitor::{Alert, FollowError, LogApi, LogKey, LogState, Match, WatchRule};
 use registry::{Entropy, Registry, SystemEntropy};
 use serde::{Deserialize, Serialize};
@@ -97,6 +102,14 @@ struct AlertView {
 struct StatusBoard {
     logs: Vec<LogStatus>,
     alerts: VecDeque<AlertView>,
+    deliveries: DeliveryCounts,
+}
+
+/// Webhook deliveries finished since the server started.
+#[derive(Clone, Copy, Default, Serialize)]
+struct DeliveryCounts {
+    delivered: u64,
+    given_up: u64,
 }
 
 /// The monitor: its store, the registry that authenticates subscribers, and what it
@@ -109,6 +122,7 @@ pub struct MonitorService {
     wake_deliveries: tokio::sync::Notify,
     interval: Duration,
     give_up: Duration,
+    destinations: Destinations,
 }
 
 fn now_ms() -> u64 {
@@ -186,6 +200,7 @@ impl MonitorService {
                 })
                 .collect(),
             alerts: VecDeque::new(),
+            deliveries: DeliveryCounts::default(),
         };
         Ok(Arc::new(Self {
             store,
@@ -195,17 +210,22 @@ impl MonitorService {
             wake_deliveries: tokio::sync::Notify::new(),
             interval: section.interval,
             give_up: section.webhook_give_up,
+            destinations: if section.allow_private_webhooks {
+                Destinations::Any
+            } else {
+                Destinations::PublicOnly
+            },
         }))
     }
 
     /// Starts the follower and the delivery worker on the current runtime.
     pub fn spawn(self: &Arc<Self>) -> anyhow::Result<()> {
         let client = monitor::client::Client::new().context("the monitor's HTTP client")?;
+        let webhooks = webhook::client(self.destinations).context("the webhook HTTP client")?;
         let follower = self.clone();
-        let follow_client = client.clone();
-        tokio::spawn(async move { follower.follow_loop(follow_client).await });
+        tokio::spawn(async move { follower.follow_loop(client).await });
         let deliverer = self.clone();
-        tokio::spawn(async move { deliverer.delivery_loop(client).await });
+        tokio::spawn(async move { deliverer.delivery_loop(webhooks).await });
         Ok(())
     }
 
@@ -388,7 +408,7 @@ impl MonitorService {
 
     /// Drains the outbox: each pending delivery in its own task (bounded), woken by
     /// new matches or once a second.
-    async fn delivery_loop(self: Arc<Self>, client: monitor::client::Client) {
+    async fn delivery_loop(self: Arc<Self>, http: reqwest::Client) {
         let in_flight: Arc<Mutex<HashSet<i64>>> = Arc::default();
         loop {
             let free = MAX_DELIVERIES_IN_FLIGHT.saturating_sub(lock(&in_flight).len());
@@ -407,7 +427,7 @@ impl MonitorService {
                             }
                             drop(running);
                             let this = self.clone();
-                            let http = client.http().clone();
+                            let http = http.clone();
                             let in_flight = in_flight.clone();
                             tokio::spawn(async move {
                                 let id = p.id;
@@ -426,11 +446,23 @@ impl MonitorService {
     }
 
     /// POSTs one match until the webhook answers 2xx or the give-up time passed, with
-    /// exponential backoff; then records the outcome so it is never sent again.
+    /// exponential backoff; then records the outcome so it is never sent again. A
+    /// webhook pointing somewhere it may not is given up at once: retrying cannot help.
     async fn deliver(self: &Arc<Self>, http: &reqwest::Client, p: PendingDelivery) {
         let started = Instant::now();
         let mut pause = RETRY_FIRST;
         let outcome = loop {
+            let refused = match reqwest::Url::parse(&p.webhook) {
+                Ok(url) => webhook::check_url(&url, self.destinations).err(),
+                Err(e) => Some(webhook::Refused::Unresolvable {
+                    host: p.webhook.clone(),
+                    error: e.to_string(),
+                }),
+            };
+            if let Some(refused) = refused {
+                tracing::error!(subscription = %p.subscription_id, error = %refused, "monitor: webhook delivery refused");
+                break DeliveryOutcome::GaveUp(refused.to_string());
+            }
             let attempt = http
                 .post(&p.webhook)
                 .header(header::CONTENT_TYPE.as_str(), "application/json")
@@ -441,7 +473,13 @@ impl MonitorService {
             let failure = match attempt {
                 Ok(resp) if resp.status().is_success() => break DeliveryOutcome::Delivered,
                 Ok(resp) => format!("HTTP {}", resp.status().as_u16()),
-                Err(e) => e.to_string(),
+                Err(e) => match webhook::refusal(&e) {
+                    Some(refused) => {
+                        tracing::error!(subscription = %p.subscription_id, error = %refused, "monitor: webhook delivery refused");
+                        break DeliveryOutcome::GaveUp(refused.to_string());
+                    }
+                    None => e.to_string(),
+                },
             };
             if started.elapsed() + pause > self.give_up {
                 tracing::error!(subscription = %p.subscription_id, webhook = %p.webhook, error = %failure, "monitor: webhook delivery given up");
@@ -451,6 +489,13 @@ impl MonitorService {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(RETRY_MAX);
         };
+        {
+            let counts = &mut lock(&self.status).deliveries;
+            match outcome {
+                DeliveryOutcome::Delivered => counts.delivered += 1,
+                DeliveryOutcome::GaveUp(_) => counts.given_up += 1,
+            }
+        }
         let id = p.id;
         if let Err(e) = self
             .blocking(move |s| s.finish_delivery(id, &outcome, now_ms()))
@@ -533,9 +578,9 @@ async fn account_of(
         .map_err(ApiError::from)
 }
 
-/// Checks a webhook URL: http(s) with a host, bounded length. Anything else would be
-/// retried for the whole give-up time to no purpose.
-fn check_webhook(url: &str) -> Result<(), ApiError> {
+/// Checks a webhook URL: http(s) with a host, bounded length, and a destination the
+/// server may reach. Anything else would fail every delivery.
+async fn check_webhook(url: &str, destinations: Destinations) -> Result<(), ApiError> {
     if url.len() > MAX_WEBHOOK_LEN {
         return Err(ApiError::bad_request(format!(
             "webhook URL is longer than {MAX_WEBHOOK_LEN} bytes"
@@ -548,7 +593,15 @@ fn check_webhook(url: &str) -> Result<(), ApiError> {
             "webhook must be an http:// or https:// URL with a host",
         ));
     }
-    Ok(())
+    webhook::check_url_resolving(&parsed, destinations)
+        .await
+        .map_err(|refused| match refused {
+            webhook::Refused::NotPublic { .. } => ApiError::bad_request(format!(
+                "{refused}; this server delivers webhooks to public addresses only \
+                 ([monitor] allow_private_webhooks)"
+            )),
+            other => ApiError::bad_request(other.to_string()),
+        })
 }
 
 fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
@@ -571,7 +624,7 @@ async fn create_subscription(
         .rule
         .parse()
         .map_err(|e: monitor::rules::RuleError| ApiError::bad_request(e.to_string()))?;
-    check_webhook(&request.webhook)?;
+    check_webhook(&request.webhook, service.destinations).await?;
     let mut id = [0u8; 16];
     SystemEntropy.fill(&mut id).map_err(internal)?;
     let sub = Subscription {
@@ -639,15 +692,16 @@ async fn delete_subscription(
 }
 
 async fn status(State(service): State<Arc<MonitorService>>) -> Response {
-    let (logs, alerts) = {
+    let (logs, alerts, deliveries) = {
         let board = lock(&service.status);
         (
             board.logs.clone(),
             board.alerts.iter().cloned().collect::<Vec<_>>(),
+            board.deliveries,
         )
     };
     json_response(
         StatusCode::OK,
-        &serde_json::json!({ "logs": logs, "alerts": alerts }),
+        &serde_json::json!({ "logs": logs, "alerts": alerts, "deliveries": deliveries }),
     )
 }

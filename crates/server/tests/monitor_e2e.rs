@@ -20,9 +20,18 @@ use serde_json::{Value, json};
 
 /// `serve --dev` over `dir/data` with a fast monitor.
 fn dev_server(dir: &Path) -> Server {
+    dev_server_with(dir, "")
+}
+
+/// [`dev_server`] with more `[monitor]` settings.
+fn dev_server_with(dir: &Path, monitor_settings: &str) -> Server {
     let data = dir.join("data");
     let overlay = dir.join("overlay.toml");
-    std::fs::write(&overlay, "[monitor]\ninterval = \"200ms\"\n").unwrap();
+    std::fs::write(
+        &overlay,
+        format!("[monitor]\ninterval = \"200ms\"\n{monitor_settings}"),
+    )
+    .unwrap();
     Server::spawn(
         &[
             "--dev",
@@ -486,4 +495,96 @@ fn a_remote_log_with_a_bad_tree_head_signature_is_an_alert() {
         assert!(Instant::now() < deadline, "no alert: {body}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Monitor status, once `done` holds for it (panics after 60 s).
+fn wait_status(http: &Client, server: &Server, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, body) = answer(
+            http.get(format!("{}/api/v1/monitor/status", server.base))
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(status, 200, "{body}");
+        if done(&body) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "monitor status: {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn webhooks_to_private_addresses_are_refused_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = Client::new();
+    let hook = Webhook::start();
+
+    // Allowed (as in plain `--dev`): a loopback receiver is accepted.
+    let mut server = dev_server_with(dir.path(), "allow_private_webhooks = true\n");
+    let key = account(&http, &server, "watcher@example.com", "watcher");
+    let (status, sub) = subscribe(
+        &http,
+        &server,
+        &key,
+        &json!({ "rule": "email:alice@example.com", "webhook": hook.url }),
+    );
+    assert_eq!(status, 201, "{sub}");
+    server.kill();
+
+    // The operator turns it off: new subscriptions to non-public places are 400s…
+    let server = dev_server_with(dir.path(), "allow_private_webhooks = false\n");
+    let port = hook
+        .url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
+    for (webhook, reason) in [
+        (hook.url.clone(), "loopback"),
+        (format!("http://localhost:{port}/hook"), "localhost"),
+        (format!("http://[::1]:{port}/hook"), "loopback"),
+        (format!("http://2130706433:{port}/hook"), "loopback"),
+        (
+            "http://169.254.169.254/latest/meta-data/".to_owned(),
+            "link-local",
+        ),
+        ("https://10.1.2.3/hook".to_owned(), "private"),
+        ("https://[fd00::1]/hook".to_owned(), "unique local"),
+        ("https://[::ffff:192.168.0.1]/hook".to_owned(), "private"),
+    ] {
+        let (status, body) = subscribe(
+            &http,
+            &server,
+            &key,
+            &json!({ "rule": "email:alice@example.com", "webhook": webhook }),
+        );
+        assert_eq!(status, 400, "{webhook}: {body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains(reason), "{webhook}: {message}");
+        assert!(message.contains("allow_private_webhooks"), "{message}");
+    }
+    // …a public address literal is fine (its rule never matches here: nothing is sent)…
+    let (status, body) = subscribe(
+        &http,
+        &server,
+        &key,
+        &json!({ "rule": "email:nobody@example.com", "webhook": "https://93.184.215.14/hook" }),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(list(&http, &server, &key).len(), 2);
+
+    // …and the old loopback subscription's match is given up without a request.
+    issue(&http, &server, dir.path(), "alice@example.com");
+    let status = wait_status(&http, &server, |s| s["deliveries"]["given_up"] == 2);
+    assert_eq!(status["deliveries"]["delivered"], 0, "{status}");
+    assert!(hook.received().is_empty(), "{:?}", hook.received());
+    let log = std::fs::read_to_string(dir.path().join("data/server.log")).unwrap();
+    assert!(
+        log.contains("webhook delivery refused") && log.contains("loopback"),
+        "the refusal is logged with its reason"
+    );
 }
