@@ -17,6 +17,13 @@
 //! - `GET /api/v1/monitor/status` → followed logs, their verified sizes, alerts and
 //!   webhook delivery counts
 //!
+//! Several processes on one PostgreSQL database run one monitor between them: the
+//! holder of the store's [`MonitorLease`] follows and delivers, the others serve the
+//! subscription routes and stand by, taking over (from the committed follower state
+//! and outbox) when the holder's database session ends. A delivery in flight at that
+//! moment may be sent again: delivery is exactly-once in steady state, at-least-once
+//! across a crash or failover.
+//!
 //! Webhooks must reach public addresses unless `[monitor] allow_private_webhooks`
 //! (see `monitor::webhook` for why and how).
 
@@ -40,7 +47,7 @@ use monitor::{Alert, FollowError, LogApi, LogKey, LogState, Match, WatchRule};
 use registry::{Entropy, Registry, SystemEntropy};
 use serde::{Deserialize, Serialize};
 use store::MonitorStore;
-use store::monitor::{DeliveryOutcome, NewDelivery, PendingDelivery, Subscription};
+use store::monitor::{DeliveryOutcome, MonitorLease, NewDelivery, PendingDelivery, Subscription};
 use webapi::{ApiError, body_error};
 
 use crate::config::MonitorSection;
@@ -60,6 +67,9 @@ const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 /// First and largest pause between webhook retries (doubling in between).
 const RETRY_FIRST: Duration = Duration::from_millis(500);
 const RETRY_MAX: Duration = Duration::from_secs(60);
+/// How often the lease holder checks it still holds it, and a standby tries to get it.
+const LEASE_CHECK: Duration = Duration::from_secs(1);
+const LEASE_RETRY: Duration = Duration::from_secs(2);
 
 /// The distinct watch rules of all subscriptions, and the subscription ids of each
 /// rule's canonical text.
@@ -98,8 +108,23 @@ struct AlertView {
     alert: Alert,
 }
 
+/// Whether this process is the one following and delivering.
+#[derive(Clone, Copy, Default, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Role {
+    /// Not yet asked for the lease.
+    #[default]
+    Starting,
+    /// Holds the monitor lease: follows the logs and delivers.
+    Active,
+    /// Another process holds it; the log figures shown are from this process's last
+    /// time as the active one, if any.
+    Standby,
+}
+
 #[derive(Default)]
 struct StatusBoard {
+    role: Role,
     logs: Vec<LogStatus>,
     alerts: VecDeque<AlertView>,
     deliveries: DeliveryCounts,
@@ -133,6 +158,18 @@ fn now_ms() -> u64 {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Returns once `lease` is no longer held, asking every [`LEASE_CHECK`] (on the
+/// blocking pool: it is a database round trip).
+async fn hold(mut lease: Box<dyn MonitorLease>) {
+    loop {
+        tokio::time::sleep(LEASE_CHECK).await;
+        match tokio::task::spawn_blocking(move || (lease.is_held(), lease)).await {
+            Ok((true, back)) => lease = back,
+            _ => return,
+        }
+    }
 }
 
 /// A log of this server to follow: its name, the URL it answers on, its key.
@@ -199,6 +236,7 @@ impl MonitorService {
                     halted: false,
                 })
                 .collect(),
+            role: Role::Starting,
             alerts: VecDeque::new(),
             deliveries: DeliveryCounts::default(),
         };
@@ -218,15 +256,49 @@ impl MonitorService {
         }))
     }
 
-    /// Starts the follower and the delivery worker on the current runtime.
+    /// Starts the monitor on the current runtime: it follows and delivers while this
+    /// process holds the monitor lease (always, on SQLite).
     pub fn spawn(self: &Arc<Self>) -> anyhow::Result<()> {
         let client = monitor::client::Client::new().context("the monitor's HTTP client")?;
         let webhooks = webhook::client(self.destinations).context("the webhook HTTP client")?;
-        let follower = self.clone();
-        tokio::spawn(async move { follower.follow_loop(client).await });
-        let deliverer = self.clone();
-        tokio::spawn(async move { deliverer.delivery_loop(webhooks).await });
+        let this = self.clone();
+        tokio::spawn(async move { this.lead_loop(client, webhooks).await });
         Ok(())
+    }
+
+    /// Competes for the lease; while held, runs the follower and the deliveries, and
+    /// stops both as soon as it is lost.
+    async fn lead_loop(
+        self: Arc<Self>,
+        client: monitor::client::Client,
+        webhooks: reqwest::Client,
+    ) {
+        loop {
+            match self.blocking(|s| s.try_acquire_monitor_lease()).await {
+                Ok(Some(lease)) => {
+                    tracing::info!("monitor: this process follows the logs and delivers webhooks");
+                    lock(&self.status).role = Role::Active;
+                    let follow = tokio::spawn(self.clone().follow_loop(client.clone()));
+                    let deliver = tokio::spawn(self.clone().delivery_loop(webhooks.clone()));
+                    hold(lease).await;
+                    follow.abort();
+                    deliver.abort();
+                    lock(&self.status).role = Role::Standby;
+                    tracing::warn!("monitor: lease lost; following and deliveries stopped");
+                }
+                Ok(None) => {
+                    let mut board = lock(&self.status);
+                    if board.role != Role::Standby {
+                        tracing::info!(
+                            "monitor: another process follows the logs and delivers; standing by"
+                        );
+                        board.role = Role::Standby;
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "monitor: asking for the lease failed"),
+            }
+            tokio::time::sleep(LEASE_RETRY).await;
+        }
     }
 
     /// Runs a store call on the blocking pool (SQLite commits fsync).
@@ -410,7 +482,10 @@ impl MonitorService {
     /// new matches or once a second.
     async fn delivery_loop(self: Arc<Self>, http: reqwest::Client) {
         let in_flight: Arc<Mutex<HashSet<i64>>> = Arc::default();
+        // Owned here, so that stopping this loop (a lost lease) stops its deliveries.
+        let mut running_tasks = tokio::task::JoinSet::new();
         loop {
+            while running_tasks.try_join_next().is_some() {}
             let free = MAX_DELIVERIES_IN_FLIGHT.saturating_sub(lock(&in_flight).len());
             if free > 0 {
                 // Ask for more than are free: some of the oldest are already running.
@@ -429,7 +504,7 @@ impl MonitorService {
                             let this = self.clone();
                             let http = http.clone();
                             let in_flight = in_flight.clone();
-                            tokio::spawn(async move {
+                            running_tasks.spawn(async move {
                                 let id = p.id;
                                 this.deliver(&http, p).await;
                                 lock(&in_flight).remove(&id);
@@ -692,16 +767,14 @@ async fn delete_subscription(
 }
 
 async fn status(State(service): State<Arc<MonitorService>>) -> Response {
-    let (logs, alerts, deliveries) = {
+    let body = {
         let board = lock(&service.status);
-        (
-            board.logs.clone(),
-            board.alerts.iter().cloned().collect::<Vec<_>>(),
-            board.deliveries,
-        )
+        serde_json::json!({
+            "role": board.role,
+            "logs": board.logs,
+            "alerts": board.alerts,
+            "deliveries": board.deliveries,
+        })
     };
-    json_response(
-        StatusCode::OK,
-        &serde_json::json!({ "logs": logs, "alerts": alerts, "deliveries": deliveries }),
-    )
+    json_response(StatusCode::OK, &body)
 }

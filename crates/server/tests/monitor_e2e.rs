@@ -1,8 +1,12 @@
 //! End-to-end: the server follows its own CT logs and POSTs watch-subscription matches
 //! to webhooks — certificates issued for a watched email are reported exactly once
-//! each, across a server restart, and nobody else's are.
+//! each, across a server restart, and nobody else's are; two processes on one
+//! PostgreSQL database deliver each match once between them, and the survivor takes
+//! over when the active one dies; webhooks to private addresses are refused.
 
 mod common;
+#[path = "../../store/tests/common/postgres.rs"]
+mod pg;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -586,5 +590,85 @@ fn webhooks_to_private_addresses_are_refused_unless_allowed() {
     assert!(
         log.contains("webhook delivery refused") && log.contains("loopback"),
         "the refusal is logged with its reason"
+    );
+}
+
+#[test]
+fn two_processes_on_one_database_deliver_each_match_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = pg::url_for_fresh_schema();
+    let http = Client::new();
+    let hook = Webhook::start();
+    let data = dir.path().join("data");
+    let overlay = dir.path().join("overlay.toml");
+    std::fs::write(&overlay, "[monitor]\ninterval = \"200ms\"\n").unwrap();
+    let spawn = || {
+        Server::spawn(
+            &[
+                "--dev",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                data.to_str().unwrap(),
+                "--database-url",
+                &database_url,
+                "--config",
+                overlay.to_str().unwrap(),
+            ],
+            &data,
+        )
+    };
+    // One after the other: the first generates the keys the second reads.
+    let mut servers = vec![spawn(), spawn()];
+    let roles = || -> Vec<String> {
+        servers
+            .iter()
+            .map(|server| {
+                wait_status(&http, server, |s| s["role"] != "starting")["role"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    let mut sorted = roles();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        ["active", "standby"],
+        "exactly one follows and delivers"
+    );
+
+    // Subscribed through one process, issued through both.
+    let key = account(&http, &servers[0], "watcher@example.com", "watcher");
+    let (status, sub) = subscribe(
+        &http,
+        &servers[1],
+        &key,
+        &json!({ "rule": "email:alice@example.com", "webhook": hook.url }),
+    );
+    assert_eq!(status, 201, "{sub}");
+    issue(&http, &servers[0], dir.path(), "alice@example.com");
+    issue(&http, &servers[1], dir.path(), "alice@example.com");
+    hook.wait_for(4);
+    std::thread::sleep(Duration::from_secs(2));
+    let got = hook.received();
+    assert_eq!(entries(&got).len(), 4, "each match once: {got:?}");
+    assert_eq!(got.len(), 4, "{got:?}");
+
+    // The active one dies; the other takes over from the committed state.
+    let active = roles().iter().position(|r| r == "active").unwrap();
+    servers[active].kill();
+    let survivor = servers.remove(1 - active);
+    wait_status(&http, &survivor, |s| s["role"] == "active");
+    issue(&http, &survivor, dir.path(), "alice@example.com");
+    hook.wait_for(6);
+    std::thread::sleep(Duration::from_secs(2));
+    let got = hook.received();
+    assert_eq!(entries(&got).len(), 6, "{got:?}");
+    assert_eq!(
+        got.len(),
+        6,
+        "nothing delivered twice across the failover: {got:?}"
     );
 }

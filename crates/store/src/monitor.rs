@@ -53,6 +53,25 @@ pub enum DeliveryOutcome {
     GaveUp(String),
 }
 
+/// The right to follow logs and deliver webhooks, held by one process at a time among
+/// those sharing a store: two deliverers would POST every match twice. Dropping it
+/// gives it up.
+pub trait MonitorLease: Send {
+    /// Whether it is still held (a database round trip for a shared store). Once
+    /// `false`, it stays `false`: the holder stops and acquires anew.
+    fn is_held(&mut self) -> bool;
+}
+
+/// The lease of a store only one process can use: always held.
+#[derive(Debug, Default)]
+pub struct SoleProcess;
+
+impl MonitorLease for SoleProcess {
+    fn is_held(&mut self) -> bool {
+        true
+    }
+}
+
 /// Storage of the server's monitor.
 ///
 /// Contract: when [`MonitorStore::commit_scan`] returns `Ok`, the log's new state and
@@ -93,4 +112,7 @@ pub trait MonitorStore: Send + Sync + 'static {
 
     /// Marks a delivery finished.
     fn finish_delivery(&self, id: i64, outcome: &DeliveryOutcome, now_ms: u64) -> Result<()>;
+
+    /// The [`MonitorLease`] if no other process holds it, else `None`.
+    fn try_acquire_monitor_lease(&self) -> Result<Option<Box<dyn MonitorLease>>>;
 }

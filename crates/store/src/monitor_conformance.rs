@@ -10,6 +10,7 @@ pub fn run_all<S: MonitorStore>(make: impl Fn() -> S) {
     a_match_is_queued_once_per_subscription(&make());
     finished_deliveries_are_not_pending(&make());
     deleting_a_subscription_drops_its_undelivered_matches(&make());
+    a_free_monitor_lease_is_granted_and_held(&make());
 }
 
 const T0: u64 = 1_700_000_000_000;
@@ -146,4 +147,15 @@ fn deleting_a_subscription_drops_its_undelivered_matches<S: MonitorStore>(store:
     queue_sample(store);
     assert!(store.delete_subscription(1, "s1").unwrap());
     assert!(store.pending_deliveries(10).unwrap().is_empty());
+}
+
+/// With nobody else holding it, the lease is granted and says it is held (whether a
+/// second holder is refused is the shared backends' own test).
+fn a_free_monitor_lease_is_granted_and_held<S: MonitorStore>(store: &S) {
+    let mut lease = store
+        .try_acquire_monitor_lease()
+        .unwrap()
+        .expect("a free lease is granted");
+    assert!(lease.is_held());
+    assert!(lease.is_held(), "asking twice changes nothing");
 }

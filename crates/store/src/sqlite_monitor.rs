@@ -12,7 +12,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::monitor::{DeliveryOutcome, MonitorStore, NewDelivery, PendingDelivery, Subscription};
+use crate::monitor::{
+    DeliveryOutcome, MonitorLease, MonitorStore, NewDelivery, PendingDelivery, SoleProcess,
+    Subscription,
+};
 use crate::sqlite::{migrate, open_wal_writer};
 use crate::{Result, StoreError};
 
@@ -278,6 +281,11 @@ impl MonitorStore for SqliteMonitorStore {
             params![id, to_i64(now_ms)?, gave_up],
         )?;
         Ok(())
+    }
+
+    /// A SQLite data directory serves one process (as its logs do).
+    fn try_acquire_monitor_lease(&self) -> Result<Option<Box<dyn MonitorLease>>> {
+        Ok(Some(Box::new(SoleProcess)))
     }
 }
 

@@ -6,10 +6,17 @@
 //! locks on the subscriptions it queues matches for, so a concurrent deletion either
 //! comes first (the match is not queued) or waits and then drops the queued match.
 //! "Queued at most once, ever" is the unique key on deliveries.
+//!
+//! Several processes on one database elect the one that follows and delivers with a
+//! [`MonitorLease`]: a session advisory lock, like a CT sequencer lease (see
+//! `shared.rs`), so a holder that dies or loses its host frees it within seconds.
 
+use super::shared::LockSession;
 use super::{Finish, PgPool, migrate, stored_version, to_i64, to_u64};
 use crate::Result;
-use crate::monitor::{DeliveryOutcome, MonitorStore, NewDelivery, PendingDelivery, Subscription};
+use crate::monitor::{
+    DeliveryOutcome, MonitorLease, MonitorStore, NewDelivery, PendingDelivery, Subscription,
+};
 
 /// The `monitor_` tables' migrations; `MIGRATIONS[i]` takes version `i` to `i + 1`.
 /// Only ever appended.
@@ -277,5 +284,25 @@ impl MonitorStore for PgMonitorStore {
             client.execute(&stmt, &[&id, &now, &gave_up])?;
             Ok(Finish::Commit(()))
         })
+    }
+
+    fn try_acquire_monitor_lease(&self) -> Result<Option<Box<dyn MonitorLease>>> {
+        Ok(
+            LockSession::try_acquire(&self.pool, MONITOR_LEASE_NAMESPACE, "monitor")?
+                .map(|session| Box::new(PgMonitorLease(session)) as Box<dyn MonitorLease>),
+        )
+    }
+}
+
+/// Namespace of the monitor lease's advisory-lock key (one lease per schema).
+const MONITOR_LEASE_NAMESPACE: &[u8] = b"certcentral-monitor\0";
+
+/// The monitor lease: the session holding its advisory lock; dropping it ends the
+/// session and frees the lock at once.
+struct PgMonitorLease(LockSession);
+
+impl MonitorLease for PgMonitorLease {
+    fn is_held(&mut self) -> bool {
+        self.0.is_held()
     }
 }
