@@ -29,25 +29,20 @@ fn dev_server(dir: &Path) -> Server {
 
 /// [`dev_server`] with more `[monitor]` settings.
 fn dev_server_with(dir: &Path, monitor_settings: &str) -> Server {
-    let data = dir.join("data");
+    dev_server_on(dir, monitor_settings, &[])
+}
+
+/// [`dev_server_with`] plus more command-line arguments.
+fn dev_server_on(dir: &Path, monitor_settings: &str, more: &[&str]) -> Server {
     let overlay = dir.join("overlay.toml");
     std::fs::write(
         &overlay,
         format!("[monitor]\ninterval = \"200ms\"\n{monitor_settings}"),
     )
     .unwrap();
-    Server::spawn(
-        &[
-            "--dev",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--config",
-            overlay.to_str().unwrap(),
-        ],
-        &data,
-    )
+    let mut args = vec!["--config", overlay.to_str().unwrap()];
+    args.extend_from_slice(more);
+    Server::dev(&dir.join("data"), &args)
 }
 
 /// A webhook receiver: every POSTed JSON body, in arrival order.
@@ -173,6 +168,20 @@ fn list(http: &Client, server: &Server, key: &str) -> Vec<Value> {
     body["subscriptions"].as_array().unwrap().clone()
 }
 
+/// Registers `watcher` and subscribes it to alice's certificates at `hook`: its API
+/// key and the subscription id.
+fn watch_alice(http: &Client, server: &Server, hook: &Webhook) -> (String, String) {
+    let key = account(http, server, "watcher@example.com", "watcher");
+    let (status, sub) = subscribe(
+        http,
+        server,
+        &key,
+        &json!({ "rule": "email:alice@example.com", "webhook": hook.url }),
+    );
+    assert_eq!(status, 201, "{sub}");
+    (key, sub["id"].as_str().unwrap().to_owned())
+}
+
 /// A certificate for `email` from the CA, with a key and CSR made by `openssl`.
 fn issue(http: &Client, server: &Server, dir: &Path, email: &str) {
     let run = |args: &[&str]| {
@@ -209,22 +218,11 @@ fn issue(http: &Client, server: &Server, dir: &Path, email: &str) {
 
 /// Waits until the monitor verified `size` entries of both dev logs.
 fn wait_verified(http: &Client, server: &Server, size: u64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (status, body) = answer(
-            http.get(format!("{}/api/v1/monitor/status", server.base))
-                .send()
-                .unwrap(),
-        );
-        assert_eq!(status, 200, "{body}");
+    wait_status(http, server, |body| {
         assert_eq!(body["alerts"], json!([]), "{body}");
         let logs = body["logs"].as_array().unwrap();
-        if logs.len() == 2 && logs.iter().all(|l| l["tree_size"] == json!(size)) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "monitor status: {body}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        logs.len() == 2 && logs.iter().all(|l| l["tree_size"] == json!(size))
+    });
 }
 
 /// (log name, leaf index) of every match, checking each is alice's precertificate.
@@ -250,15 +248,7 @@ fn watched_email_matches_are_delivered_once_across_a_restart() {
     let http = Client::new();
     let hook = Webhook::start();
     let mut server = dev_server(dir.path());
-    let key = account(&http, &server, "watcher@example.com", "watcher");
-    let (status, sub) = subscribe(
-        &http,
-        &server,
-        &key,
-        &json!({ "rule": "email:alice@example.com", "webhook": hook.url }),
-    );
-    assert_eq!(status, 201, "{sub}");
-    let sub_id = sub["id"].as_str().unwrap().to_owned();
+    let (key, sub_id) = watch_alice(&http, &server, &hook);
 
     // alice, then bob: each certificate's precertificate lands in dev-a and dev-b.
     issue(&http, &server, dir.path(), "alice@example.com");
@@ -450,55 +440,30 @@ fn a_remote_log_with_a_bad_tree_head_signature_is_an_alert() {
     let liar = lying_log();
     // Any well-formed P-256 key: the signature cannot verify with it.
     let key = rcgen::KeyPair::generate().unwrap();
-    let overlay = dir.path().join("overlay.toml");
-    std::fs::write(
-        &overlay,
-        format!(
-            "[monitor]\ninterval = \"200ms\"\n[[monitor.logs]]\nurl = \"{liar}\"\npublic_key = \"{}\"\n",
+    let server = dev_server_with(
+        dir.path(),
+        &format!(
+            "[[monitor.logs]]\nurl = \"{liar}\"\npublic_key = \"{}\"\n",
             B64.encode(rcgen::PublicKeyData::subject_public_key_info(&key))
         ),
-    )
-    .unwrap();
-    let data = dir.path().join("data");
-    let server = Server::spawn(
-        &[
-            "--dev",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--config",
-            overlay.to_str().unwrap(),
-        ],
-        &data,
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (status, body) = answer(
-            http.get(format!("{}/api/v1/monitor/status", server.base))
-                .send()
-                .unwrap(),
-        );
-        assert_eq!(status, 200, "{body}");
-        if let Some(alert) = body["alerts"].as_array().and_then(|a| a.first()) {
-            assert_eq!(alert["kind"], "bad-signature", "{body}");
-            assert!(
-                alert["log"].as_str().unwrap().contains("/logs/liar"),
-                "{body}"
-            );
-            let logs = body["logs"].as_array().unwrap();
-            let liar_status = logs.iter().find(|l| l["url"] == alert["log"]).unwrap();
-            assert_eq!(liar_status["halted"], true, "{body}");
-            // The server's own logs are still followed.
-            assert!(
-                logs.iter().filter(|l| l["halted"] == false).count() == 2,
-                "{body}"
-            );
-            break;
-        }
-        assert!(Instant::now() < deadline, "no alert: {body}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let body = wait_status(&http, &server, |body| {
+        body["alerts"].as_array().is_some_and(|a| !a.is_empty())
+    });
+    let alert = &body["alerts"][0];
+    assert_eq!(alert["kind"], "bad-signature", "{body}");
+    assert!(
+        alert["log"].as_str().unwrap().contains("/logs/liar"),
+        "{body}"
+    );
+    let logs = body["logs"].as_array().unwrap();
+    let liar_status = logs.iter().find(|l| l["url"] == alert["log"]).unwrap();
+    assert_eq!(liar_status["halted"], true, "{body}");
+    // The server's own logs are still followed.
+    assert!(
+        logs.iter().filter(|l| l["halted"] == false).count() == 2,
+        "{body}"
+    );
 }
 
 /// Monitor status, once `done` holds for it (panics after 60 s).
@@ -527,14 +492,7 @@ fn webhooks_to_private_addresses_are_refused_unless_allowed() {
 
     // Allowed (as in plain `--dev`): a loopback receiver is accepted.
     let mut server = dev_server_with(dir.path(), "allow_private_webhooks = true\n");
-    let key = account(&http, &server, "watcher@example.com", "watcher");
-    let (status, sub) = subscribe(
-        &http,
-        &server,
-        &key,
-        &json!({ "rule": "email:alice@example.com", "webhook": hook.url }),
-    );
-    assert_eq!(status, 201, "{sub}");
+    let (key, _) = watch_alice(&http, &server, &hook);
     server.kill();
 
     // The operator turns it off: new subscriptions to non-public places are 400s…
@@ -599,25 +557,7 @@ fn two_processes_on_one_database_deliver_each_match_once() {
     let database_url = pg::url_for_fresh_schema();
     let http = Client::new();
     let hook = Webhook::start();
-    let data = dir.path().join("data");
-    let overlay = dir.path().join("overlay.toml");
-    std::fs::write(&overlay, "[monitor]\ninterval = \"200ms\"\n").unwrap();
-    let spawn = || {
-        Server::spawn(
-            &[
-                "--dev",
-                "--listen",
-                "127.0.0.1:0",
-                "--data-dir",
-                data.to_str().unwrap(),
-                "--database-url",
-                &database_url,
-                "--config",
-                overlay.to_str().unwrap(),
-            ],
-            &data,
-        )
-    };
+    let spawn = || dev_server_on(dir.path(), "", &["--database-url", &database_url]);
     // One after the other: the first generates the keys the second reads.
     let mut servers = vec![spawn(), spawn()];
     let roles = || -> Vec<String> {

@@ -220,21 +220,7 @@ fn registry_pushes_through_two_frontends_share_one_log() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = pg::url_for_fresh_schema();
     let data = dir.path().join("data");
-    let data_arg = data.to_str().unwrap().to_owned();
-    let spawn = || {
-        Server::spawn(
-            &[
-                "--dev",
-                "--listen",
-                "127.0.0.1:0",
-                "--data-dir",
-                &data_arg,
-                "--database-url",
-                &database_url,
-            ],
-            &data,
-        )
-    };
+    let spawn = || Server::dev(&data, &["--database-url", &database_url]);
     // One after the other: the first generates the keys the second reads.
     let servers = [spawn(), spawn()];
     let http = client();
