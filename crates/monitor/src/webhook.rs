@@ -13,8 +13,90 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
+use hmac::{KeyInit, Mac};
 use reqwest::Url;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+/// Header that signs a delivery: `t=<unix seconds>,v1=<hex HMAC-SHA256>` of
+/// `"<t>.<body>"` under the subscription's secret. The timestamp is signed so a
+/// receiver can refuse replays of old deliveries.
+pub const SIGNATURE_HEADER: &str = "certcentral-signature";
+/// Header naming a delivery: the same on every retry, and after a failover to another
+/// process, so a receiver can drop the repeats that at-least-once delivery allows.
+pub const DELIVERY_HEADER: &str = "certcentral-delivery";
+/// Prefix of subscription secrets, so a leaked one is recognisable in a scan.
+pub const SECRET_PREFIX: &str = "ccwh_";
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+/// A subscription secret from 32 random bytes: [`SECRET_PREFIX`] and their unpadded
+/// base64url. The whole string is the HMAC key.
+pub fn secret_from(random: &[u8; 32]) -> String {
+    use base64::Engine;
+    format!(
+        "{SECRET_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random)
+    )
+}
+
+fn mac(secret: &str, timestamp: u64, body: &[u8]) -> HmacSha256 {
+    let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac
+}
+
+/// The [`SIGNATURE_HEADER`] value for `body` sent at `timestamp` (unix seconds).
+pub fn signature_header(secret: &str, timestamp: u64, body: &[u8]) -> String {
+    let tag = mac(secret, timestamp, body).finalize().into_bytes();
+    format!("t={timestamp},v1={}", hex::encode(tag))
+}
+
+/// Why a receiver refused a delivery's signature.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadSignature {
+    #[error("signature header is not `t=<seconds>,v1=<hex>`")]
+    Malformed,
+    #[error("signed {age} s away from now, more than the {tolerance} s allowed")]
+    Stale { age: u64, tolerance: u64 },
+    #[error("signature does not match the body")]
+    Mismatch,
+}
+
+/// What a receiver does with a delivery: checks [`SIGNATURE_HEADER`] `header` over
+/// `body` with the subscription's `secret` (in constant time), and that it was signed
+/// within `tolerance_secs` of `now` (unix seconds).
+pub fn verify_signature(
+    secret: &str,
+    header: &str,
+    body: &[u8],
+    now: u64,
+    tolerance_secs: u64,
+) -> Result<(), BadSignature> {
+    let mut timestamp = None;
+    let mut tag = None;
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", t)) => timestamp = t.parse::<u64>().ok(),
+            Some(("v1", v)) => tag = hex::decode(v).ok(),
+            _ => {}
+        }
+    }
+    let (Some(timestamp), Some(tag)) = (timestamp, tag) else {
+        return Err(BadSignature::Malformed);
+    };
+    let age = now.abs_diff(timestamp);
+    if age > tolerance_secs {
+        return Err(BadSignature::Stale {
+            age,
+            tolerance: tolerance_secs,
+        });
+    }
+    mac(secret, timestamp, body)
+        .verify_slice(&tag)
+        .map_err(|_| BadSignature::Mismatch)
+}
 
 /// Which addresses webhooks may reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,6 +317,42 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn signatures_verify_and_any_change_is_refused() {
+        let secret = secret_from(&[7; 32]);
+        assert!(secret.starts_with(SECRET_PREFIX));
+        assert_eq!(secret.len(), SECRET_PREFIX.len() + 43);
+        let body = br#"{"leaf_index":3}"#;
+        let header = signature_header(&secret, 1_700_000_000, body);
+        assert!(header.starts_with("t=1700000000,v1="), "{header}");
+        verify_signature(&secret, &header, body, 1_700_000_100, 300).unwrap();
+
+        let other = secret_from(&[8; 32]);
+        let err = |secret: &str, header: &str, body: &[u8], now| {
+            verify_signature(secret, header, body, now, 300).unwrap_err()
+        };
+        assert_eq!(
+            err(&other, &header, body, 1_700_000_000),
+            BadSignature::Mismatch
+        );
+        assert_eq!(
+            err(&secret, &header, br#"{"leaf_index":4}"#, 1_700_000_000),
+            BadSignature::Mismatch
+        );
+        let moved = header.replace("t=1700000000", "t=1700000001");
+        assert_eq!(
+            err(&secret, &moved, body, 1_700_000_000),
+            BadSignature::Mismatch
+        );
+        assert!(matches!(
+            err(&secret, &header, body, 1_700_001_000),
+            BadSignature::Stale { age: 1000, .. }
+        ));
+        for malformed in ["", "t=1", "v1=00", "t=x,v1=00", "t=1,v1=zz"] {
+            assert_eq!(err(&secret, malformed, body, 1), BadSignature::Malformed);
+        }
     }
 
     #[test]

@@ -538,13 +538,18 @@ impl MonitorService {
                 tracing::error!(subscription = %p.subscription_id, error = %refused, "monitor: webhook delivery refused");
                 break DeliveryOutcome::GaveUp(refused.to_string());
             }
-            let attempt = http
+            let mut request = http
                 .post(&p.webhook)
                 .header(header::CONTENT_TYPE.as_str(), "application/json")
-                .timeout(WEBHOOK_TIMEOUT)
-                .body(p.payload.clone())
-                .send()
-                .await;
+                .header(webhook::DELIVERY_HEADER, p.id.to_string())
+                .timeout(WEBHOOK_TIMEOUT);
+            if let Some(secret) = &p.secret {
+                // Signed at each attempt: the timestamp says when it was sent.
+                let signature =
+                    webhook::signature_header(secret, now_ms() / 1000, p.payload.as_bytes());
+                request = request.header(webhook::SIGNATURE_HEADER, signature);
+            }
+            let attempt = request.body(p.payload.clone()).send().await;
             let failure = match attempt {
                 Ok(resp) if resp.status().is_success() => break DeliveryOutcome::Delivered,
                 Ok(resp) => format!("HTTP {}", resp.status().as_u16()),
@@ -616,7 +621,12 @@ struct SubscriptionView {
     id: String,
     rule: String,
     webhook: String,
+    /// Whether deliveries carry a signature (subscriptions older than signing do not).
+    signed: bool,
     created_ms: u64,
+    /// The signing key: in the answer that creates the subscription, never again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
 }
 
 impl From<Subscription> for SubscriptionView {
@@ -625,7 +635,9 @@ impl From<Subscription> for SubscriptionView {
             id: s.id,
             rule: s.rule,
             webhook: s.webhook,
+            signed: s.secret.is_some(),
             created_ms: s.created_ms,
+            secret: None,
         }
     }
 }
@@ -702,12 +714,16 @@ async fn create_subscription(
     check_webhook(&request.webhook, service.destinations).await?;
     let mut id = [0u8; 16];
     SystemEntropy.fill(&mut id).map_err(internal)?;
+    let mut key = [0u8; 32];
+    SystemEntropy.fill(&mut key).map_err(internal)?;
+    let secret = webhook::secret_from(&key);
     let sub = Subscription {
         id: id.iter().map(|b| format!("{b:02x}")).collect(),
         account_id: account.id,
         // The canonical text: what the follower's matches carry.
         rule: rule.to_string(),
         webhook: request.webhook,
+        secret: Some(secret.clone()),
         created_ms: now_ms(),
     };
     let stored = sub.clone();
@@ -722,10 +738,11 @@ async fn create_subscription(
             format!("an account may hold at most {MAX_SUBSCRIPTIONS_PER_ACCOUNT} subscriptions"),
         ));
     }
-    Ok(json_response(
-        StatusCode::CREATED,
-        &SubscriptionView::from(sub),
-    ))
+    let view = SubscriptionView {
+        secret: Some(secret),
+        ..SubscriptionView::from(sub)
+    };
+    Ok(json_response(StatusCode::CREATED, &view))
 }
 
 async fn list_subscriptions(

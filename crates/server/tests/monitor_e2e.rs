@@ -8,7 +8,7 @@ mod common;
 #[path = "../../store/tests/common/postgres.rs"]
 mod pg;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
@@ -45,10 +45,17 @@ fn dev_server_on(dir: &Path, monitor_settings: &str, more: &[&str]) -> Server {
     Server::dev(&dir.join("data"), &args)
 }
 
-/// A webhook receiver: every POSTed JSON body, in arrival order.
+/// One POST a webhook received: its headers (names in lower case) and body.
+#[derive(Clone, Debug)]
+struct Received {
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+/// A webhook receiver: every POST, in arrival order.
 struct Webhook {
     url: String,
-    received: Arc<Mutex<Vec<Value>>>,
+    received: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Webhook {
@@ -61,7 +68,7 @@ impl Webhook {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut length = 0usize;
+                let mut headers = HashMap::new();
                 loop {
                     let mut line = String::new();
                     if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -71,17 +78,17 @@ impl Webhook {
                     if line.is_empty() {
                         break;
                     }
-                    if let Some((name, value)) = line.split_once(':')
-                        && name.eq_ignore_ascii_case("content-length")
-                    {
-                        length = value.trim().parse().unwrap_or(0);
+                    if let Some((name, value)) = line.split_once(':') {
+                        headers.insert(name.to_ascii_lowercase(), value.trim().to_owned());
                     }
                 }
+                let length = headers
+                    .get("content-length")
+                    .and_then(|l| l.parse().ok())
+                    .unwrap_or(0);
                 let mut body = vec![0; length];
-                if reader.read_exact(&mut body).is_ok()
-                    && let Ok(value) = serde_json::from_slice(&body)
-                {
-                    sink.lock().unwrap().push(value);
+                if reader.read_exact(&mut body).is_ok() {
+                    sink.lock().unwrap().push(Received { headers, body });
                 }
                 let _ = stream.write_all(
                     b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
@@ -91,7 +98,15 @@ impl Webhook {
         Webhook { url, received }
     }
 
+    /// The JSON bodies received.
     fn received(&self) -> Vec<Value> {
+        self.raw()
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).expect("a JSON body"))
+            .collect()
+    }
+
+    fn raw(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
 
@@ -169,8 +184,8 @@ fn list(http: &Client, server: &Server, key: &str) -> Vec<Value> {
 }
 
 /// Registers `watcher` and subscribes it to alice's certificates at `hook`: its API
-/// key and the subscription id.
-fn watch_alice(http: &Client, server: &Server, hook: &Webhook) -> (String, String) {
+/// key, the subscription id and its signing secret.
+fn watch_alice(http: &Client, server: &Server, hook: &Webhook) -> (String, String, String) {
     let key = account(http, server, "watcher@example.com", "watcher");
     let (status, sub) = subscribe(
         http,
@@ -179,7 +194,40 @@ fn watch_alice(http: &Client, server: &Server, hook: &Webhook) -> (String, Strin
         &json!({ "rule": "email:alice@example.com", "webhook": hook.url }),
     );
     assert_eq!(status, 201, "{sub}");
-    (key, sub["id"].as_str().unwrap().to_owned())
+    assert_eq!(sub["signed"], true, "{sub}");
+    let secret = sub["secret"].as_str().expect("the secret, once").to_owned();
+    (key, sub["id"].as_str().unwrap().to_owned(), secret)
+}
+
+/// Checks every delivery's signature header with the `openssl` CLI (an HMAC
+/// implementation independent of the server's) and that no delivery id repeats.
+fn assert_signed(deliveries: &[Received], secret: &str, dir: &Path) {
+    let mut ids = BTreeSet::new();
+    for (n, d) in deliveries.iter().enumerate() {
+        let id = &d.headers["certcentral-delivery"];
+        assert!(ids.insert(id.clone()), "delivery id {id} repeats");
+        let header = &d.headers["certcentral-signature"];
+        let (t, tag) = header
+            .strip_prefix("t=")
+            .and_then(|rest| rest.split_once(",v1="))
+            .unwrap_or_else(|| panic!("signature header {header:?}"));
+        let signed = dir.join(format!("signed-{n}"));
+        let mut message = format!("{t}.").into_bytes();
+        message.extend_from_slice(&d.body);
+        std::fs::write(&signed, message).unwrap();
+        let out = Command::new("openssl")
+            .args(["dgst", "-sha256", "-hmac", secret, "-r"])
+            .arg(&signed)
+            .output()
+            .expect("openssl CLI");
+        assert!(out.status.success());
+        let expected = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            expected.split_whitespace().next().unwrap(),
+            tag,
+            "delivery {id}"
+        );
+    }
 }
 
 /// A certificate for `email` from the CA, with a key and CSR made by `openssl`.
@@ -248,7 +296,7 @@ fn watched_email_matches_are_delivered_once_across_a_restart() {
     let http = Client::new();
     let hook = Webhook::start();
     let mut server = dev_server(dir.path());
-    let (key, sub_id) = watch_alice(&http, &server, &hook);
+    let (key, sub_id, secret) = watch_alice(&http, &server, &hook);
 
     // alice, then bob: each certificate's precertificate lands in dev-a and dev-b.
     issue(&http, &server, dir.path(), "alice@example.com");
@@ -265,6 +313,8 @@ fn watched_email_matches_are_delivered_once_across_a_restart() {
     let subs = list(&http, &server, &key);
     assert_eq!(subs.len(), 1, "subscriptions survive the restart");
     assert_eq!(subs[0]["id"], sub_id.as_str());
+    assert_eq!(subs[0]["signed"], true);
+    assert!(subs[0].get("secret").is_none(), "the secret is shown once");
     wait_verified(&http, &server, 2);
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(hook.received().len(), 2, "nothing is delivered again");
@@ -284,6 +334,7 @@ fn watched_email_matches_are_delivered_once_across_a_restart() {
     ]
     .into();
     assert_eq!(entries(&got_after), expected);
+    assert_signed(&hook.raw(), &secret, dir.path());
 }
 
 #[test]
@@ -492,7 +543,7 @@ fn webhooks_to_private_addresses_are_refused_unless_allowed() {
 
     // Allowed (as in plain `--dev`): a loopback receiver is accepted.
     let mut server = dev_server_with(dir.path(), "allow_private_webhooks = true\n");
-    let (key, _) = watch_alice(&http, &server, &hook);
+    let (key, ..) = watch_alice(&http, &server, &hook);
     server.kill();
 
     // The operator turns it off: new subscriptions to non-public places are 400s…

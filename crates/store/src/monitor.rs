@@ -20,6 +20,9 @@ pub struct Subscription {
     /// The rule text as the monitor crate parses it (`email:…`, `domain:…`).
     pub rule: String,
     pub webhook: String,
+    /// The key deliveries are signed with (HMAC-SHA256), shown to the owner once, at
+    /// creation; `None` for subscriptions made before deliveries were signed.
+    pub secret: Option<String>,
     pub created_ms: u64,
 }
 
@@ -40,6 +43,8 @@ pub struct PendingDelivery {
     pub id: i64,
     pub subscription_id: String,
     pub webhook: String,
+    /// The subscription's signing key ([`Subscription::secret`]).
+    pub secret: Option<String>,
     pub payload: String,
     pub created_ms: u64,
 }

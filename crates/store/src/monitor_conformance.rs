@@ -21,6 +21,7 @@ fn sub(id: &str, account_id: i64) -> Subscription {
         account_id,
         rule: "email:alice@example.com".into(),
         webhook: format!("http://hook.example/{id}"),
+        secret: Some(format!("secret-{id}")),
         created_ms: T0,
     }
 }
@@ -60,6 +61,13 @@ fn subscriptions_are_per_account_and_bounded<S: MonitorStore>(store: &S) {
         .collect();
     assert_eq!(own, ["s1", "s2"]);
     assert_eq!(store.account_subscriptions(2).unwrap(), [sub("s4", 2)]);
+    let unsigned = Subscription {
+        secret: None,
+        ..sub("s5", 3)
+    };
+    assert!(store.add_subscription(&unsigned, 2).unwrap());
+    assert_eq!(store.account_subscriptions(3).unwrap(), [unsigned]);
+    assert!(store.delete_subscription(3, "s5").unwrap());
     assert!(
         !store.delete_subscription(2, "s1").unwrap(),
         "an account cannot delete another account's subscription"
@@ -80,6 +88,7 @@ fn a_scan_commits_state_and_deliveries_together<S: MonitorStore>(store: &S) {
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].subscription_id, "s1");
     assert_eq!(pending[0].webhook, "http://hook.example/s1");
+    assert_eq!(pending[0].secret.as_deref(), Some("secret-s1"));
     assert_eq!(pending[0].payload, "{\"leaf_index\":0}");
     store.commit_scan("log-a", "state-2", &[], T0).unwrap();
     assert_eq!(

@@ -371,6 +371,7 @@ fn racing_subscriptions_respect_the_limit() {
                             account_id: 7,
                             rule: "email:a@example.com".into(),
                             webhook: "http://hook.example/".into(),
+                            secret: None,
                             created_ms: 1,
                         },
                         3,
