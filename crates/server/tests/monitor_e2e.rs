@@ -662,4 +662,5 @@ fn two_processes_on_one_database_deliver_each_match_once() {
         6,
         "nothing delivered twice across the failover: {got:?}"
     );
+    assert_signed(&hook.raw(), sub["secret"].as_str().unwrap(), dir.path());
 }
