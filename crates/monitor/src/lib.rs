@@ -23,6 +23,7 @@ pub mod rules;
 pub mod state;
 pub mod time;
 pub mod verify;
+pub mod webhook;
 
 /// Process exit code for a log caught misbehaving (bad signature, a tree that shrank or
 /// forked, entries that do not hash to the signed root): distinct from ordinary

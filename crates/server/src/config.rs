@@ -53,6 +53,11 @@ pub struct MonitorSection {
     /// and logged.
     #[serde(default = "default_webhook_give_up", with = "humantime_duration")]
     pub webhook_give_up: Duration,
+    /// Let webhooks reach loopback, private and other non-public addresses. Off by
+    /// default: webhook URLs come from registry accounts, and the server must not
+    /// become their way into the operator's network (see `monitor::webhook`).
+    #[serde(default)]
+    pub allow_private_webhooks: bool,
     /// Logs of other operators to follow too.
     #[serde(default)]
     pub logs: Vec<RemoteLogSection>,
@@ -243,6 +248,8 @@ ct_logs = ["dev-a", "dev-b"]
 [registry]
 
 [monitor]
+# Webhook receivers in development run on this machine.
+allow_private_webhooks = true
 "#;
 
 /// One `[[logs]]` entry.
@@ -614,6 +621,7 @@ mod monitor_tests {
         let monitor = Config::dev().monitor.expect("monitor on in --dev");
         assert_eq!(monitor.interval, Duration::from_secs(2));
         assert_eq!(monitor.webhook_give_up, Duration::from_secs(600));
+        assert!(monitor.allow_private_webhooks);
         assert!(monitor.logs.is_empty());
     }
 
@@ -634,6 +642,10 @@ mod monitor_tests {
         let monitor = config.monitor.unwrap();
         assert_eq!(monitor.interval, Duration::from_secs(5));
         assert_eq!(monitor.webhook_give_up, Duration::from_secs(3600));
+        assert!(
+            !monitor.allow_private_webhooks,
+            "public webhooks only unless asked"
+        );
         assert_eq!(monitor.logs[0].url, "https://ct.example.net/logs/x");
         for bad in [
             // Subscriptions belong to registry accounts.
@@ -641,6 +653,7 @@ mod monitor_tests {
             "[registry]\n[monitor]\ninterval = \"1ms\"",
             "[registry]\n[monitor]\nwebhook_give_up = \"0s\"",
             "[registry]\n[monitor]\nunknown = 1",
+            "[registry]\n[monitor]\nallow_private_webhooks = \"yes\"",
             "[registry]\n[[monitor.logs]]\nurl = \"ftp://x\"\npublic_key = \"MFkw\"",
             "[registry]\n[[monitor.logs]]\nurl = \"https://x\"",
         ] {

@@ -14,7 +14,18 @@
 //! - `POST /api/v1/subscriptions` `{"rule","webhook"}` → 201 the subscription
 //! - `GET /api/v1/subscriptions` → the caller's subscriptions
 //! - `DELETE /api/v1/subscriptions/{id}` → 204
-//! - `GET /api/v1/monitor/status` → followed logs, their verified sizes and alerts
+//! - `GET /api/v1/monitor/status` → followed logs, their verified sizes, alerts and
+//!   webhook delivery counts
+//!
+//! Several processes on one PostgreSQL database run one monitor between them: the
+//! holder of the store's [`MonitorLease`] follows and delivers, the others serve the
+//! subscription routes and stand by, taking over (from the committed follower state
+//! and outbox) when the holder's database session ends. A delivery in flight at that
+//! moment may be sent again: delivery is exactly-once in steady state, at-least-once
+//! across a crash or failover.
+//!
+//! Webhooks must reach public addresses unless `[monitor] allow_private_webhooks`
+//! (see `monitor::webhook` for why and how).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -31,11 +42,12 @@ use axum::routing::{delete, get};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use monitor::follow::{LogTarget, follow_once};
+use monitor::webhook::{self, Destinations};
 use monitor::{Alert, FollowError, LogApi, LogKey, LogState, Match, WatchRule};
 use registry::{Entropy, Registry, SystemEntropy};
 use serde::{Deserialize, Serialize};
 use store::MonitorStore;
-use store::monitor::{DeliveryOutcome, NewDelivery, PendingDelivery, Subscription};
+use store::monitor::{DeliveryOutcome, MonitorLease, NewDelivery, PendingDelivery, Subscription};
 use webapi::{ApiError, body_error};
 
 use crate::config::MonitorSection;
@@ -55,6 +67,9 @@ const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 /// First and largest pause between webhook retries (doubling in between).
 const RETRY_FIRST: Duration = Duration::from_millis(500);
 const RETRY_MAX: Duration = Duration::from_secs(60);
+/// How often the lease holder checks it still holds it, and a standby tries to get it.
+const LEASE_CHECK: Duration = Duration::from_secs(1);
+const LEASE_RETRY: Duration = Duration::from_secs(2);
 
 /// The distinct watch rules of all subscriptions, and the subscription ids of each
 /// rule's canonical text.
@@ -93,10 +108,33 @@ struct AlertView {
     alert: Alert,
 }
 
+/// Whether this process is the one following and delivering.
+#[derive(Clone, Copy, Default, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Role {
+    /// Not yet asked for the lease.
+    #[default]
+    Starting,
+    /// Holds the monitor lease: follows the logs and delivers.
+    Active,
+    /// Another process holds it; the log figures shown are from this process's last
+    /// time as the active one, if any.
+    Standby,
+}
+
 #[derive(Default)]
 struct StatusBoard {
+    role: Role,
     logs: Vec<LogStatus>,
     alerts: VecDeque<AlertView>,
+    deliveries: DeliveryCounts,
+}
+
+/// Webhook deliveries finished since the server started.
+#[derive(Clone, Copy, Default, Serialize)]
+struct DeliveryCounts {
+    delivered: u64,
+    given_up: u64,
 }
 
 /// The monitor: its store, the registry that authenticates subscribers, and what it
@@ -109,6 +147,7 @@ pub struct MonitorService {
     wake_deliveries: tokio::sync::Notify,
     interval: Duration,
     give_up: Duration,
+    destinations: Destinations,
 }
 
 fn now_ms() -> u64 {
@@ -119,6 +158,18 @@ fn now_ms() -> u64 {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Returns once `lease` is no longer held, asking every [`LEASE_CHECK`] (on the
+/// blocking pool: it is a database round trip).
+async fn hold(mut lease: Box<dyn MonitorLease>) {
+    loop {
+        tokio::time::sleep(LEASE_CHECK).await;
+        match tokio::task::spawn_blocking(move || (lease.is_held(), lease)).await {
+            Ok((true, back)) => lease = back,
+            _ => return,
+        }
+    }
 }
 
 /// A log of this server to follow: its name, the URL it answers on, its key.
@@ -185,7 +236,9 @@ impl MonitorService {
                     halted: false,
                 })
                 .collect(),
+            role: Role::Starting,
             alerts: VecDeque::new(),
+            deliveries: DeliveryCounts::default(),
         };
         Ok(Arc::new(Self {
             store,
@@ -195,18 +248,57 @@ impl MonitorService {
             wake_deliveries: tokio::sync::Notify::new(),
             interval: section.interval,
             give_up: section.webhook_give_up,
+            destinations: if section.allow_private_webhooks {
+                Destinations::Any
+            } else {
+                Destinations::PublicOnly
+            },
         }))
     }
 
-    /// Starts the follower and the delivery worker on the current runtime.
+    /// Starts the monitor on the current runtime: it follows and delivers while this
+    /// process holds the monitor lease (always, on SQLite).
     pub fn spawn(self: &Arc<Self>) -> anyhow::Result<()> {
         let client = monitor::client::Client::new().context("the monitor's HTTP client")?;
-        let follower = self.clone();
-        let follow_client = client.clone();
-        tokio::spawn(async move { follower.follow_loop(follow_client).await });
-        let deliverer = self.clone();
-        tokio::spawn(async move { deliverer.delivery_loop(client).await });
+        let webhooks = webhook::client(self.destinations).context("the webhook HTTP client")?;
+        let this = self.clone();
+        tokio::spawn(async move { this.lead_loop(client, webhooks).await });
         Ok(())
+    }
+
+    /// Competes for the lease; while held, runs the follower and the deliveries, and
+    /// stops both as soon as it is lost.
+    async fn lead_loop(
+        self: Arc<Self>,
+        client: monitor::client::Client,
+        webhooks: reqwest::Client,
+    ) {
+        loop {
+            match self.blocking(|s| s.try_acquire_monitor_lease()).await {
+                Ok(Some(lease)) => {
+                    tracing::info!("monitor: this process follows the logs and delivers webhooks");
+                    lock(&self.status).role = Role::Active;
+                    let follow = tokio::spawn(self.clone().follow_loop(client.clone()));
+                    let deliver = tokio::spawn(self.clone().delivery_loop(webhooks.clone()));
+                    hold(lease).await;
+                    follow.abort();
+                    deliver.abort();
+                    lock(&self.status).role = Role::Standby;
+                    tracing::warn!("monitor: lease lost; following and deliveries stopped");
+                }
+                Ok(None) => {
+                    let mut board = lock(&self.status);
+                    if board.role != Role::Standby {
+                        tracing::info!(
+                            "monitor: another process follows the logs and delivers; standing by"
+                        );
+                        board.role = Role::Standby;
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "monitor: asking for the lease failed"),
+            }
+            tokio::time::sleep(LEASE_RETRY).await;
+        }
     }
 
     /// Runs a store call on the blocking pool (SQLite commits fsync).
@@ -388,9 +480,12 @@ impl MonitorService {
 
     /// Drains the outbox: each pending delivery in its own task (bounded), woken by
     /// new matches or once a second.
-    async fn delivery_loop(self: Arc<Self>, client: monitor::client::Client) {
+    async fn delivery_loop(self: Arc<Self>, http: reqwest::Client) {
         let in_flight: Arc<Mutex<HashSet<i64>>> = Arc::default();
+        // Owned here, so that stopping this loop (a lost lease) stops its deliveries.
+        let mut running_tasks = tokio::task::JoinSet::new();
         loop {
+            while running_tasks.try_join_next().is_some() {}
             let free = MAX_DELIVERIES_IN_FLIGHT.saturating_sub(lock(&in_flight).len());
             if free > 0 {
                 // Ask for more than are free: some of the oldest are already running.
@@ -407,9 +502,9 @@ impl MonitorService {
                             }
                             drop(running);
                             let this = self.clone();
-                            let http = client.http().clone();
+                            let http = http.clone();
                             let in_flight = in_flight.clone();
-                            tokio::spawn(async move {
+                            running_tasks.spawn(async move {
                                 let id = p.id;
                                 this.deliver(&http, p).await;
                                 lock(&in_flight).remove(&id);
@@ -426,22 +521,45 @@ impl MonitorService {
     }
 
     /// POSTs one match until the webhook answers 2xx or the give-up time passed, with
-    /// exponential backoff; then records the outcome so it is never sent again.
+    /// exponential backoff; then records the outcome so it is never sent again. A
+    /// webhook pointing somewhere it may not is given up at once: retrying cannot help.
     async fn deliver(self: &Arc<Self>, http: &reqwest::Client, p: PendingDelivery) {
         let started = Instant::now();
         let mut pause = RETRY_FIRST;
         let outcome = loop {
-            let attempt = http
+            let refused = match reqwest::Url::parse(&p.webhook) {
+                Ok(url) => webhook::check_url(&url, self.destinations).err(),
+                Err(e) => Some(webhook::Refused::Unresolvable {
+                    host: p.webhook.clone(),
+                    error: e.to_string(),
+                }),
+            };
+            if let Some(refused) = refused {
+                tracing::error!(subscription = %p.subscription_id, error = %refused, "monitor: webhook delivery refused");
+                break DeliveryOutcome::GaveUp(refused.to_string());
+            }
+            let mut request = http
                 .post(&p.webhook)
                 .header(header::CONTENT_TYPE.as_str(), "application/json")
-                .timeout(WEBHOOK_TIMEOUT)
-                .body(p.payload.clone())
-                .send()
-                .await;
+                .header(webhook::DELIVERY_HEADER, p.id.to_string())
+                .timeout(WEBHOOK_TIMEOUT);
+            if let Some(secret) = &p.secret {
+                // Signed at each attempt: the timestamp says when it was sent.
+                let signature =
+                    webhook::signature_header(secret, now_ms() / 1000, p.payload.as_bytes());
+                request = request.header(webhook::SIGNATURE_HEADER, signature);
+            }
+            let attempt = request.body(p.payload.clone()).send().await;
             let failure = match attempt {
                 Ok(resp) if resp.status().is_success() => break DeliveryOutcome::Delivered,
                 Ok(resp) => format!("HTTP {}", resp.status().as_u16()),
-                Err(e) => e.to_string(),
+                Err(e) => match webhook::refusal(&e) {
+                    Some(refused) => {
+                        tracing::error!(subscription = %p.subscription_id, error = %refused, "monitor: webhook delivery refused");
+                        break DeliveryOutcome::GaveUp(refused.to_string());
+                    }
+                    None => e.to_string(),
+                },
             };
             if started.elapsed() + pause > self.give_up {
                 tracing::error!(subscription = %p.subscription_id, webhook = %p.webhook, error = %failure, "monitor: webhook delivery given up");
@@ -451,6 +569,13 @@ impl MonitorService {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(RETRY_MAX);
         };
+        {
+            let counts = &mut lock(&self.status).deliveries;
+            match outcome {
+                DeliveryOutcome::Delivered => counts.delivered += 1,
+                DeliveryOutcome::GaveUp(_) => counts.given_up += 1,
+            }
+        }
         let id = p.id;
         if let Err(e) = self
             .blocking(move |s| s.finish_delivery(id, &outcome, now_ms()))
@@ -496,7 +621,12 @@ struct SubscriptionView {
     id: String,
     rule: String,
     webhook: String,
+    /// Whether deliveries carry a signature (subscriptions older than signing do not).
+    signed: bool,
     created_ms: u64,
+    /// The signing key: in the answer that creates the subscription, never again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
 }
 
 impl From<Subscription> for SubscriptionView {
@@ -505,7 +635,9 @@ impl From<Subscription> for SubscriptionView {
             id: s.id,
             rule: s.rule,
             webhook: s.webhook,
+            signed: s.secret.is_some(),
             created_ms: s.created_ms,
+            secret: None,
         }
     }
 }
@@ -533,9 +665,9 @@ async fn account_of(
         .map_err(ApiError::from)
 }
 
-/// Checks a webhook URL: http(s) with a host, bounded length. Anything else would be
-/// retried for the whole give-up time to no purpose.
-fn check_webhook(url: &str) -> Result<(), ApiError> {
+/// Checks a webhook URL: http(s) with a host, bounded length, and a destination the
+/// server may reach. Anything else would fail every delivery.
+async fn check_webhook(url: &str, destinations: Destinations) -> Result<(), ApiError> {
     if url.len() > MAX_WEBHOOK_LEN {
         return Err(ApiError::bad_request(format!(
             "webhook URL is longer than {MAX_WEBHOOK_LEN} bytes"
@@ -548,7 +680,15 @@ fn check_webhook(url: &str) -> Result<(), ApiError> {
             "webhook must be an http:// or https:// URL with a host",
         ));
     }
-    Ok(())
+    webhook::check_url_resolving(&parsed, destinations)
+        .await
+        .map_err(|refused| match refused {
+            webhook::Refused::NotPublic { .. } => ApiError::bad_request(format!(
+                "{refused}; this server delivers webhooks to public addresses only \
+                 ([monitor] allow_private_webhooks)"
+            )),
+            other => ApiError::bad_request(other.to_string()),
+        })
 }
 
 fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
@@ -571,15 +711,19 @@ async fn create_subscription(
         .rule
         .parse()
         .map_err(|e: monitor::rules::RuleError| ApiError::bad_request(e.to_string()))?;
-    check_webhook(&request.webhook)?;
+    check_webhook(&request.webhook, service.destinations).await?;
     let mut id = [0u8; 16];
     SystemEntropy.fill(&mut id).map_err(internal)?;
+    let mut key = [0u8; 32];
+    SystemEntropy.fill(&mut key).map_err(internal)?;
+    let secret = webhook::secret_from(&key);
     let sub = Subscription {
         id: id.iter().map(|b| format!("{b:02x}")).collect(),
         account_id: account.id,
         // The canonical text: what the follower's matches carry.
         rule: rule.to_string(),
         webhook: request.webhook,
+        secret: Some(secret.clone()),
         created_ms: now_ms(),
     };
     let stored = sub.clone();
@@ -594,10 +738,11 @@ async fn create_subscription(
             format!("an account may hold at most {MAX_SUBSCRIPTIONS_PER_ACCOUNT} subscriptions"),
         ));
     }
-    Ok(json_response(
-        StatusCode::CREATED,
-        &SubscriptionView::from(sub),
-    ))
+    let view = SubscriptionView {
+        secret: Some(secret),
+        ..SubscriptionView::from(sub)
+    };
+    Ok(json_response(StatusCode::CREATED, &view))
 }
 
 async fn list_subscriptions(
@@ -639,15 +784,14 @@ async fn delete_subscription(
 }
 
 async fn status(State(service): State<Arc<MonitorService>>) -> Response {
-    let (logs, alerts) = {
+    let body = {
         let board = lock(&service.status);
-        (
-            board.logs.clone(),
-            board.alerts.iter().cloned().collect::<Vec<_>>(),
-        )
+        serde_json::json!({
+            "role": board.role,
+            "logs": board.logs,
+            "alerts": board.alerts,
+            "deliveries": board.deliveries,
+        })
     };
-    json_response(
-        StatusCode::OK,
-        &serde_json::json!({ "logs": logs, "alerts": alerts }),
-    )
+    json_response(StatusCode::OK, &body)
 }

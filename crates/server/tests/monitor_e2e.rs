@@ -1,10 +1,14 @@
 //! End-to-end: the server follows its own CT logs and POSTs watch-subscription matches
 //! to webhooks — certificates issued for a watched email are reported exactly once
-//! each, across a server restart, and nobody else's are.
+//! each, across a server restart, and nobody else's are; two processes on one
+//! PostgreSQL database deliver each match once between them, and the survivor takes
+//! over when the active one dies; webhooks to private addresses are refused.
 
 mod common;
+#[path = "../../store/tests/common/postgres.rs"]
+mod pg;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
@@ -20,27 +24,38 @@ use serde_json::{Value, json};
 
 /// `serve --dev` over `dir/data` with a fast monitor.
 fn dev_server(dir: &Path) -> Server {
-    let data = dir.join("data");
-    let overlay = dir.join("overlay.toml");
-    std::fs::write(&overlay, "[monitor]\ninterval = \"200ms\"\n").unwrap();
-    Server::spawn(
-        &[
-            "--dev",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--config",
-            overlay.to_str().unwrap(),
-        ],
-        &data,
-    )
+    dev_server_with(dir, "")
 }
 
-/// A webhook receiver: every POSTed JSON body, in arrival order.
+/// [`dev_server`] with more `[monitor]` settings.
+fn dev_server_with(dir: &Path, monitor_settings: &str) -> Server {
+    dev_server_on(dir, monitor_settings, &[])
+}
+
+/// [`dev_server_with`] plus more command-line arguments.
+fn dev_server_on(dir: &Path, monitor_settings: &str, more: &[&str]) -> Server {
+    let overlay = dir.join("overlay.toml");
+    std::fs::write(
+        &overlay,
+        format!("[monitor]\ninterval = \"200ms\"\n{monitor_settings}"),
+    )
+    .unwrap();
+    let mut args = vec!["--config", overlay.to_str().unwrap()];
+    args.extend_from_slice(more);
+    Server::dev(&dir.join("data"), &args)
+}
+
+/// One POST a webhook received: its headers (names in lower case) and body.
+#[derive(Clone, Debug)]
+struct Received {
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+/// A webhook receiver: every POST, in arrival order.
 struct Webhook {
     url: String,
-    received: Arc<Mutex<Vec<Value>>>,
+    received: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Webhook {
@@ -53,7 +68,7 @@ impl Webhook {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut length = 0usize;
+                let mut headers = HashMap::new();
                 loop {
                     let mut line = String::new();
                     if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -63,17 +78,17 @@ impl Webhook {
                     if line.is_empty() {
                         break;
                     }
-                    if let Some((name, value)) = line.split_once(':')
-                        && name.eq_ignore_ascii_case("content-length")
-                    {
-                        length = value.trim().parse().unwrap_or(0);
+                    if let Some((name, value)) = line.split_once(':') {
+                        headers.insert(name.to_ascii_lowercase(), value.trim().to_owned());
                     }
                 }
+                let length = headers
+                    .get("content-length")
+                    .and_then(|l| l.parse().ok())
+                    .unwrap_or(0);
                 let mut body = vec![0; length];
-                if reader.read_exact(&mut body).is_ok()
-                    && let Ok(value) = serde_json::from_slice(&body)
-                {
-                    sink.lock().unwrap().push(value);
+                if reader.read_exact(&mut body).is_ok() {
+                    sink.lock().unwrap().push(Received { headers, body });
                 }
                 let _ = stream.write_all(
                     b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
@@ -83,7 +98,15 @@ impl Webhook {
         Webhook { url, received }
     }
 
+    /// The JSON bodies received.
     fn received(&self) -> Vec<Value> {
+        self.raw()
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).expect("a JSON body"))
+            .collect()
+    }
+
+    fn raw(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
 
@@ -160,6 +183,53 @@ fn list(http: &Client, server: &Server, key: &str) -> Vec<Value> {
     body["subscriptions"].as_array().unwrap().clone()
 }
 
+/// Registers `watcher` and subscribes it to alice's certificates at `hook`: its API
+/// key, the subscription id and its signing secret.
+fn watch_alice(http: &Client, server: &Server, hook: &Webhook) -> (String, String, String) {
+    let key = account(http, server, "watcher@example.com", "watcher");
+    let (status, sub) = subscribe(
+        http,
+        server,
+        &key,
+        &json!({ "rule": "email:alice@example.com", "webhook": hook.url }),
+    );
+    assert_eq!(status, 201, "{sub}");
+    assert_eq!(sub["signed"], true, "{sub}");
+    let secret = sub["secret"].as_str().expect("the secret, once").to_owned();
+    (key, sub["id"].as_str().unwrap().to_owned(), secret)
+}
+
+/// Checks every delivery's signature header with the `openssl` CLI (an HMAC
+/// implementation independent of the server's) and that no delivery id repeats.
+fn assert_signed(deliveries: &[Received], secret: &str, dir: &Path) {
+    let mut ids = BTreeSet::new();
+    for (n, d) in deliveries.iter().enumerate() {
+        let id = &d.headers["certcentral-delivery"];
+        assert!(ids.insert(id.clone()), "delivery id {id} repeats");
+        let header = &d.headers["certcentral-signature"];
+        let (t, tag) = header
+            .strip_prefix("t=")
+            .and_then(|rest| rest.split_once(",v1="))
+            .unwrap_or_else(|| panic!("signature header {header:?}"));
+        let signed = dir.join(format!("signed-{n}"));
+        let mut message = format!("{t}.").into_bytes();
+        message.extend_from_slice(&d.body);
+        std::fs::write(&signed, message).unwrap();
+        let out = Command::new("openssl")
+            .args(["dgst", "-sha256", "-hmac", secret, "-r"])
+            .arg(&signed)
+            .output()
+            .expect("openssl CLI");
+        assert!(out.status.success());
+        let expected = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            expected.split_whitespace().next().unwrap(),
+            tag,
+            "delivery {id}"
+        );
+    }
+}
+
 /// A certificate for `email` from the CA, with a key and CSR made by `openssl`.
 fn issue(http: &Client, server: &Server, dir: &Path, email: &str) {
     let run = |args: &[&str]| {
@@ -196,22 +266,11 @@ fn issue(http: &Client, server: &Server, dir: &Path, email: &str) {
 
 /// Waits until the monitor verified `size` entries of both dev logs.
 fn wait_verified(http: &Client, server: &Server, size: u64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (status, body) = answer(
-            http.get(format!("{}/api/v1/monitor/status", server.base))
-                .send()
-                .unwrap(),
-        );
-        assert_eq!(status, 200, "{body}");
+    wait_status(http, server, |body| {
         assert_eq!(body["alerts"], json!([]), "{body}");
         let logs = body["logs"].as_array().unwrap();
-        if logs.len() == 2 && logs.iter().all(|l| l["tree_size"] == json!(size)) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "monitor status: {body}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        logs.len() == 2 && logs.iter().all(|l| l["tree_size"] == json!(size))
+    });
 }
 
 /// (log name, leaf index) of every match, checking each is alice's precertificate.
@@ -237,15 +296,7 @@ fn watched_email_matches_are_delivered_once_across_a_restart() {
     let http = Client::new();
     let hook = Webhook::start();
     let mut server = dev_server(dir.path());
-    let key = account(&http, &server, "watcher@example.com", "watcher");
-    let (status, sub) = subscribe(
-        &http,
-        &server,
-        &key,
-        &json!({ "rule": "email:alice@example.com", "webhook": hook.url }),
-    );
-    assert_eq!(status, 201, "{sub}");
-    let sub_id = sub["id"].as_str().unwrap().to_owned();
+    let (key, sub_id, secret) = watch_alice(&http, &server, &hook);
 
     // alice, then bob: each certificate's precertificate lands in dev-a and dev-b.
     issue(&http, &server, dir.path(), "alice@example.com");
@@ -262,6 +313,8 @@ fn watched_email_matches_are_delivered_once_across_a_restart() {
     let subs = list(&http, &server, &key);
     assert_eq!(subs.len(), 1, "subscriptions survive the restart");
     assert_eq!(subs[0]["id"], sub_id.as_str());
+    assert_eq!(subs[0]["signed"], true);
+    assert!(subs[0].get("secret").is_none(), "the secret is shown once");
     wait_verified(&http, &server, 2);
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(hook.received().len(), 2, "nothing is delivered again");
@@ -281,6 +334,7 @@ fn watched_email_matches_are_delivered_once_across_a_restart() {
     ]
     .into();
     assert_eq!(entries(&got_after), expected);
+    assert_signed(&hook.raw(), &secret, dir.path());
 }
 
 #[test]
@@ -437,28 +491,34 @@ fn a_remote_log_with_a_bad_tree_head_signature_is_an_alert() {
     let liar = lying_log();
     // Any well-formed P-256 key: the signature cannot verify with it.
     let key = rcgen::KeyPair::generate().unwrap();
-    let overlay = dir.path().join("overlay.toml");
-    std::fs::write(
-        &overlay,
-        format!(
-            "[monitor]\ninterval = \"200ms\"\n[[monitor.logs]]\nurl = \"{liar}\"\npublic_key = \"{}\"\n",
+    let server = dev_server_with(
+        dir.path(),
+        &format!(
+            "[[monitor.logs]]\nurl = \"{liar}\"\npublic_key = \"{}\"\n",
             B64.encode(rcgen::PublicKeyData::subject_public_key_info(&key))
         ),
-    )
-    .unwrap();
-    let data = dir.path().join("data");
-    let server = Server::spawn(
-        &[
-            "--dev",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--config",
-            overlay.to_str().unwrap(),
-        ],
-        &data,
     );
+    let body = wait_status(&http, &server, |body| {
+        body["alerts"].as_array().is_some_and(|a| !a.is_empty())
+    });
+    let alert = &body["alerts"][0];
+    assert_eq!(alert["kind"], "bad-signature", "{body}");
+    assert!(
+        alert["log"].as_str().unwrap().contains("/logs/liar"),
+        "{body}"
+    );
+    let logs = body["logs"].as_array().unwrap();
+    let liar_status = logs.iter().find(|l| l["url"] == alert["log"]).unwrap();
+    assert_eq!(liar_status["halted"], true, "{body}");
+    // The server's own logs are still followed.
+    assert!(
+        logs.iter().filter(|l| l["halted"] == false).count() == 2,
+        "{body}"
+    );
+}
+
+/// Monitor status, once `done` holds for it (panics after 60 s).
+fn wait_status(http: &Client, server: &Server, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (status, body) = answer(
@@ -467,23 +527,140 @@ fn a_remote_log_with_a_bad_tree_head_signature_is_an_alert() {
                 .unwrap(),
         );
         assert_eq!(status, 200, "{body}");
-        if let Some(alert) = body["alerts"].as_array().and_then(|a| a.first()) {
-            assert_eq!(alert["kind"], "bad-signature", "{body}");
-            assert!(
-                alert["log"].as_str().unwrap().contains("/logs/liar"),
-                "{body}"
-            );
-            let logs = body["logs"].as_array().unwrap();
-            let liar_status = logs.iter().find(|l| l["url"] == alert["log"]).unwrap();
-            assert_eq!(liar_status["halted"], true, "{body}");
-            // The server's own logs are still followed.
-            assert!(
-                logs.iter().filter(|l| l["halted"] == false).count() == 2,
-                "{body}"
-            );
-            break;
+        if done(&body) {
+            return body;
         }
-        assert!(Instant::now() < deadline, "no alert: {body}");
+        assert!(Instant::now() < deadline, "monitor status: {body}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[test]
+fn webhooks_to_private_addresses_are_refused_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = Client::new();
+    let hook = Webhook::start();
+
+    // Allowed (as in plain `--dev`): a loopback receiver is accepted.
+    let mut server = dev_server_with(dir.path(), "allow_private_webhooks = true\n");
+    let (key, ..) = watch_alice(&http, &server, &hook);
+    server.kill();
+
+    // The operator turns it off: new subscriptions to non-public places are 400s…
+    let server = dev_server_with(dir.path(), "allow_private_webhooks = false\n");
+    let port = hook
+        .url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
+    for (webhook, reason) in [
+        (hook.url.clone(), "loopback"),
+        (format!("http://localhost:{port}/hook"), "localhost"),
+        (format!("http://[::1]:{port}/hook"), "loopback"),
+        (format!("http://2130706433:{port}/hook"), "loopback"),
+        (
+            "http://169.254.169.254/latest/meta-data/".to_owned(),
+            "link-local",
+        ),
+        ("https://10.1.2.3/hook".to_owned(), "private"),
+        ("https://[fd00::1]/hook".to_owned(), "unique local"),
+        ("https://[::ffff:192.168.0.1]/hook".to_owned(), "private"),
+    ] {
+        let (status, body) = subscribe(
+            &http,
+            &server,
+            &key,
+            &json!({ "rule": "email:alice@example.com", "webhook": webhook }),
+        );
+        assert_eq!(status, 400, "{webhook}: {body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains(reason), "{webhook}: {message}");
+        assert!(message.contains("allow_private_webhooks"), "{message}");
+    }
+    // …a public address literal is fine (its rule never matches here: nothing is sent)…
+    let (status, body) = subscribe(
+        &http,
+        &server,
+        &key,
+        &json!({ "rule": "email:nobody@example.com", "webhook": "https://93.184.215.14/hook" }),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(list(&http, &server, &key).len(), 2);
+
+    // …and the old loopback subscription's match is given up without a request.
+    issue(&http, &server, dir.path(), "alice@example.com");
+    let status = wait_status(&http, &server, |s| s["deliveries"]["given_up"] == 2);
+    assert_eq!(status["deliveries"]["delivered"], 0, "{status}");
+    assert!(hook.received().is_empty(), "{:?}", hook.received());
+    let log = std::fs::read_to_string(dir.path().join("data/server.log")).unwrap();
+    assert!(
+        log.contains("webhook delivery refused") && log.contains("loopback"),
+        "the refusal is logged with its reason"
+    );
+}
+
+#[test]
+fn two_processes_on_one_database_deliver_each_match_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = pg::url_for_fresh_schema();
+    let http = Client::new();
+    let hook = Webhook::start();
+    let spawn = || dev_server_on(dir.path(), "", &["--database-url", &database_url]);
+    // One after the other: the first generates the keys the second reads.
+    let mut servers = vec![spawn(), spawn()];
+    let roles = || -> Vec<String> {
+        servers
+            .iter()
+            .map(|server| {
+                wait_status(&http, server, |s| s["role"] != "starting")["role"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    let mut sorted = roles();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        ["active", "standby"],
+        "exactly one follows and delivers"
+    );
+
+    // Subscribed through one process, issued through both.
+    let key = account(&http, &servers[0], "watcher@example.com", "watcher");
+    let (status, sub) = subscribe(
+        &http,
+        &servers[1],
+        &key,
+        &json!({ "rule": "email:alice@example.com", "webhook": hook.url }),
+    );
+    assert_eq!(status, 201, "{sub}");
+    issue(&http, &servers[0], dir.path(), "alice@example.com");
+    issue(&http, &servers[1], dir.path(), "alice@example.com");
+    hook.wait_for(4);
+    std::thread::sleep(Duration::from_secs(2));
+    let got = hook.received();
+    assert_eq!(entries(&got).len(), 4, "each match once: {got:?}");
+    assert_eq!(got.len(), 4, "{got:?}");
+
+    // The active one dies; the other takes over from the committed state.
+    let active = roles().iter().position(|r| r == "active").unwrap();
+    servers[active].kill();
+    let survivor = servers.remove(1 - active);
+    wait_status(&http, &survivor, |s| s["role"] == "active");
+    issue(&http, &survivor, dir.path(), "alice@example.com");
+    hook.wait_for(6);
+    std::thread::sleep(Duration::from_secs(2));
+    let got = hook.received();
+    assert_eq!(entries(&got).len(), 6, "{got:?}");
+    assert_eq!(
+        got.len(),
+        6,
+        "nothing delivered twice across the failover: {got:?}"
+    );
+    assert_signed(&hook.raw(), sub["secret"].as_str().unwrap(), dir.path());
 }

@@ -21,14 +21,6 @@ use serde_json::{Value, json};
 
 const LEASE_LINE: &str = "holding the sequencer lease";
 
-/// A database URL whose connections all use a fresh schema of their own.
-fn database_url_for_fresh_schema() -> String {
-    let (_, schema) = pg::fresh_schema();
-    let base = pg::database_url();
-    let separator = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{separator}options=-csearch_path%3D{schema}")
-}
-
 fn start(dir: &Path, name: &str, database_url: &str, key: &Path, roots: &Path) -> Server {
     let data = dir.join(name);
     std::fs::create_dir_all(&data).unwrap();
@@ -57,7 +49,7 @@ fn holds_lease(server: &Server) -> bool {
 #[test]
 fn two_frontends_survive_the_sequencer_holders_death() {
     let dir = tempfile::tempdir().unwrap();
-    let database_url = database_url_for_fresh_schema();
+    let database_url = pg::url_for_fresh_schema();
     let root = root("Scale-out Root", 2020, 2045);
     let roots = dir.path().join("roots.pem");
     write_roots(&roots, &[&root]);
@@ -226,23 +218,9 @@ fn two_frontends_survive_the_sequencer_holders_death() {
 #[test]
 fn registry_pushes_through_two_frontends_share_one_log() {
     let dir = tempfile::tempdir().unwrap();
-    let database_url = database_url_for_fresh_schema();
+    let database_url = pg::url_for_fresh_schema();
     let data = dir.path().join("data");
-    let data_arg = data.to_str().unwrap().to_owned();
-    let spawn = || {
-        Server::spawn(
-            &[
-                "--dev",
-                "--listen",
-                "127.0.0.1:0",
-                "--data-dir",
-                &data_arg,
-                "--database-url",
-                &database_url,
-            ],
-            &data,
-        )
-    };
+    let spawn = || Server::dev(&data, &["--database-url", &database_url]);
     // One after the other: the first generates the keys the second reads.
     let servers = [spawn(), spawn()];
     let http = client();

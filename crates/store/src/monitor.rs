@@ -20,6 +20,9 @@ pub struct Subscription {
     /// The rule text as the monitor crate parses it (`email:…`, `domain:…`).
     pub rule: String,
     pub webhook: String,
+    /// The key deliveries are signed with (HMAC-SHA256), shown to the owner once, at
+    /// creation; `None` for subscriptions made before deliveries were signed.
+    pub secret: Option<String>,
     pub created_ms: u64,
 }
 
@@ -40,6 +43,8 @@ pub struct PendingDelivery {
     pub id: i64,
     pub subscription_id: String,
     pub webhook: String,
+    /// The subscription's signing key ([`Subscription::secret`]).
+    pub secret: Option<String>,
     pub payload: String,
     pub created_ms: u64,
 }
@@ -51,6 +56,25 @@ pub enum DeliveryOutcome {
     Delivered,
     /// Retried until the give-up time; the reason is kept for the operator.
     GaveUp(String),
+}
+
+/// The right to follow logs and deliver webhooks, held by one process at a time among
+/// those sharing a store: two deliverers would POST every match twice. Dropping it
+/// gives it up.
+pub trait MonitorLease: Send {
+    /// Whether it is still held (a database round trip for a shared store). Once
+    /// `false`, it stays `false`: the holder stops and acquires anew.
+    fn is_held(&mut self) -> bool;
+}
+
+/// The lease of a store only one process can use: always held.
+#[derive(Debug, Default)]
+pub struct SoleProcess;
+
+impl MonitorLease for SoleProcess {
+    fn is_held(&mut self) -> bool {
+        true
+    }
 }
 
 /// Storage of the server's monitor.
@@ -93,4 +117,7 @@ pub trait MonitorStore: Send + Sync + 'static {
 
     /// Marks a delivery finished.
     fn finish_delivery(&self, id: i64, outcome: &DeliveryOutcome, now_ms: u64) -> Result<()>;
+
+    /// The [`MonitorLease`] if no other process holds it, else `None`.
+    fn try_acquire_monitor_lease(&self) -> Result<Option<Box<dyn MonitorLease>>>;
 }

@@ -10,6 +10,7 @@ pub fn run_all<S: MonitorStore>(make: impl Fn() -> S) {
     a_match_is_queued_once_per_subscription(&make());
     finished_deliveries_are_not_pending(&make());
     deleting_a_subscription_drops_its_undelivered_matches(&make());
+    a_free_monitor_lease_is_granted_and_held(&make());
 }
 
 const T0: u64 = 1_700_000_000_000;
@@ -20,6 +21,7 @@ fn sub(id: &str, account_id: i64) -> Subscription {
         account_id,
         rule: "email:alice@example.com".into(),
         webhook: format!("http://hook.example/{id}"),
+        secret: Some(format!("secret-{id}")),
         created_ms: T0,
     }
 }
@@ -59,6 +61,13 @@ fn subscriptions_are_per_account_and_bounded<S: MonitorStore>(store: &S) {
         .collect();
     assert_eq!(own, ["s1", "s2"]);
     assert_eq!(store.account_subscriptions(2).unwrap(), [sub("s4", 2)]);
+    let unsigned = Subscription {
+        secret: None,
+        ..sub("s5", 3)
+    };
+    assert!(store.add_subscription(&unsigned, 2).unwrap());
+    assert_eq!(store.account_subscriptions(3).unwrap(), [unsigned]);
+    assert!(store.delete_subscription(3, "s5").unwrap());
     assert!(
         !store.delete_subscription(2, "s1").unwrap(),
         "an account cannot delete another account's subscription"
@@ -79,6 +88,7 @@ fn a_scan_commits_state_and_deliveries_together<S: MonitorStore>(store: &S) {
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].subscription_id, "s1");
     assert_eq!(pending[0].webhook, "http://hook.example/s1");
+    assert_eq!(pending[0].secret.as_deref(), Some("secret-s1"));
     assert_eq!(pending[0].payload, "{\"leaf_index\":0}");
     store.commit_scan("log-a", "state-2", &[], T0).unwrap();
     assert_eq!(
@@ -146,4 +156,15 @@ fn deleting_a_subscription_drops_its_undelivered_matches<S: MonitorStore>(store:
     queue_sample(store);
     assert!(store.delete_subscription(1, "s1").unwrap());
     assert!(store.pending_deliveries(10).unwrap().is_empty());
+}
+
+/// With nobody else holding it, the lease is granted and says it is held (whether a
+/// second holder is refused is the shared backends' own test).
+fn a_free_monitor_lease_is_granted_and_held<S: MonitorStore>(store: &S) {
+    let mut lease = store
+        .try_acquire_monitor_lease()
+        .unwrap()
+        .expect("a free lease is granted");
+    assert!(lease.is_held());
+    assert!(lease.is_held(), "asking twice changes nothing");
 }

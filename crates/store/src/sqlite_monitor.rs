@@ -12,7 +12,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::monitor::{DeliveryOutcome, MonitorStore, NewDelivery, PendingDelivery, Subscription};
+use crate::monitor::{
+    DeliveryOutcome, MonitorLease, MonitorStore, NewDelivery, PendingDelivery, SoleProcess,
+    Subscription,
+};
 use crate::sqlite::{migrate, open_wal_writer};
 use crate::{Result, StoreError};
 
@@ -46,6 +49,8 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (subscription_id, log, leaf_index)
     );
     CREATE INDEX deliveries_pending ON deliveries (done_ms, id);",
+    // Version 2: each subscription's webhook signing key.
+    "ALTER TABLE subscriptions ADD COLUMN secret TEXT;",
 ];
 
 /// The schema version this build writes and understands.
@@ -99,7 +104,7 @@ impl SqliteMonitorStore {
     }
 }
 
-type RawSubscription = (String, i64, String, String, i64);
+type RawSubscription = (String, i64, String, String, Option<String>, i64);
 
 fn subscription_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawSubscription> {
     Ok((
@@ -108,6 +113,7 @@ fn subscription_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawSubscription
         row.get(2)?,
         row.get(3)?,
         row.get(4)?,
+        row.get(5)?,
     ))
 }
 
@@ -117,11 +123,12 @@ fn into_subscription(raw: RawSubscription) -> Result<Subscription> {
         account_id: raw.1,
         rule: raw.2,
         webhook: raw.3,
-        created_ms: to_u64(raw.4)?,
+        secret: raw.4,
+        created_ms: to_u64(raw.5)?,
     })
 }
 
-const SUBSCRIPTION_COLUMNS: &str = "id, account_id, rule, webhook, created_ms";
+const SUBSCRIPTION_COLUMNS: &str = "id, account_id, rule, webhook, secret, created_ms";
 
 impl MonitorStore for SqliteMonitorStore {
     fn add_subscription(&self, sub: &Subscription, max_per_account: u64) -> Result<bool> {
@@ -136,13 +143,14 @@ impl MonitorStore for SqliteMonitorStore {
             return Ok(false);
         }
         tx.execute(
-            "INSERT INTO subscriptions (id, account_id, rule, webhook, created_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO subscriptions (id, account_id, rule, webhook, secret, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 sub.id,
                 sub.account_id,
                 sub.rule,
                 sub.webhook,
+                sub.secret,
                 to_i64(sub.created_ms)?
             ],
         )?;
@@ -239,7 +247,7 @@ impl MonitorStore for SqliteMonitorStore {
     fn pending_deliveries(&self, limit: usize) -> Result<Vec<PendingDelivery>> {
         let conn = lock(&self.conn);
         let mut stmt = conn.prepare_cached(
-            "SELECT d.id, d.subscription_id, s.webhook, d.payload, d.created_ms
+            "SELECT d.id, d.subscription_id, s.webhook, s.secret, d.payload, d.created_ms
              FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
              WHERE d.done_ms IS NULL ORDER BY d.id LIMIT ?1",
         )?;
@@ -250,17 +258,19 @@ impl MonitorStore for SqliteMonitorStore {
                     r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, i64>(4)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter()
-            .map(|(id, subscription_id, webhook, payload, created)| {
+            .map(|(id, subscription_id, webhook, secret, payload, created)| {
                 Ok(PendingDelivery {
                     id,
                     subscription_id,
                     webhook,
+                    secret,
                     payload,
                     created_ms: to_u64(created)?,
                 })
@@ -278,6 +288,11 @@ impl MonitorStore for SqliteMonitorStore {
             params![id, to_i64(now_ms)?, gave_up],
         )?;
         Ok(())
+    }
+
+    /// A SQLite data directory serves one process (as its logs do).
+    fn try_acquire_monitor_lease(&self) -> Result<Option<Box<dyn MonitorLease>>> {
+        Ok(Some(Box::new(SoleProcess)))
     }
 }
 
@@ -310,6 +325,34 @@ mod tests {
             Some("state-1")
         );
         assert_eq!(store.pending_deliveries(10).unwrap().len(), 1);
+    }
+
+    /// A version 1 database (before signing keys) opens at the current version with
+    /// its subscriptions and outbox intact; they have no key.
+    #[test]
+    fn a_version_1_database_is_upgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("monitor.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(
+                "INSERT INTO subscriptions VALUES ('old', 1, 'email:a@example.com', 'http://h/', 5);
+                 INSERT INTO deliveries (subscription_id, log, leaf_index, payload, created_ms)
+                 VALUES ('old', 'log-a', 0, '{}', 5);
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let store = SqliteMonitorStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MONITOR_SCHEMA_VERSION);
+        let subs = store.subscriptions().unwrap();
+        assert_eq!(
+            (subs[0].id.as_str(), subs[0].secret.as_ref()),
+            ("old", None)
+        );
+        let pending = store.pending_deliveries(10).unwrap();
+        assert_eq!((pending.len(), pending[0].secret.as_ref()), (1, None));
     }
 
     #[test]

@@ -371,6 +371,7 @@ fn racing_subscriptions_respect_the_limit() {
                             account_id: 7,
                             rule: "email:a@example.com".into(),
                             webhook: "http://hook.example/".into(),
+                            secret: None,
                             created_ms: 1,
                         },
                         3,
@@ -591,6 +592,61 @@ fn a_lease_whose_session_ended_is_lost() {
         .expect("acquire b")
         .expect("the lease is free as soon as the session is gone");
     assert_eq!(next.pending(10).expect("pending"), queued);
+}
+
+/// One process at a time follows logs and delivers webhooks: the monitor lease is
+/// exclusive per schema, freed when dropped or when its session ends, and separate
+/// from sequencer leases (even of a log named `monitor`).
+#[test]
+fn only_one_process_holds_the_monitor_lease() {
+    let (pool_a, pool_b, schema) = two_pools();
+    let a = PgMonitorStore::open(&pool_a).expect("open a");
+    let b = PgMonitorStore::open(&pool_b).expect("open b");
+    let mut lease = a
+        .try_acquire_monitor_lease()
+        .expect("acquire")
+        .expect("a is first");
+    for _ in 0..3 {
+        assert!(b.try_acquire_monitor_lease().expect("try b").is_none());
+    }
+    assert!(lease.is_held());
+    let log = PgLogStore::open(&pool_b, "monitor").expect("open log");
+    let sequencer = log.try_acquire_lease().expect("acquire sequencer");
+    assert!(sequencer.is_some(), "the sequencer lease is another lock");
+    drop(sequencer);
+
+    drop(lease);
+    let deadline = Instant::now() + std::time::Duration::from_secs(5);
+    let mut lease = loop {
+        if let Some(lease) = b.try_acquire_monitor_lease().expect("try b") {
+            break lease;
+        }
+        assert!(Instant::now() < deadline, "the dropped lease was not freed");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(lease.is_held());
+
+    // b's holder "crashes": its session ends, it learns so, and a takes over.
+    let mut client = raw_client(&schema);
+    let holders: Vec<i32> = client
+        .query(
+            "SELECT l.pid FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid
+             WHERE l.locktype = 'advisory' AND l.granted AND s.application_name = $1",
+            &[&schema],
+        )
+        .expect("pg_locks")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(holders.len(), 1, "one session holds it: {holders:?}");
+    terminate_backend(&schema, holders[0]);
+    assert!(!lease.is_held());
+    assert!(!lease.is_held(), "lost stays lost");
+    let mut taken = a
+        .try_acquire_monitor_lease()
+        .expect("acquire a")
+        .expect("free once the session is gone");
+    assert!(taken.is_held());
 }
 
 /// Queuing a key again while it waits keeps the first payload; `pending` hands out

@@ -70,7 +70,8 @@ pub fn normalize_registry_url(url: &str) -> anyhow::Result<String> {
 pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tmp = path.with_extension("tmp");
+    // Per process: two writers of one file must not share (and truncate) a temp file.
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -244,6 +245,30 @@ impl ConfigDir {
         })
     }
 
+    /// Holds `registries.lock` (an OS file lock, released when the returned file is
+    /// dropped or the process dies) around a read-change-write of `registries.json`,
+    /// so two `ccc` running at once — a push in one terminal, a trust in another —
+    /// cannot lose each other's changes. Readers need no lock: the file is replaced
+    /// by rename, never rewritten in place.
+    fn lock_state(&self) -> anyhow::Result<std::fs::File> {
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("creating {}", self.dir.display()))?;
+        let path = self.dir.join("registries.lock");
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        file.lock()
+            .with_context(|| format!("locking {}", path.display()))?;
+        Ok(file)
+    }
+
     /// Changes the state of `url` (normalised) and saves it; `make_default` makes it
     /// the registry of commands without `--url`. Returns the file written.
     pub fn update(
@@ -252,6 +277,7 @@ impl ConfigDir {
         make_default: bool,
         change: impl FnOnce(&mut RegistryState),
     ) -> anyhow::Result<PathBuf> {
+        let _locked = self.lock_state()?;
         let mut state = self.load()?;
         change(state.registries.entry(url.to_owned()).or_default());
         if make_default || state.default.is_none() {
@@ -264,6 +290,7 @@ impl ConfigDir {
     /// if its log has the same name (the note key name, RFC-free C2SP signed-note
     /// convention: the text before the first `+`); returns whether it did.
     pub fn adopt_unbound(&self, url: &str, server_log_key: &str) -> anyhow::Result<bool> {
+        let _locked = self.lock_state()?;
         let mut state = self.load()?;
         let name = |key: &str| key.split('+').next().unwrap_or_default().to_owned();
         let Some(unbound) = state.unbound.take() else {
@@ -321,6 +348,38 @@ mod tests {
             "http://h/#f",
         ] {
             assert!(normalize_registry_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Many writers at once (each with its own handle on the directory, as separate
+    /// `ccc` processes would have): every change survives.
+    #[test]
+    fn concurrent_updates_are_all_kept() {
+        let (_tmp, config) = config();
+        let dir = config.dir.clone();
+        let writers: Vec<_> = (0..16)
+            .map(|i| {
+                let dir = dir.clone();
+                std::thread::spawn(move || {
+                    let config = ConfigDir { dir };
+                    for round in 0..5 {
+                        config
+                            .update(&format!("http://r{i}.example"), false, |s| {
+                                s.api_key = Some(format!("key-{i}-{round}"));
+                            })
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        let state = config.load().unwrap();
+        assert_eq!(state.registries.len(), 16, "{state:?}");
+        for i in 0..16 {
+            let key = config.api_key(&format!("http://r{i}.example")).unwrap();
+            assert_eq!(key, format!("key-{i}-4"));
         }
     }
 

@@ -27,6 +27,14 @@ impl Server {
         Self::spawn_with_env(args, data_dir, &[])
     }
 
+    /// `serve --dev` on a free loopback port over `data_dir`, plus `more` arguments.
+    pub fn dev(data_dir: &Path, more: &[&str]) -> Server {
+        let data = data_dir.to_str().expect("UTF-8 data dir");
+        let mut args = vec!["--dev", "--listen", "127.0.0.1:0", "--data-dir", data];
+        args.extend_from_slice(more);
+        Self::spawn(&args, data_dir)
+    }
+
     /// [`Server::spawn`] with extra environment variables (secrets named by configs).
     pub fn spawn_with_env(args: &[&str], data_dir: &Path, env: &[(&str, &str)]) -> Server {
         std::fs::create_dir_all(data_dir).unwrap();

@@ -6,10 +6,17 @@
 //! locks on the subscriptions it queues matches for, so a concurrent deletion either
 //! comes first (the match is not queued) or waits and then drops the queued match.
 //! "Queued at most once, ever" is the unique key on deliveries.
+//!
+//! Several processes on one database elect the one that follows and delivers with a
+//! [`MonitorLease`]: a session advisory lock, like a CT sequencer lease (see
+//! `shared.rs`), so a holder that dies or loses its host frees it within seconds.
 
+use super::shared::LockSession;
 use super::{Finish, PgPool, migrate, stored_version, to_i64, to_u64};
 use crate::Result;
-use crate::monitor::{DeliveryOutcome, MonitorStore, NewDelivery, PendingDelivery, Subscription};
+use crate::monitor::{
+    DeliveryOutcome, MonitorLease, MonitorStore, NewDelivery, PendingDelivery, Subscription,
+};
 
 /// The `monitor_` tables' migrations; `MIGRATIONS[i]` takes version `i` to `i + 1`.
 /// Only ever appended.
@@ -44,6 +51,8 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (subscription_id, log, leaf_index)
     );
     CREATE INDEX monitor_deliveries_pending ON monitor_deliveries (id) WHERE done_ms IS NULL;",
+    // Version 2: each subscription's webhook signing key.
+    "ALTER TABLE monitor_subscriptions ADD COLUMN secret TEXT;",
 ];
 
 /// The `monitor_` schema version this build writes and understands.
@@ -80,7 +89,7 @@ impl PgMonitorStore {
 // Ids compare bytewise (`COLLATE "C"`), as in SQLite, whatever the database's locale.
 macro_rules! subscription_select {
     () => {
-        "SELECT id, account_id, rule, webhook, created_ms FROM monitor_subscriptions"
+        "SELECT id, account_id, rule, webhook, secret, created_ms FROM monitor_subscriptions"
     };
 }
 
@@ -92,7 +101,8 @@ fn subscription_rows(rows: Vec<::postgres::Row>) -> Result<Vec<Subscription>> {
                 account_id: row.try_get(1)?,
                 rule: row.try_get(2)?,
                 webhook: row.try_get(3)?,
-                created_ms: to_u64(row.try_get(4)?)?,
+                secret: row.try_get(4)?,
+                created_ms: to_u64(row.try_get(5)?)?,
             })
         })
         .collect()
@@ -119,8 +129,8 @@ impl MonitorStore for PgMonitorStore {
             }
             let stmt = st.get(
                 client,
-                "INSERT INTO monitor_subscriptions (id, account_id, rule, webhook, created_ms)
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO monitor_subscriptions (id, account_id, rule, webhook, secret, created_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )?;
             client.execute(
                 &stmt,
@@ -129,6 +139,7 @@ impl MonitorStore for PgMonitorStore {
                     &sub.account_id,
                     &sub.rule,
                     &sub.webhook,
+                    &sub.secret,
                     &to_i64(sub.created_ms)?,
                 ],
             )?;
@@ -242,7 +253,7 @@ impl MonitorStore for PgMonitorStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.pool.read(|conn| {
             let (client, st) = conn.prepare(
-                "SELECT d.id, d.subscription_id, s.webhook, d.payload, d.created_ms
+                "SELECT d.id, d.subscription_id, s.webhook, s.secret, d.payload, d.created_ms
                  FROM monitor_deliveries d JOIN monitor_subscriptions s ON s.id = d.subscription_id
                  WHERE d.done_ms IS NULL ORDER BY d.id LIMIT $1",
             )?;
@@ -254,8 +265,9 @@ impl MonitorStore for PgMonitorStore {
                         id: row.try_get(0)?,
                         subscription_id: row.try_get(1)?,
                         webhook: row.try_get(2)?,
-                        payload: row.try_get(3)?,
-                        created_ms: to_u64(row.try_get(4)?)?,
+                        secret: row.try_get(3)?,
+                        payload: row.try_get(4)?,
+                        created_ms: to_u64(row.try_get(5)?)?,
                     })
                 })
                 .collect()
@@ -277,5 +289,25 @@ impl MonitorStore for PgMonitorStore {
             client.execute(&stmt, &[&id, &now, &gave_up])?;
             Ok(Finish::Commit(()))
         })
+    }
+
+    fn try_acquire_monitor_lease(&self) -> Result<Option<Box<dyn MonitorLease>>> {
+        Ok(
+            LockSession::try_acquire(&self.pool, MONITOR_LEASE_NAMESPACE, "monitor")?
+                .map(|session| Box::new(PgMonitorLease(session)) as Box<dyn MonitorLease>),
+        )
+    }
+}
+
+/// Namespace of the monitor lease's advisory-lock key (one lease per schema).
+const MONITOR_LEASE_NAMESPACE: &[u8] = b"certcentral-monitor\0";
+
+/// The monitor lease: the session holding its advisory lock; dropping it ends the
+/// session and frees the lock at once.
+struct PgMonitorLease(LockSession);
+
+impl MonitorLease for PgMonitorLease {
+    fn is_held(&mut self) -> bool {
+        self.0.is_held()
     }
 }

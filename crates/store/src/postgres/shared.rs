@@ -22,11 +22,11 @@ use ::postgres::Client;
 use super::log::write_batch;
 use super::{Finish, Statements, to_hash};
 use crate::shared::{QueuedSubmission, SequencerLease, SharedSequencing};
-use crate::{Batch, PgLogStore, Result, StoreError};
+use crate::{Batch, PgLogStore, PgPool, Result, StoreError};
 
 /// Namespace of sequencer lease keys: the advisory-lock key space is shared with
 /// everything else that uses advisory locks in the database (migrations use
-/// `MIGRATION_LOCK`), so the key is a hash of this, the schema and the log name.
+/// `MIGRATION_LOCK`), so the key is a hash of a namespace, the schema and a name.
 const LEASE_KEY_NAMESPACE: &[u8] = b"certcentral-ct-sequencer\0";
 
 /// Idle time after which both ends start probing the lease connection, the probe
@@ -57,7 +57,7 @@ const SESSION_SETTINGS: &str = "SET statement_timeout = '30s';
 /// Whether this session holds the session-level advisory lock `$1`. pg_locks shows
 /// a bigint key as its high half in `classid`, its low half in `objid`, and
 /// `objsubid = 1`.
-const LOCK_HELD: &str = "SELECT EXISTS (SELECT 1 FROM pg_locks
+pub(crate) const LOCK_HELD: &str = "SELECT EXISTS (SELECT 1 FROM pg_locks
     WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted AND objsubid = 1
       AND ((classid::BIGINT << 32) | objid::BIGINT) = $1)";
 const ENQUEUE: &str = "INSERT INTO ct_queue (log, dedup_key, payload) VALUES ($1, $2, $3)
@@ -66,25 +66,21 @@ const PENDING: &str =
     "SELECT id, dedup_key, payload FROM ct_queue WHERE log = $1 ORDER BY id LIMIT $2";
 const DELETE_CONSUMED: &str = "DELETE FROM ct_queue WHERE log = $1 AND id = ANY($2)";
 
-/// The advisory-lock key of `log`'s sequencer lease: FNV-1a 64 over
-/// [`LEASE_KEY_NAMESPACE`] ‖ schema ‖ NUL ‖ log name, its bits read as a bigint. The schema
+/// The advisory-lock key of the lease `name` in `namespace` (a log's sequencer lease
+/// is `log` in [`LEASE_KEY_NAMESPACE`]): FNV-1a 64 over namespace ‖ schema ‖ NUL ‖
+/// name, its bits read as a bigint. The schema
 /// (the session's `current_schema()`, where the `ct_` tables are) is part of it
 /// because advisory locks are per database, not per schema: two deployments in two
 /// schemas of one database must not share leases. FNV-1a because it is stable
 /// across builds and platforms (unlike `std`'s hasher) and needs no dependency; a
 /// collision would only make two logs share one lease (a stall, never a fork).
-fn lease_key(schema: &str, log: &str) -> i64 {
+fn lease_key(namespace: &[u8], schema: &str, name: &str) -> i64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut hash = OFFSET;
-    for byte in [
-        LEASE_KEY_NAMESPACE,
-        schema.as_bytes(),
-        b"\0",
-        log.as_bytes(),
-    ]
-    .into_iter()
-    .flatten()
+    for byte in [namespace, schema.as_bytes(), b"\0", name.as_bytes()]
+        .into_iter()
+        .flatten()
     {
         hash ^= u64::from(*byte);
         hash = hash.wrapping_mul(PRIME);
@@ -96,7 +92,33 @@ impl PgLogStore {
     /// [`SharedSequencing::try_acquire_lease`] with the concrete lease type (which
     /// also tells the backend's pid, for logs and operators).
     pub fn try_acquire_pg_lease(&self) -> Result<Option<PgSequencerLease>> {
-        let mut config = self.pool.config().clone();
+        let Some(session) = LockSession::try_acquire(&self.pool, LEASE_KEY_NAMESPACE, &self.log)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(PgSequencerLease {
+            client: session.client,
+            statements: Statements::default(),
+            log: self.log.clone(),
+            key: session.key,
+            backend_pid: session.backend_pid,
+        }))
+    }
+}
+
+/// A dedicated session (never pooled, with keepalives and [`SESSION_SETTINGS`])
+/// holding the advisory lock `name` in `namespace`: the body of every lease.
+pub(crate) struct LockSession {
+    pub(crate) client: Client,
+    pub(crate) key: i64,
+    pub(crate) backend_pid: i32,
+}
+
+impl LockSession {
+    /// The session, if the lock was free; `None` (and the session closed) if another
+    /// session holds it.
+    pub(crate) fn try_acquire(pool: &PgPool, namespace: &[u8], name: &str) -> Result<Option<Self>> {
+        let mut config = pool.config().clone();
         config
             .settings_mut()
             .keepalives(true)
@@ -109,21 +131,26 @@ impl PgLogStore {
         let row = client.query_one("SELECT current_schema(), pg_backend_pid()", &[])?;
         let schema: Option<String> = row.try_get(0)?;
         let backend_pid: i32 = row.try_get(1)?;
-        let key = lease_key(schema.as_deref().unwrap_or(""), &self.log);
+        let key = lease_key(namespace, schema.as_deref().unwrap_or(""), name);
         let acquired: bool = client
             .query_one("SELECT pg_try_advisory_lock($1)", &[&key])?
             .try_get(0)?;
-        if !acquired {
-            // Dropping the client ends the session.
-            return Ok(None);
-        }
-        Ok(Some(PgSequencerLease {
+        // Dropping the client ends the session.
+        Ok(acquired.then_some(Self {
             client,
-            statements: Statements::default(),
-            log: self.log.clone(),
             key,
             backend_pid,
         }))
+    }
+
+    /// Whether the session is alive and still holds the lock.
+    pub(crate) fn is_held(&mut self) -> bool {
+        !self.client.is_closed()
+            && self
+                .client
+                .query_one(LOCK_HELD, &[&self.key])
+                .and_then(|row| row.try_get::<_, bool>(0))
+                .unwrap_or(false)
     }
 }
 
@@ -249,16 +276,24 @@ impl SequencerLease for PgSequencerLease {
 
 #[cfg(test)]
 mod tests {
-    use super::lease_key;
+    use super::{LEASE_KEY_NAMESPACE, lease_key};
+
+    fn sequencer(schema: &str, log: &str) -> i64 {
+        lease_key(LEASE_KEY_NAMESPACE, schema, log)
+    }
 
     /// The key is part of the deployment's wire contract (every process of every
     /// build must compute the same one): pin it.
     #[test]
-    fn lease_key_is_stable_and_separates_logs_and_schemas() {
-        assert_eq!(lease_key("public", "dev-a"), lease_key("public", "dev-a"));
-        assert_ne!(lease_key("public", "dev-a"), lease_key("public", "dev-b"));
-        assert_ne!(lease_key("a", "bc"), lease_key("ab", "c"));
-        assert_eq!(lease_key("public", "dev-a"), PINNED);
+    fn lease_key_is_stable_and_separates_logs_schemas_and_namespaces() {
+        assert_eq!(sequencer("public", "dev-a"), sequencer("public", "dev-a"));
+        assert_ne!(sequencer("public", "dev-a"), sequencer("public", "dev-b"));
+        assert_ne!(sequencer("a", "bc"), sequencer("ab", "c"));
+        assert_ne!(
+            sequencer("public", "monitor"),
+            lease_key(b"certcentral-monitor\0", "public", "monitor")
+        );
+        assert_eq!(sequencer("public", "dev-a"), PINNED);
     }
 
     /// FNV-1a 64 of "certcentral-ct-sequencer\0public\0dev-a", checked with an independent

@@ -54,6 +54,15 @@ pub fn fresh_schema() -> (postgres::Config, String) {
     (config_for(&schema), schema)
 }
 
+/// A database URL whose connections all use a fresh schema of their own (for
+/// server processes, which take a URL).
+pub fn url_for_fresh_schema() -> String {
+    let (_, schema) = fresh_schema();
+    let base = database_url();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}options=-csearch_path%3D{schema}")
+}
+
 /// The config of `schema`: every connection's `search_path` is that schema, and its
 /// `application_name` the schema name (to find its connections in pg_stat_activity).
 pub fn config_for(schema: &str) -> postgres::Config {
