@@ -548,6 +548,52 @@ fn only_one_handle_holds_the_lease_until_it_is_dropped() {
     assert!(a.try_acquire_lease().expect("try a").is_none());
 }
 
+/// A standby asks for the lease on one waiting connection: its first failed attempt
+/// leaves one session open, later attempts open and close none, and that session is
+/// the one that takes the lease once it is free.
+#[test]
+fn a_standby_asks_for_the_lease_on_one_connection() {
+    let (pool_a, pool_b, schema) = two_pools();
+    let a = PgLogStore::open(&pool_a, "seq").expect("open a");
+    let b = PgLogStore::open(&pool_b, "seq").expect("open b");
+    let lease = a.try_acquire_lease().expect("acquire").expect("free");
+    let mut client = raw_client(&schema);
+    let mut sessions = || -> std::collections::BTreeSet<i32> {
+        client
+            .query(
+                "SELECT pid FROM pg_stat_activity
+                 WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                &[&schema],
+            )
+            .expect("pg_stat_activity")
+            .iter()
+            .map(|row| row.get(0))
+            .collect()
+    };
+    let before = sessions();
+    assert!(b.try_acquire_lease().expect("try").is_none());
+    let waiting = sessions();
+    let added: Vec<i32> = waiting.difference(&before).copied().collect();
+    assert_eq!(added.len(), 1, "one waiting session: {before:?} → {waiting:?}");
+    for _ in 0..5 {
+        assert!(b.try_acquire_lease().expect("try").is_none());
+    }
+    assert_eq!(sessions(), waiting, "later attempts reuse it");
+    drop(lease);
+    let taken = acquire_within_seconds(&b);
+    let holders: Vec<i32> = raw_client(&schema)
+        .query(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = $1",
+            &[&added[0]],
+        )
+        .expect("pg_locks")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(holders, added, "the waiting session took the lease");
+    drop(taken);
+}
+
 /// Leases are per log, and per schema (a deployment's tables): holding one log's
 /// lease blocks neither another log of the same database nor a log of the same name
 /// in another schema.

@@ -115,6 +115,7 @@ const COMPONENT: &str = "ct_log";
 pub struct PgLogStore {
     pub(super) pool: PgPool,
     pub(super) log: String,
+    pub(super) lease_slot: super::shared::LeaseSlot,
 }
 
 impl std::fmt::Debug for PgLogStore {
@@ -173,6 +174,7 @@ impl PgLogStore {
         Ok(Self {
             pool: pool.clone(),
             log: log.to_owned(),
+            lease_slot: Default::default(),
         })
     }
 

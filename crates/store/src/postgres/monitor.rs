@@ -11,7 +11,7 @@
 //! [`MonitorLease`]: a session advisory lock, like a CT sequencer lease (see
 //! `shared.rs`), so a holder that dies or loses its host frees it within seconds.
 
-use super::shared::LockSession;
+use super::shared::{LeaseSlot, LockSession};
 use super::{Finish, PgPool, migrate, stored_version, to_i64, to_u64};
 use crate::Result;
 use crate::monitor::{
@@ -63,6 +63,7 @@ const COMPONENT: &str = "monitor";
 /// The monitor's storage in a shared PostgreSQL database. Share it behind an `Arc`.
 pub struct PgMonitorStore {
     pool: PgPool,
+    lease_slot: LeaseSlot,
 }
 
 impl std::fmt::Debug for PgMonitorStore {
@@ -76,7 +77,10 @@ impl PgMonitorStore {
     /// [`MONITOR_SCHEMA_VERSION`]; refuses a newer schema.
     pub fn open(pool: &PgPool) -> Result<Self> {
         migrate(pool, COMPONENT, MIGRATIONS)?;
-        Ok(Self { pool: pool.clone() })
+        Ok(Self {
+            pool: pool.clone(),
+            lease_slot: LeaseSlot::default(),
+        })
     }
 
     /// The `monitor_` tables' schema version in the database.
@@ -292,10 +296,10 @@ impl MonitorStore for PgMonitorStore {
     }
 
     fn try_acquire_monitor_lease(&self) -> Result<Option<Box<dyn MonitorLease>>> {
-        Ok(
-            LockSession::try_acquire(&self.pool, MONITOR_LEASE_NAMESPACE, "monitor")?
-                .map(|session| Box::new(PgMonitorLease(session)) as Box<dyn MonitorLease>),
-        )
+        Ok(self
+            .lease_slot
+            .try_acquire(&self.pool, MONITOR_LEASE_NAMESPACE, "monitor")?
+            .map(|session| Box::new(PgMonitorLease(session)) as Box<dyn MonitorLease>))
     }
 }
 

@@ -15,12 +15,13 @@
 //! takes `ct_logs`' row lock and head checks (it is `commit_batch`'s body), so even a
 //! writer outside any lease cannot make two sequencers fork the log.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use ::postgres::Client;
 
 use super::log::write_batch;
-use super::{Finish, Statements, to_hash};
+use super::{Finish, Statements, lock, to_hash};
 use crate::shared::{QueuedSubmission, SequencerLease, SharedSequencing};
 use crate::{Batch, PgLogStore, PgPool, Result, StoreError};
 
@@ -92,7 +93,9 @@ impl PgLogStore {
     /// [`SharedSequencing::try_acquire_lease`] with the concrete lease type (which
     /// also tells the backend's pid, for logs and operators).
     pub fn try_acquire_pg_lease(&self) -> Result<Option<PgSequencerLease>> {
-        let Some(session) = LockSession::try_acquire(&self.pool, LEASE_KEY_NAMESPACE, &self.log)?
+        let Some(session) =
+            self.lease_slot
+                .try_acquire(&self.pool, LEASE_KEY_NAMESPACE, &self.log)?
         else {
             return Ok(None);
         };
@@ -114,10 +117,43 @@ pub(crate) struct LockSession {
     pub(crate) backend_pid: i32,
 }
 
+/// Where a store keeps the session of its last failed lease attempt, so a standby asks
+/// again on that connection instead of opening one per attempt (a connection every
+/// 500 ms per log, otherwise, from every standby process).
+#[derive(Default)]
+pub(crate) struct LeaseSlot(Mutex<Option<LockSession>>);
+
+impl LeaseSlot {
+    /// The lock `name` in `namespace` (always the same one for a slot), on the waiting
+    /// session or a new one; `None` if another session holds it, and the session then
+    /// waits here for the next attempt. A session that fails is dropped: the next
+    /// attempt connects anew.
+    pub(crate) fn try_acquire(
+        &self,
+        pool: &PgPool,
+        namespace: &[u8],
+        name: &str,
+    ) -> Result<Option<LockSession>> {
+        let waiting = lock(&self.0).take().filter(|s| !s.client.is_closed());
+        let mut session = match waiting {
+            Some(session) => session,
+            None => LockSession::connect(pool, namespace, name)?,
+        };
+        let acquired: bool = session
+            .client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&session.key])?
+            .try_get(0)?;
+        if acquired {
+            return Ok(Some(session));
+        }
+        *lock(&self.0) = Some(session);
+        Ok(None)
+    }
+}
+
 impl LockSession {
-    /// The session, if the lock was free; `None` (and the session closed) if another
-    /// session holds it.
-    pub(crate) fn try_acquire(pool: &PgPool, namespace: &[u8], name: &str) -> Result<Option<Self>> {
+    /// A new session for the lock `name` in `namespace`, not holding it yet.
+    fn connect(pool: &PgPool, namespace: &[u8], name: &str) -> Result<Self> {
         let mut config = pool.config().clone();
         config
             .settings_mut()
@@ -132,15 +168,11 @@ impl LockSession {
         let schema: Option<String> = row.try_get(0)?;
         let backend_pid: i32 = row.try_get(1)?;
         let key = lease_key(namespace, schema.as_deref().unwrap_or(""), name);
-        let acquired: bool = client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])?
-            .try_get(0)?;
-        // Dropping the client ends the session.
-        Ok(acquired.then_some(Self {
+        Ok(Self {
             client,
             key,
             backend_pid,
-        }))
+        })
     }
 
     /// Whether the session is alive and still holds the lock.
