@@ -574,7 +574,11 @@ fn a_standby_asks_for_the_lease_on_one_connection() {
     assert!(b.try_acquire_lease().expect("try").is_none());
     let waiting = sessions();
     let added: Vec<i32> = waiting.difference(&before).copied().collect();
-    assert_eq!(added.len(), 1, "one waiting session: {before:?} → {waiting:?}");
+    assert_eq!(
+        added.len(),
+        1,
+        "one waiting session: {before:?} → {waiting:?}"
+    );
     for _ in 0..5 {
         assert!(b.try_acquire_lease().expect("try").is_none());
     }
