@@ -217,7 +217,7 @@ pub fn run(args: CtBenchArgs) -> anyhow::Result<ExitCode> {
     };
 
     // 5. Memory.
-    let (server_peak_rss_kib, server_rss_source) = runtime.block_on(rss::server_peak_rss(
+    let rss = runtime.block_on(rss::PeakRss::measure(
         &client,
         &endpoints.healthz,
         args.server_pid,
@@ -232,9 +232,7 @@ pub fn run(args: CtBenchArgs) -> anyhow::Result<ExitCode> {
         add_chain: submit,
         sct_verification: log_key.is_some() && args.verify,
         read_proofs: read,
-        server_peak_rss_kib,
-        server_rss_source,
-        client_peak_rss_kib: rss::proc_peak_rss_kib("self"),
+        rss,
     };
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -752,9 +750,8 @@ struct Report {
     add_chain: PhaseReport,
     sct_verification: bool,
     read_proofs: Option<ReadReport>,
-    server_peak_rss_kib: Option<u64>,
-    server_rss_source: String,
-    client_peak_rss_kib: Option<u64>,
+    #[serde(flatten)]
+    rss: rss::PeakRss,
 }
 
 #[derive(Debug, Serialize)]
@@ -906,12 +903,7 @@ impl Report {
                 base.ok_per_sec, ratio
             );
         }
-        super::rss::write_peak_rss(
-            &mut out,
-            self.server_peak_rss_kib,
-            &self.server_rss_source,
-            self.client_peak_rss_kib,
-        );
+        self.rss.write(&mut out);
         out
     }
 }
@@ -1102,9 +1094,11 @@ mod tests {
             add_chain: PhaseReport::new(2, rec, Duration::from_secs(1)),
             sct_verification: false,
             read_proofs: None,
-            server_peak_rss_kib: None,
-            server_rss_source: "GET /healthz".into(),
-            client_peak_rss_kib: Some(2048),
+            rss: rss::PeakRss {
+                server_peak_rss_kib: None,
+                server_rss_source: "GET /healthz".into(),
+                client_peak_rss_kib: Some(2048),
+            },
         };
         let text = report.to_text();
         assert!(text.contains("server peak RSS  unknown"), "{text}");

@@ -178,7 +178,7 @@ pub fn run(args: IssueBenchArgs) -> anyhow::Result<ExitCode> {
     };
 
     // 5. Memory.
-    let (server_peak_rss_kib, server_rss_source) = runtime.block_on(rss::server_peak_rss(
+    let rss = runtime.block_on(rss::PeakRss::measure(
         &client,
         &format!("{base}/healthz"),
         args.server_pid,
@@ -206,9 +206,7 @@ pub fn run(args: IssueBenchArgs) -> anyhow::Result<ExitCode> {
         ceiling,
         signing_cert: phase,
         server_cpu,
-        server_peak_rss_kib,
-        server_rss_source,
-        client_peak_rss_kib: rss::proc_peak_rss_kib("self"),
+        rss,
     };
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -520,9 +518,8 @@ struct Report {
     ceiling_ratio: f64,
     /// Server CPU during the timed phase (`--server-pid` only).
     server_cpu: Option<ServerCpu>,
-    server_peak_rss_kib: Option<u64>,
-    server_rss_source: String,
-    client_peak_rss_kib: Option<u64>,
+    #[serde(flatten)]
+    rss: rss::PeakRss,
 }
 
 impl Report {
@@ -571,12 +568,7 @@ impl Report {
                 cpu.crypto_share * 100.0
             );
         }
-        super::rss::write_peak_rss(
-            &mut out,
-            self.server_peak_rss_kib,
-            &self.server_rss_source,
-            self.client_peak_rss_kib,
-        );
+        self.rss.write(&mut out);
         out
     }
 }

@@ -211,7 +211,7 @@ pub fn run(args: RegistryBenchArgs) -> anyhow::Result<ExitCode> {
         None
     };
 
-    let (server_peak_rss_kib, server_rss_source) = runtime.block_on(rss::server_peak_rss(
+    let rss = runtime.block_on(rss::PeakRss::measure(
         &client,
         &format!("{base_str}/healthz"),
         args.server_pid,
@@ -229,9 +229,7 @@ pub fn run(args: RegistryBenchArgs) -> anyhow::Result<ExitCode> {
         server_cpu_us_per_push: push_cpu.map(|s| s * 1e6 / push.ok.max(1) as f64),
         push,
         read,
-        server_peak_rss_kib,
-        server_rss_source,
-        client_peak_rss_kib: rss::proc_peak_rss_kib("self"),
+        rss,
     };
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -680,9 +678,8 @@ struct Report {
     push: PhaseReport,
     server_cpu_us_per_push: Option<f64>,
     read: Option<ReadReport>,
-    server_peak_rss_kib: Option<u64>,
-    server_rss_source: String,
-    client_peak_rss_kib: Option<u64>,
+    #[serde(flatten)]
+    rss: rss::PeakRss,
 }
 
 impl Report {
@@ -723,12 +720,7 @@ impl Report {
                 let _ = writeln!(out, "  = {ratio:.2} × the baseline's throughput");
             }
         }
-        rss::write_peak_rss(
-            &mut out,
-            self.server_peak_rss_kib,
-            &self.server_rss_source,
-            self.client_peak_rss_kib,
-        );
+        self.rss.write(&mut out);
         out
     }
 }

@@ -1,7 +1,7 @@
 //! Peak resident set size (Linux `VmHWM`) of the server and of `ccc` itself, and the
 //! server's CPU time (to say how busy it was during a load).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Peak RSS in KiB from the text of `/proc/PID/status` (`VmHWM:   12345 kB`).
 pub fn parse_vm_hwm(status: &str) -> Option<u64> {
@@ -47,48 +47,63 @@ pub struct Healthz {
     pub peak_rss_kib: Option<u64>,
 }
 
-/// The server's peak RSS (KiB) and where it was read: `/proc/PID/status` when the
-/// server's pid is given (it runs on this machine), else its `GET /healthz`.
-pub async fn server_peak_rss(
-    client: &reqwest::Client,
-    healthz_url: &str,
-    server_pid: Option<u32>,
-) -> (Option<u64>, String) {
-    match server_pid {
-        Some(pid) => (
-            proc_peak_rss_kib(&pid.to_string()),
-            format!("/proc/{pid}/status VmHWM"),
-        ),
-        None => (
-            super::http::get_json::<Healthz>(client, healthz_url)
-                .await
-                .ok()
-                .and_then(|h| h.peak_rss_kib),
-            "GET /healthz".to_owned(),
-        ),
-    }
+/// Peak memory of both ends of a run, as every bench report prints and serialises it
+/// (flattened into the report's JSON).
+#[derive(Debug, Clone, Serialize)]
+pub struct PeakRss {
+    /// The server's peak RSS, KiB, if it could be read.
+    pub server_peak_rss_kib: Option<u64>,
+    /// Where it was read: `/proc/PID/status` when the server's pid is given (it runs
+    /// on this machine), else its `GET /healthz`.
+    pub server_rss_source: String,
+    /// This process's peak RSS, KiB.
+    pub client_peak_rss_kib: Option<u64>,
 }
 
-/// The two peak-RSS lines every bench report ends with.
-pub fn write_peak_rss(
-    out: &mut String,
-    server_kib: Option<u64>,
-    server_source: &str,
-    client_kib: Option<u64>,
-) {
-    use std::fmt::Write;
-    let kib = |v: Option<u64>| {
-        v.map_or_else(
-            || "unknown".to_owned(),
-            |k| format!("{k} KiB ({:.1} MiB)", k as f64 / 1024.0),
-        )
-    };
-    let _ = writeln!(
-        out,
-        "server peak RSS  {}  [{server_source}]",
-        kib(server_kib)
-    );
-    let _ = writeln!(out, "client peak RSS  {}", kib(client_kib));
+impl PeakRss {
+    /// Both peaks, now (at the end of the run).
+    pub async fn measure(
+        client: &reqwest::Client,
+        healthz_url: &str,
+        server_pid: Option<u32>,
+    ) -> Self {
+        let (server_peak_rss_kib, server_rss_source) = match server_pid {
+            Some(pid) => (
+                proc_peak_rss_kib(&pid.to_string()),
+                format!("/proc/{pid}/status VmHWM"),
+            ),
+            None => (
+                super::http::get_json::<Healthz>(client, healthz_url)
+                    .await
+                    .ok()
+                    .and_then(|h| h.peak_rss_kib),
+                "GET /healthz".to_owned(),
+            ),
+        };
+        Self {
+            server_peak_rss_kib,
+            server_rss_source,
+            client_peak_rss_kib: proc_peak_rss_kib("self"),
+        }
+    }
+
+    /// The two lines every bench report ends with.
+    pub fn write(&self, out: &mut String) {
+        use std::fmt::Write;
+        let kib = |v: Option<u64>| {
+            v.map_or_else(
+                || "unknown".to_owned(),
+                |k| format!("{k} KiB ({:.1} MiB)", k as f64 / 1024.0),
+            )
+        };
+        let _ = writeln!(
+            out,
+            "server peak RSS  {}  [{}]",
+            kib(self.server_peak_rss_kib),
+            self.server_rss_source
+        );
+        let _ = writeln!(out, "client peak RSS  {}", kib(self.client_peak_rss_kib));
+    }
 }
 
 #[cfg(test)]
