@@ -349,23 +349,20 @@ mod tests {
     }
 
     /// `openssl req -x509` into `dir`: (cert, key), EC P-256, with `ext` added.
+    /// (No `testkit::openssl::self_signed`: it leaves a DER copy, which the store
+    /// would offer too.)
     fn openssl_cert(dir: &Path, name: &str, ext: &str) -> (PathBuf, PathBuf) {
         let cert = dir.join(format!("{name}.pem"));
         let key = dir.join(format!("{name}.key"));
-        let out = Command::new("openssl")
-            .args(["req", "-x509", "-nodes", "-days", "2", "-newkey", "ec"])
-            .args(["-pkeyopt", "ec_paramgen_curve:prime256v1"])
-            .args(["-subj", &format!("/CN={name}"), "-addext", ext])
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .output()
-            .expect("openssl is installed");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        testkit::openssl::run(
+            Command::new("openssl")
+                .args(["req", "-x509", "-nodes", "-days", "2", "-newkey", "ec"])
+                .args(["-pkeyopt", "ec_paramgen_curve:prime256v1"])
+                .args(["-subj", &format!("/CN={name}"), "-addext", ext])
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&cert),
         );
         (cert, key)
     }
@@ -378,20 +375,15 @@ mod tests {
     /// PBKDF2-SHA256, SHA-256 MAC).
     fn p12(dir: &Path, cert: &Path, key: &Path, password: &str) -> PathBuf {
         let out_path = dir.join("bundle.p12");
-        let out = Command::new("openssl")
-            .args(["pkcs12", "-export", "-in"])
-            .arg(cert)
-            .arg("-inkey")
-            .arg(key)
-            .arg("-out")
-            .arg(&out_path)
-            .args(["-passout", &format!("pass:{password}")])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        testkit::openssl::run(
+            Command::new("openssl")
+                .args(["pkcs12", "-export", "-in"])
+                .arg(cert)
+                .arg("-inkey")
+                .arg(key)
+                .arg("-out")
+                .arg(&out_path)
+                .args(["-passout", &format!("pass:{password}")]),
         );
         out_path
     }

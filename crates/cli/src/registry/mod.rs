@@ -248,9 +248,18 @@ impl Http {
         self.send(self.client.get(format!("{}{path}", self.base)), what)
     }
 
-    fn get_json<T: DeserializeOwned>(&self, path: &str, what: &str) -> anyhow::Result<T> {
-        let body = self.get(path, what)?;
+    /// [`Http::send`], the answer read as `T`.
+    fn send_json<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+        what: &str,
+    ) -> anyhow::Result<T> {
+        let body = self.send(request, what)?;
         serde_json::from_slice(&body).with_context(|| format!("{what}: unexpected answer"))
+    }
+
+    fn get_json<T: DeserializeOwned>(&self, path: &str, what: &str) -> anyhow::Result<T> {
+        self.send_json(self.client.get(format!("{}{path}", self.base)), what)
     }
 
     fn get_text(&self, path: &str, what: &str) -> anyhow::Result<String> {
@@ -301,15 +310,13 @@ pub fn register(args: &RegisterArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None) => bail!("pass --token FILE or --dev-email EMAIL"),
     };
-    let body = http.send(
+    let answer: ApiKeyAnswer = http.send_json(
         http.client
             .post(format!("{}/api/v1/accounts", http.base))
             .bearer_auth(token)
             .json(&serde_json::json!({ "username": args.username })),
         "registering",
     )?;
-    let answer: ApiKeyAnswer =
-        serde_json::from_slice(&body).context("registering: unexpected answer")?;
     let config = ConfigDir::from_env()?;
     let path = config.update(&url, true, |state| {
         state.username = Some(answer.username.clone());
@@ -410,19 +417,17 @@ pub fn push(args: &PushArgs) -> anyhow::Result<ExitCode> {
         signer.algorithm()
     );
     let http = Http::new(&url)?;
-    let body = http.send(
+    let challenge: ChallengeAnswer = http.send_json(
         http.client
             .post(format!("{}/api/v1/challenges", http.base))
             .bearer_auth(&api_key),
         "asking for a challenge",
     )?;
-    let challenge: ChallengeAnswer =
-        serde_json::from_slice(&body).context("asking for a challenge: unexpected answer")?;
     let nonce = B64
         .decode(challenge.nonce.trim())
         .context("the challenge nonce is not base64")?;
     let cms = signer.sign_cms(&nonce)?;
-    let body = http.send(
+    let answer: PushAnswer = http.send_json(
         http.client
             .post(format!("{}/api/v1/certs", http.base))
             .bearer_auth(&api_key)
@@ -432,7 +437,6 @@ pub fn push(args: &PushArgs) -> anyhow::Result<ExitCode> {
             })),
         "pushing",
     )?;
-    let answer: PushAnswer = serde_json::from_slice(&body).context("pushing: unexpected answer")?;
     println!("username     {}", answer.username);
     println!("subject      {}", answer.subject);
     println!("thumbprint   {}", answer.thumbprint);
@@ -454,14 +458,12 @@ pub fn revoke(args: &RevokeArgs) -> anyhow::Result<ExitCode> {
     let url = config.registry_url(args.url.as_deref())?;
     let api_key = config.api_key(&url)?;
     let http = Http::new(&url)?;
-    let body = http.send(
+    let answer: RevokeAnswer = http.send_json(
         http.client
             .delete(format!("{}/api/v1/certs/{thumbprint}", http.base))
             .bearer_auth(&api_key),
         "revoking",
     )?;
-    let answer: RevokeAnswer =
-        serde_json::from_slice(&body).context("revoking: unexpected answer")?;
     if !answer.revoked || answer.thumbprint != thumbprint {
         bail!("revoking: the registry did not confirm the revocation of {thumbprint}");
     }
@@ -477,14 +479,12 @@ pub fn rotate_api_key(args: &RotateApiKeyArgs) -> anyhow::Result<ExitCode> {
     let url = config.registry_url(args.url.as_deref())?;
     let api_key = config.api_key(&url)?;
     let http = Http::new(&url)?;
-    let body = http.send(
+    let answer: ApiKeyAnswer = http.send_json(
         http.client
             .post(format!("{}/api/v1/api-keys/rotate", http.base))
             .bearer_auth(&api_key),
         "rotating the API key",
     )?;
-    let answer: ApiKeyAnswer =
-        serde_json::from_slice(&body).context("rotating the API key: unexpected answer")?;
     // Shown before saving: the old key is already dead, so a failed save must not
     // lose the new one.
     println!("username   {}", answer.username);

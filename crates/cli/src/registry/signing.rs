@@ -559,25 +559,20 @@ mod tests {
         let input = dir.path().join("msg.der");
         let output = dir.path().join("content.bin");
         std::fs::write(&input, der).unwrap();
-        let out = std::process::Command::new("openssl")
-            .args([
-                "cms",
-                "-verify",
-                "-binary",
-                "-noverify",
-                "-inform",
-                "DER",
-                "-in",
-            ])
-            .arg(&input)
-            .arg("-out")
-            .arg(&output)
-            .output()
-            .expect("openssl is installed");
-        assert!(
-            out.status.success(),
-            "openssl cms -verify failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+        testkit::openssl::run(
+            std::process::Command::new("openssl")
+                .args([
+                    "cms",
+                    "-verify",
+                    "-binary",
+                    "-noverify",
+                    "-inform",
+                    "DER",
+                    "-in",
+                ])
+                .arg(&input)
+                .arg("-out")
+                .arg(&output),
         );
         std::fs::read(output).unwrap()
     }
@@ -592,52 +587,12 @@ mod tests {
     #[test]
     fn openssl_cms_verifies_rsa_pkcs1_signed_data() {
         let dir = tempfile::tempdir().unwrap();
-        let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
-        let out = std::process::Command::new("openssl")
-            .args([
-                "req", "-x509", "-nodes", "-days", "1", "-newkey", "rsa:2048",
-            ])
-            .args([
-                "-subj",
-                "/CN=rsa dev",
-                "-addext",
-                "extendedKeyUsage=codeSigning",
-            ])
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .output()
-            .expect("openssl is installed");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let signer = CodeSigner::load(&cert, &key).unwrap();
+        let (_, signer) = openssl_signer(dir.path(), &["-newkey", "rsa:2048"]);
         let nonce = [0xa5u8; 32];
         let der = signer.sign_cms(&nonce).unwrap();
         assert_eq!(openssl_verify(&der), nonce);
         // And the signature checks with the certificate's key, PKCS#1 v1.5 SHA-256.
-        let sd: SignedData = ContentInfo::from_der(&der)
-            .unwrap()
-            .content
-            .decode_as()
-            .unwrap();
-        let si = sd.signer_infos.0.get(0).unwrap();
-        let spki = signer
-            .certificate
-            .tbs_certificate()
-            .subject_public_key_info();
-        UnparsedPublicKey::new(
-            &RSA_PKCS1_2048_8192_SHA256,
-            spki.subject_public_key.raw_bytes(),
-        )
-        .verify(
-            &si.signed_attrs.as_ref().unwrap().to_der().unwrap(),
-            si.signature.as_bytes(),
-        )
-        .unwrap();
+        assert_signed_attrs_verify(&signer, &signer_info(&der), &RSA_PKCS1_2048_8192_SHA256);
     }
 
     #[test]
@@ -666,36 +621,21 @@ mod tests {
         let mut cmd = std::process::Command::new("openssl");
         cmd.args(["req", "-x509", "-nodes", "-days", "1"]);
         if key_args.first() == Some(&"genpkey") {
-            let out = std::process::Command::new("openssl")
-                .args(key_args)
-                .arg("-out")
-                .arg(&key)
-                .output()
-                .expect("openssl is installed");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
+            testkit::openssl::run(
+                std::process::Command::new("openssl")
+                    .args(key_args)
+                    .arg("-out")
+                    .arg(&key),
             );
             cmd.arg("-key").arg(&key);
         } else {
             cmd.args(key_args).arg("-keyout").arg(&key);
         }
-        let out = cmd
-            .args([
-                "-subj",
-                "/CN=dev",
-                "-addext",
-                "extendedKeyUsage=codeSigning",
-            ])
-            .arg("-out")
-            .arg(&cert)
-            .output()
-            .expect("openssl is installed");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        testkit::openssl::run(
+            cmd.args(["-subj", "/CN=dev"])
+                .args(["-addext", "extendedKeyUsage=codeSigning"])
+                .arg("-out")
+                .arg(&cert),
         );
         let signer = CodeSigner::load(&cert, &key).unwrap();
         (cert, signer)
@@ -707,6 +647,25 @@ mod tests {
         let verified = registry::cms::verify_signed_nonce(der, nonce)
             .unwrap_or_else(|e| panic!("the registry refuses {}: {e}", signer.algorithm()));
         assert_eq!(verified.certificate_der, signer.certificate_der());
+    }
+
+    /// `si`'s signature over its signed attributes verifies with `signer`'s
+    /// certificate key under `algorithm` (aws-lc-rs, not the signing code path).
+    fn assert_signed_attrs_verify(
+        signer: &CodeSigner,
+        si: &SignerInfo,
+        algorithm: &'static dyn aws_lc_rs::signature::VerificationAlgorithm,
+    ) {
+        let spki = signer
+            .certificate
+            .tbs_certificate()
+            .subject_public_key_info();
+        UnparsedPublicKey::new(algorithm, spki.subject_public_key.raw_bytes())
+            .verify(
+                &si.signed_attrs.as_ref().unwrap().to_der().unwrap(),
+                si.signature.as_bytes(),
+            )
+            .expect("the signature over the signed attributes verifies");
     }
 
     fn signer_info(der: &[u8]) -> SignerInfo {
@@ -760,19 +719,11 @@ mod tests {
         registry_accepts(&signer, &der, &nonce);
         assert_eq!(openssl_verify(&der), nonce);
         // And aws-lc-rs' independent PSS verifier agrees on the signature itself.
-        let spki = signer
-            .certificate
-            .tbs_certificate()
-            .subject_public_key_info();
-        UnparsedPublicKey::new(
+        assert_signed_attrs_verify(
+            &signer,
+            &si,
             &aws_lc_rs::signature::RSA_PSS_2048_8192_SHA256,
-            spki.subject_public_key.raw_bytes(),
-        )
-        .verify(
-            &si.signed_attrs.as_ref().unwrap().to_der().unwrap(),
-            si.signature.as_bytes(),
-        )
-        .unwrap();
+        );
     }
 
     #[test]
