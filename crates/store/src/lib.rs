@@ -9,6 +9,7 @@
 //! [`postgres`] holds the shared-database backend: every log, the registry and the
 //! monitor of several `certcentral` processes in one PostgreSQL database.
 
+mod columns;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod monitor;

@@ -14,11 +14,13 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+
+use crate::columns::{lock, to_i64, to_u64};
 
 use crate::{
     Batch, DedupRecord, LogStore, NewEntry, Result, StoreError, StoredTile, StoredTreeHead,
@@ -254,15 +256,6 @@ fn dedup_row(conn: &Connection, key: &[u8; 32]) -> Result<Option<DedupRecord>> {
         })
     })
     .transpose()
-}
-
-/// Locks a mutex, ignoring poisoning: a panic while holding the writer unwinds
-/// through the open `Transaction`, whose drop rolls it back, so the connection is
-/// in a clean state; a reader connection holds no state at all.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Opens (creating its parent directories) a database for writing, in WAL mode with
@@ -608,17 +601,6 @@ fn into_tile((width, bytes): (i64, Vec<u8>)) -> Result<StoredTile> {
     let width = u16::try_from(width)
         .map_err(|_| StoreError::Corrupt(format!("stored tile width {width} out of range")))?;
     Ok(StoredTile { width, bytes })
-}
-
-/// SQLite integers are signed; sizes, indexes and timestamps beyond `i64::MAX` are
-/// not representable (and not reachable by a real log).
-fn to_i64(value: u64) -> Result<i64> {
-    i64::try_from(value)
-        .map_err(|_| StoreError::Corrupt(format!("{value} does not fit in an SQLite integer")))
-}
-
-fn to_u64(value: i64) -> Result<u64> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative stored value {value}")))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -8,16 +8,17 @@
 //! would be delivered again, the one thing the outbox exists to prevent.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use crate::Result;
+use crate::columns::{lock, to_i64, to_u64};
 use crate::monitor::{
     DeliveryOutcome, MonitorLease, MonitorStore, NewDelivery, PendingDelivery, SoleProcess,
     Subscription,
 };
 use crate::sqlite::{migrate, open_wal_writer};
-use crate::{Result, StoreError};
 
 /// Schema migrations; `MIGRATIONS[i]` takes `user_version` `i` to `i + 1`. Only ever
 /// appended.
@@ -69,21 +70,6 @@ impl std::fmt::Debug for SqliteMonitorStore {
             .field("path", &self.path)
             .finish_non_exhaustive()
     }
-}
-
-fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn to_i64(value: u64) -> Result<i64> {
-    i64::try_from(value)
-        .map_err(|_| StoreError::Corrupt(format!("{value} does not fit in an SQLite integer")))
-}
-
-fn to_u64(value: i64) -> Result<u64> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative stored value {value}")))
 }
 
 impl SqliteMonitorStore {
@@ -366,7 +352,7 @@ mod tests {
         drop(conn);
         assert!(matches!(
             SqliteMonitorStore::open(&path),
-            Err(StoreError::UnsupportedSchema { .. })
+            Err(crate::StoreError::UnsupportedSchema { .. })
         ));
     }
 }

@@ -11,11 +11,12 @@
 //! see the same database even if another process opened the file.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
+use crate::columns::{lock, to_hash, to_i64, to_u64};
 use crate::registry::{
     Account, CertRecord, Challenge, CommitOutcome, CreateAccount, LogAppend, NewAccount, Page,
     Push, RegistryStore, Revoke, StoredCheckpoint,
@@ -111,28 +112,6 @@ impl std::fmt::Debug for SqliteRegistryStore {
             .field("path", &self.path)
             .finish_non_exhaustive()
     }
-}
-
-/// Locks a mutex, ignoring poisoning: a panic inside a write unwinds through the
-/// open transaction, whose drop rolls it back.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn to_i64(value: u64) -> Result<i64> {
-    i64::try_from(value)
-        .map_err(|_| StoreError::Corrupt(format!("{value} does not fit in an SQLite integer")))
-}
-
-fn to_u64(value: i64) -> Result<u64> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative stored value {value}")))
-}
-
-fn to_hash(bytes: &[u8], what: &str) -> Result<[u8; 32]> {
-    <[u8; 32]>::try_from(bytes)
-        .map_err(|_| StoreError::Corrupt(format!("{what} is {} bytes, not 32", bytes.len())))
 }
 
 impl SqliteRegistryStore {

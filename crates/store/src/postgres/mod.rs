@@ -35,7 +35,7 @@ mod shared;
 mod tls;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use ::postgres::{Client, GenericClient, Statement};
@@ -46,6 +46,7 @@ pub use monitor::{MONITOR_SCHEMA_VERSION, PgMonitorStore};
 pub use registry::{PgRegistryStore, REGISTRY_SCHEMA_VERSION};
 pub use shared::PgSequencerLease;
 
+pub(crate) use crate::columns::{lock, to_hash, to_i64, to_u64};
 use crate::{Result, StoreError};
 
 /// Connections a pool opens at most unless told otherwise: a few per core of a small
@@ -390,14 +391,6 @@ impl Drop for PooledConn<'_> {
     }
 }
 
-/// Locks a mutex, ignoring poisoning: the pool's state is a list and a counter that
-/// every critical section leaves consistent.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// Key of the advisory lock that serialises migrations of every component: two
 /// processes starting at once must not both apply a migration. ("ccmigrat" in ASCII.)
 const MIGRATION_LOCK: i64 = 0x6363_6d69_6772_6174;
@@ -448,25 +441,9 @@ pub(crate) fn stored_version(client: &mut impl GenericClient, component: &str) -
         .map_err(|_| StoreError::Corrupt(format!("{component} schema version {version}")))
 }
 
-/// PostgreSQL has no unsigned integers; sizes, indexes and timestamps beyond
-/// `i64::MAX` are not representable (and not reachable by a real log).
-pub(crate) fn to_i64(value: u64) -> Result<i64> {
-    i64::try_from(value)
-        .map_err(|_| StoreError::Corrupt(format!("{value} does not fit in a BIGINT")))
-}
-
-pub(crate) fn to_u64(value: i64) -> Result<u64> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative stored value {value}")))
-}
-
 fn to_i32(value: u32) -> Result<i32> {
     i32::try_from(value)
         .map_err(|_| StoreError::Corrupt(format!("{value} does not fit in an INTEGER")))
-}
-
-pub(crate) fn to_hash(bytes: &[u8], what: &str) -> Result<[u8; 32]> {
-    <[u8; 32]>::try_from(bytes)
-        .map_err(|_| StoreError::Corrupt(format!("{what} is {} bytes, not 32", bytes.len())))
 }
 
 pub(crate) fn to_width(width: i32) -> Result<u16> {
