@@ -34,36 +34,87 @@ struct Cli {
     command: Command,
 }
 
+/// Which configuration, and where the state is: what `serve` and the operator
+/// commands share.
+#[derive(clap::Args)]
+struct Setup {
+    /// Development mode: logs `dev-a` and `dev-b`, an ephemeral CA, and a built-in
+    /// OIDC issuer that gives anyone a token (never expose it). With `--config`, the
+    /// file's settings extend or override these defaults.
+    #[arg(long)]
+    dev: bool,
+    /// Configuration (TOML).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory (overrides the file).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// PostgreSQL instead of SQLite (overrides the file's `database_url`):
+    /// `postgres://user:password@host:port/db`. Several processes may share it.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "CERTCENTRAL_DATABASE_URL",
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
+}
+
+impl Setup {
+    fn config(self) -> anyhow::Result<Config> {
+        let mut config = match (self.dev, self.config) {
+            (true, None) => Config::dev(),
+            (true, Some(path)) => Config::dev_with_file(&path)?,
+            (false, Some(path)) => Config::from_file(&path)?,
+            (false, None) => bail!("say `--dev` or `--config FILE`"),
+        };
+        if let Some(dir) = self.data_dir {
+            config.data_dir = dir;
+        }
+        if self.database_url.is_some() {
+            config.database_url = self.database_url;
+        }
+        Ok(config)
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the configured logs.
     Serve {
-        /// Development mode: logs `dev-a` and `dev-b`, an ephemeral CA, and a built-in
-        /// OIDC issuer that gives anyone a token (never expose it). With `--config`, the
-        /// file's settings extend or override these defaults.
-        #[arg(long)]
-        dev: bool,
-        /// Configuration (TOML).
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        setup: Setup,
         /// Listen address (overrides the file); port 0 picks a free port.
         #[arg(long, value_name = "ADDR")]
         listen: Option<SocketAddr>,
-        /// Data directory (overrides the file).
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
-        /// PostgreSQL instead of SQLite (overrides the file's `database_url`):
-        /// `postgres://user:password@host:port/db`. Several processes may share it.
-        #[arg(
-            long,
-            value_name = "URL",
-            env = "CERTCENTRAL_DATABASE_URL",
-            hide_env_values = true
-        )]
-        database_url: Option<String>,
         /// Additional PEM bundle of accepted roots for every log; repeatable.
         #[arg(long, value_name = "FILE")]
         roots: Vec<PathBuf>,
+    },
+    /// The monitor's open alerts: a log with one is not followed until an operator,
+    /// having looked at the log, clears them.
+    Alerts {
+        #[command(subcommand)]
+        action: AlertsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AlertsAction {
+    /// Lists the open alerts.
+    List {
+        #[command(flatten)]
+        setup: Setup,
+    },
+    /// Clears a log's open alerts; the monitor follows it again from its last
+    /// verified tree head (running servers notice within one pass).
+    Clear {
+        #[command(flatten)]
+        setup: Setup,
+        /// The log: one of this server's log names, or a followed log's URL (as the
+        /// status page shows it).
+        #[arg(long)]
+        log: String,
     },
 }
 
@@ -77,27 +128,14 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve {
-            dev,
-            config,
+            setup,
             listen,
-            data_dir,
-            database_url,
             roots,
         } => {
-            let mut config = match (dev, config) {
-                (true, None) => Config::dev(),
-                (true, Some(path)) => Config::dev_with_file(&path)?,
-                (false, Some(path)) => Config::from_file(&path)?,
-                (false, None) => bail!("say `serve --dev` or `serve --config FILE`"),
-            };
+            let dev = setup.dev;
+            let mut config = setup.config()?;
             if let Some(listen) = listen {
                 config.listen = listen;
-            }
-            if let Some(dir) = data_dir {
-                config.data_dir = dir;
-            }
-            if database_url.is_some() {
-                config.database_url = database_url;
             }
             // Issuance runs its CPU work (token, proof, signing) on the blocking pool.
             // Tokio's default of 512 threads lets a burst of thousands of requests start
@@ -111,7 +149,58 @@ fn main() -> anyhow::Result<()> {
                 .build()?
                 .block_on(serve(config, roots, dev))
         }
+        Command::Alerts { action } => alerts(action),
     }
+}
+
+/// `certcentral alerts list|clear`: straight on the monitor's store, so it works
+/// whether or not a server runs, and needs no credentials beyond the store's.
+fn alerts(action: AlertsAction) -> anyhow::Result<()> {
+    let (setup, clear) = match action {
+        AlertsAction::List { setup } => (setup, None),
+        AlertsAction::Clear { setup, log } => (setup, Some(log)),
+    };
+    let store = app::Storage::open(&setup.config()?)?.monitor()?;
+    let open = store.open_alerts(usize::MAX)?;
+    let Some(log) = clear else {
+        for a in &open {
+            let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(a.at_ms);
+            println!(
+                "{}  {}  {}  {}",
+                humantime::format_rfc3339_millis(at),
+                a.log,
+                a.kind,
+                a.detail
+            );
+        }
+        eprintln!("{} open alert(s)", open.len());
+        return Ok(());
+    };
+    // Own logs are kept as `local:NAME`, followed remote logs as `remote:URL/`; a URL
+    // may be given with or without its final slash.
+    let plain = |key: &str| key.trim_end_matches('/').to_owned();
+    let wanted = [
+        plain(&format!("local:{log}")),
+        plain(&format!("remote:{log}")),
+        plain(&log),
+    ];
+    let keys: std::collections::BTreeSet<&str> = open
+        .iter()
+        .map(|a| a.log.as_str())
+        .filter(|key| wanted.contains(&plain(key)))
+        .collect();
+    if keys.is_empty() {
+        let logs: std::collections::BTreeSet<&str> = open.iter().map(|a| a.log.as_str()).collect();
+        bail!("no open alert for {log:?}; open alerts are for: {logs:?}");
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis();
+    for key in keys {
+        let cleared = store.clear_alerts(key, u64::try_from(now)?)?;
+        println!("cleared {cleared} alert(s) of {key}");
+    }
+    Ok(())
 }
 
 async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::Result<()> {

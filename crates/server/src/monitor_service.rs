@@ -27,7 +27,7 @@
 //! Webhooks must reach public addresses unless `[monitor] allow_private_webhooks`
 //! (see `monitor::webhook` for why and how).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -58,7 +58,8 @@ const MAX_BODY_BYTES: usize = 8 * 1024;
 const MAX_WEBHOOK_LEN: usize = 2048;
 /// Subscriptions one account may hold: each one costs a rule match per logged entry.
 const MAX_SUBSCRIPTIONS_PER_ACCOUNT: u64 = 100;
-/// Alerts kept for the status page (the log lines keep all of them).
+/// Open alerts read for the status page and the follower (more would mean a
+/// catastrophe the log lines record anyway).
 const MAX_ALERTS: usize = 100;
 /// Deliveries handled at once; more wait in the outbox.
 const MAX_DELIVERIES_IN_FLIGHT: usize = 32;
@@ -96,16 +97,18 @@ struct LogStatus {
     last_pass_ms: Option<u64>,
     /// The last failure to read the log (not evidence against it).
     last_error: Option<String>,
-    /// Set once the log misbehaved: it is not read again until an operator restarts
-    /// the server, so a forked log cannot feed matches from its other branch.
+    /// While the log has an open alert it is not read, so a forked log cannot feed
+    /// matches from its other branch; `certcentral alerts clear` resumes it.
     halted: bool,
 }
 
+/// An open alert as the status page shows it: the log by its URL.
 #[derive(Clone, Serialize)]
 struct AlertView {
     at_ms: u64,
-    #[serde(flatten)]
-    alert: Alert,
+    log: String,
+    kind: String,
+    detail: String,
 }
 
 /// Whether this process is the one following and delivering.
@@ -126,7 +129,6 @@ enum Role {
 struct StatusBoard {
     role: Role,
     logs: Vec<LogStatus>,
-    alerts: VecDeque<AlertView>,
     deliveries: DeliveryCounts,
 }
 
@@ -237,7 +239,6 @@ impl MonitorService {
                 })
                 .collect(),
             role: Role::Starting,
-            alerts: VecDeque::new(),
             deliveries: DeliveryCounts::default(),
         };
         Ok(Arc::new(Self {
@@ -344,6 +345,9 @@ impl MonitorService {
             .map(|l| l.state_key.starts_with("local:"))
             .collect();
         loop {
+            if let Err(e) = self.refresh_halted().await {
+                tracing::error!(error = %e, "monitor: reading the open alerts failed");
+            }
             match self.rules().await {
                 Ok((rules, by_rule)) => {
                     for (i, target) in targets.iter_mut().enumerate() {
@@ -455,19 +459,39 @@ impl MonitorService {
             }
             Err(FollowError::Misbehaviour(alert)) => {
                 tracing::error!(log = %log.name, kind = ?alert.kind, detail = %alert.detail, "!!! ALERT !!! log misbehaved; no longer followed");
-                let mut board = lock(&self.status);
-                board.logs[i].halted = true;
-                board.logs[i].last_error = Some(alert.to_string());
-                if board.alerts.len() == MAX_ALERTS {
-                    board.alerts.pop_front();
+                {
+                    let mut board = lock(&self.status);
+                    board.logs[i].halted = true;
+                    board.logs[i].last_error = Some(alert.to_string());
                 }
-                board.alerts.push_back(AlertView {
-                    at_ms: now_ms(),
-                    alert,
-                });
+                let key = log.state_key.clone();
+                let kind = alert_kind(&alert);
+                let detail = alert.detail.clone();
+                if let Err(e) = self
+                    .blocking(move |s| s.record_alert(&key, &kind, &detail, now_ms()))
+                    .await
+                {
+                    // Halted in this process all the same; the log line keeps the alert.
+                    tracing::error!(error = %e, "monitor: storing the alert failed");
+                }
             }
             Err(e) => self.fail(i, e.to_string()),
         }
+    }
+
+    /// Halts the logs with open alerts and resumes those an operator cleared, in
+    /// whichever process follows (alerts live in the store).
+    async fn refresh_halted(self: &Arc<Self>) -> anyhow::Result<()> {
+        let open = self.blocking(|s| s.open_alerts(MAX_ALERTS)).await?;
+        let mut board = lock(&self.status);
+        for (log, status) in self.logs.iter().zip(board.logs.iter_mut()) {
+            let halted = open.iter().any(|a| a.log == log.state_key);
+            if status.halted && !halted {
+                tracing::warn!(log = %log.name, "monitor: alerts cleared; following the log again");
+            }
+            status.halted = halted;
+        }
+        Ok(())
     }
 
     /// A pass that failed for a reason that is not the log's fault: retried next time.
@@ -784,14 +808,47 @@ async fn delete_subscription(
 }
 
 async fn status(State(service): State<Arc<MonitorService>>) -> Response {
+    // Alerts from the store: every process shows them, also after a restart.
+    let open = match service.blocking(|s| s.open_alerts(MAX_ALERTS)).await {
+        Ok(open) => open,
+        Err(e) => return internal(e).into_response(),
+    };
+    let url_of = |key: &str| {
+        service
+            .logs
+            .iter()
+            .find(|l| l.state_key == key)
+            .map_or_else(|| key.to_owned(), |l| l.target.url.clone())
+    };
+    let alerts: Vec<AlertView> = open
+        .iter()
+        .map(|a| AlertView {
+            at_ms: a.at_ms,
+            log: url_of(&a.log),
+            kind: a.kind.clone(),
+            detail: a.detail.clone(),
+        })
+        .collect();
     let body = {
         let board = lock(&service.status);
+        let mut logs = board.logs.clone();
+        for (log, status) in service.logs.iter().zip(logs.iter_mut()) {
+            status.halted = open.iter().any(|a| a.log == log.state_key);
+        }
         serde_json::json!({
             "role": board.role,
-            "logs": board.logs,
-            "alerts": board.alerts,
+            "logs": logs,
+            "alerts": alerts,
             "deliveries": board.deliveries,
         })
     };
     json_response(StatusCode::OK, &body)
+}
+
+/// The kind's wire name (`bad-signature`, `fork`, …), as the status page shows it.
+fn alert_kind(alert: &Alert) -> String {
+    serde_json::to_value(alert.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{:?}", alert.kind))
 }

@@ -485,19 +485,17 @@ fn lying_log() -> String {
 }
 
 #[test]
-fn a_remote_log_with_a_bad_tree_head_signature_is_an_alert() {
+fn a_remote_log_with_a_bad_tree_head_signature_is_an_alert_until_an_operator_clears_it() {
     let dir = tempfile::tempdir().unwrap();
     let http = Client::new();
     let liar = lying_log();
     // Any well-formed P-256 key: the signature cannot verify with it.
     let key = rcgen::KeyPair::generate().unwrap();
-    let server = dev_server_with(
-        dir.path(),
-        &format!(
-            "[[monitor.logs]]\nurl = \"{liar}\"\npublic_key = \"{}\"\n",
-            B64.encode(rcgen::PublicKeyData::subject_public_key_info(&key))
-        ),
+    let settings = format!(
+        "[[monitor.logs]]\nurl = \"{liar}\"\npublic_key = \"{}\"\n",
+        B64.encode(rcgen::PublicKeyData::subject_public_key_info(&key))
     );
+    let mut server = dev_server_with(dir.path(), &settings);
     let body = wait_status(&http, &server, |body| {
         body["alerts"].as_array().is_some_and(|a| !a.is_empty())
     });
@@ -515,6 +513,63 @@ fn a_remote_log_with_a_bad_tree_head_signature_is_an_alert() {
         logs.iter().filter(|l| l["halted"] == false).count() == 2,
         "{body}"
     );
+    let first_at = alert["at_ms"].as_u64().unwrap();
+
+    // A restart neither forgets the alert nor follows the liar again: after several
+    // passes over the own logs there is still exactly the one alert.
+    server.kill();
+    let server = dev_server_with(dir.path(), &settings);
+    let started = wait_status(&http, &server, |b| b["role"] == "active");
+    assert_eq!(started["alerts"].as_array().unwrap().len(), 1, "{started}");
+    let passes_from = started["logs"][0]["last_pass_ms"].as_u64().unwrap_or(0) + 1000;
+    let later = wait_status(&http, &server, |b| {
+        b["logs"][0]["last_pass_ms"].as_u64() >= Some(passes_from)
+    });
+    let alerts = later["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "the halted log is not read: {later}");
+    assert_eq!(alerts[0]["at_ms"], first_at);
+    let liar_status = later["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["url"] == alerts[0]["log"]);
+    assert_eq!(liar_status.unwrap()["halted"], true, "{later}");
+
+    // The operator's command: list, a log with no alert is an error, then clear.
+    let operator = |args: &[&str]| {
+        let overlay = dir.path().join("overlay.toml");
+        let data = dir.path().join("data");
+        let out = Command::new(env!("CARGO_BIN_EXE_certcentral"))
+            .arg("alerts")
+            .args(args)
+            .args(["--dev", "--config", overlay.to_str().unwrap()])
+            .args(["--data-dir", data.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&[out.stdout, out.stderr].concat()).into_owned();
+        (out.status.success(), text)
+    };
+    let (ok, listed) = operator(&["list"]);
+    assert!(
+        ok && listed.contains("bad-signature") && listed.contains("1 open alert"),
+        "{listed}"
+    );
+    let (ok, refused) = operator(&["clear", "--log", "dev-a"]);
+    assert!(
+        !ok && refused.contains("no open alert for \"dev-a\""),
+        "{refused}"
+    );
+    let (ok, cleared) = operator(&["clear", "--log", &liar]);
+    assert!(ok && cleared.contains("cleared 1 alert"), "{cleared}");
+
+    // The running server resumes the log within a pass, and it lies again: a new alert.
+    let again = wait_status(&http, &server, |b| {
+        b["alerts"][0]["at_ms"]
+            .as_u64()
+            .is_some_and(|at| at > first_at)
+    });
+    assert_eq!(again["alerts"].as_array().unwrap().len(), 1, "{again}");
+    assert_eq!(again["alerts"][0]["kind"], "bad-signature");
 }
 
 /// Monitor status, once `done` holds for it (panics after 60 s).

@@ -49,6 +49,20 @@ pub struct PendingDelivery {
     pub created_ms: u64,
 }
 
+/// Evidence that a followed log misbehaved, kept until an operator clears it: while a
+/// log has an open alert the monitor does not follow it (a forked log must not feed
+/// matches from its other branch), across restarts and in every process.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredAlert {
+    pub id: i64,
+    /// The followed log's key in [`MonitorStore::log_state`].
+    pub log: String,
+    /// What kind of misbehaviour (`bad-signature`, `fork`, …).
+    pub kind: String,
+    pub detail: String,
+    pub at_ms: u64,
+}
+
 /// How a delivery ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeliveryOutcome {
@@ -117,6 +131,16 @@ pub trait MonitorStore: Send + Sync + 'static {
 
     /// Marks a delivery finished.
     fn finish_delivery(&self, id: i64, outcome: &DeliveryOutcome, now_ms: u64) -> Result<()>;
+
+    /// Records an alert against `log`; it stays open until [`MonitorStore::clear_alerts`].
+    fn record_alert(&self, log: &str, kind: &str, detail: &str, at_ms: u64) -> Result<()>;
+
+    /// The open alerts, oldest first, at most `limit`.
+    fn open_alerts(&self, limit: usize) -> Result<Vec<StoredAlert>>;
+
+    /// Closes every open alert of `log` (an operator checked the log and resumes
+    /// following it); returns how many were open. Closed alerts are kept as history.
+    fn clear_alerts(&self, log: &str, at_ms: u64) -> Result<u64>;
 
     /// The [`MonitorLease`] if no other process holds it, else `None`.
     fn try_acquire_monitor_lease(&self) -> Result<Option<Box<dyn MonitorLease>>>;

@@ -11,6 +11,7 @@ pub fn run_all<S: MonitorStore>(make: impl Fn() -> S) {
     finished_deliveries_are_not_pending(&make());
     deleting_a_subscription_drops_its_undelivered_matches(&make());
     a_free_monitor_lease_is_granted_and_held(&make());
+    alerts_stay_open_until_cleared(&make());
 }
 
 const T0: u64 = 1_700_000_000_000;
@@ -167,4 +168,47 @@ fn a_free_monitor_lease_is_granted_and_held<S: MonitorStore>(store: &S) {
         .expect("a free lease is granted");
     assert!(lease.is_held());
     assert!(lease.is_held(), "asking twice changes nothing");
+}
+
+fn alerts_stay_open_until_cleared<S: MonitorStore>(store: &S) {
+    assert!(store.open_alerts(10).unwrap().is_empty());
+    store
+        .record_alert("log-a", "fork", "two roots for 7", T0)
+        .unwrap();
+    store
+        .record_alert("log-b", "bad-signature", "tree head 9", T0 + 1)
+        .unwrap();
+    store
+        .record_alert("log-a", "bad-entries", "leaf 3", T0 + 2)
+        .unwrap();
+    let open = store.open_alerts(10).unwrap();
+    let summary: Vec<_> = open
+        .iter()
+        .map(|a| (a.log.as_str(), a.kind.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("log-a", "fork"),
+            ("log-b", "bad-signature"),
+            ("log-a", "bad-entries")
+        ],
+        "oldest first"
+    );
+    assert_eq!(open[0].detail, "two roots for 7");
+    assert_eq!(open[1].at_ms, T0 + 1);
+    assert_eq!(
+        store.open_alerts(1).unwrap().len(),
+        1,
+        "the limit bounds the answer"
+    );
+    assert_eq!(store.clear_alerts("log-a", T0 + 3).unwrap(), 2);
+    assert_eq!(
+        store.clear_alerts("log-a", T0 + 4).unwrap(),
+        0,
+        "nothing left open"
+    );
+    let open = store.open_alerts(10).unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].log, "log-b");
 }

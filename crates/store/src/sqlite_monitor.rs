@@ -16,7 +16,7 @@ use crate::Result;
 use crate::columns::{lock, to_i64, to_u64};
 use crate::monitor::{
     DeliveryOutcome, MonitorLease, MonitorStore, NewDelivery, PendingDelivery, SoleProcess,
-    Subscription,
+    StoredAlert, Subscription,
 };
 use crate::sqlite::{migrate, open_wal_writer};
 
@@ -52,6 +52,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX deliveries_pending ON deliveries (done_ms, id);",
     // Version 2: each subscription's webhook signing key.
     "ALTER TABLE subscriptions ADD COLUMN secret TEXT;",
+    // Version 3: alerts outlive restarts; an open one (cleared_ms NULL) halts its log.
+    "CREATE TABLE alerts (
+        id         INTEGER PRIMARY KEY,
+        log        TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        detail     TEXT NOT NULL,
+        at_ms      INTEGER NOT NULL,
+        cleared_ms INTEGER
+    );
+    CREATE INDEX alerts_open ON alerts (cleared_ms, id);",
 ];
 
 /// The schema version this build writes and understands.
@@ -274,6 +284,53 @@ impl MonitorStore for SqliteMonitorStore {
             params![id, to_i64(now_ms)?, gave_up],
         )?;
         Ok(())
+    }
+
+    fn record_alert(&self, log: &str, kind: &str, detail: &str, at_ms: u64) -> Result<()> {
+        lock(&self.conn).execute(
+            "INSERT INTO alerts (log, kind, detail, at_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![log, kind, detail, to_i64(at_ms)?],
+        )?;
+        Ok(())
+    }
+
+    fn open_alerts(&self, limit: usize) -> Result<Vec<StoredAlert>> {
+        let conn = lock(&self.conn);
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, log, kind, detail, at_ms FROM alerts
+             WHERE cleared_ms IS NULL ORDER BY id LIMIT ?1",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(params![limit], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(id, log, kind, detail, at)| {
+                Ok(StoredAlert {
+                    id,
+                    log,
+                    kind,
+                    detail,
+                    at_ms: to_u64(at)?,
+                })
+            })
+            .collect()
+    }
+
+    fn clear_alerts(&self, log: &str, at_ms: u64) -> Result<u64> {
+        let cleared = lock(&self.conn).execute(
+            "UPDATE alerts SET cleared_ms = ?2 WHERE log = ?1 AND cleared_ms IS NULL",
+            params![log, to_i64(at_ms)?],
+        )?;
+        Ok(cleared as u64)
     }
 
     /// A SQLite data directory serves one process (as its logs do).

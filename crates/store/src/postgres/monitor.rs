@@ -15,7 +15,8 @@ use super::shared::{LeaseSlot, LockSession};
 use super::{Finish, PgPool, migrate, stored_version, to_i64, to_u64};
 use crate::Result;
 use crate::monitor::{
-    DeliveryOutcome, MonitorLease, MonitorStore, NewDelivery, PendingDelivery, Subscription,
+    DeliveryOutcome, MonitorLease, MonitorStore, NewDelivery, PendingDelivery, StoredAlert,
+    Subscription,
 };
 
 /// The `monitor_` tables' migrations; `MIGRATIONS[i]` takes version `i` to `i + 1`.
@@ -53,6 +54,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX monitor_deliveries_pending ON monitor_deliveries (id) WHERE done_ms IS NULL;",
     // Version 2: each subscription's webhook signing key.
     "ALTER TABLE monitor_subscriptions ADD COLUMN secret TEXT;",
+    // Version 3: alerts outlive restarts; an open one (cleared_ms NULL) halts its log.
+    "CREATE TABLE monitor_alerts (
+        id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        log        TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        detail     TEXT NOT NULL,
+        at_ms      BIGINT NOT NULL,
+        cleared_ms BIGINT
+    );
+    CREATE INDEX monitor_alerts_open ON monitor_alerts (id) WHERE cleared_ms IS NULL;",
 ];
 
 /// The `monitor_` schema version this build writes and understands.
@@ -292,6 +303,52 @@ impl MonitorStore for PgMonitorStore {
             )?;
             client.execute(&stmt, &[&id, &now, &gave_up])?;
             Ok(Finish::Commit(()))
+        })
+    }
+
+    fn record_alert(&self, log: &str, kind: &str, detail: &str, at_ms: u64) -> Result<()> {
+        let at = to_i64(at_ms)?;
+        self.pool.write(|client, st| {
+            let stmt = st.get(
+                client,
+                "INSERT INTO monitor_alerts (log, kind, detail, at_ms) VALUES ($1, $2, $3, $4)",
+            )?;
+            client.execute(&stmt, &[&log, &kind, &detail, &at])?;
+            Ok(Finish::Commit(()))
+        })
+    }
+
+    fn open_alerts(&self, limit: usize) -> Result<Vec<StoredAlert>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.pool.read(|conn| {
+            let (client, st) = conn.prepare(
+                "SELECT id, log, kind, detail, at_ms FROM monitor_alerts
+                 WHERE cleared_ms IS NULL ORDER BY id LIMIT $1",
+            )?;
+            client
+                .query(&st, &[&limit])?
+                .iter()
+                .map(|row| {
+                    Ok(StoredAlert {
+                        id: row.try_get(0)?,
+                        log: row.try_get(1)?,
+                        kind: row.try_get(2)?,
+                        detail: row.try_get(3)?,
+                        at_ms: to_u64(row.try_get(4)?)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn clear_alerts(&self, log: &str, at_ms: u64) -> Result<u64> {
+        let at = to_i64(at_ms)?;
+        self.pool.write(|client, st| {
+            let stmt = st.get(
+                client,
+                "UPDATE monitor_alerts SET cleared_ms = $2 WHERE log = $1 AND cleared_ms IS NULL",
+            )?;
+            Ok(Finish::Commit(client.execute(&stmt, &[&log, &at])?))
         })
     }
 
