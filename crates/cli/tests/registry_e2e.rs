@@ -37,14 +37,55 @@ fn ccc_env(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .unwrap()
 }
 
+/// `ccc push --cert <cert> --key <key>` plus `more` arguments.
+fn push_files(config: &Path, cert: &Path, key: &Path, more: &[&str]) -> Output {
+    let files = [
+        "--cert",
+        cert.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ];
+    ccc(config, &[&["push"], &files[..], more].concat())
+}
+
+/// `ccc trust -u <user> -t <thumbprint>`.
+fn trust(config: &Path, user: &str, thumbprint: &str) -> Output {
+    ccc(config, &["trust", "-u", user, "-t", thumbprint])
+}
+
 /// `registries.json`: the client's per-registry state.
 fn state(config: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(config.join("registries.json")).unwrap()).unwrap()
 }
 
-fn fails_with(o: Output, needle: &str) -> String {
+/// Where `ccc trust` keeps the trusted certificate `thumbprint`.
+fn trusted_file(config: &Path, thumbprint: &str) -> PathBuf {
+    config.join("trusted").join(format!("{thumbprint}.pem"))
+}
+
+/// Asserts that the client's saved state (it holds API keys) is readable only by its
+/// owner.
+fn assert_state_is_private(config: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(config.join("registries.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the API key file must be private");
+    }
+}
+
+/// Asserts that `ccc` failed; returns all it printed.
+fn fails(o: Output) -> String {
     let all = text(&o);
     assert!(!o.status.success(), "{all}");
+    all
+}
+
+fn fails_with(o: Output, needle: &str) -> String {
+    let all = fails(o);
     assert!(all.contains(needle), "expected {needle:?} in:\n{all}");
     all
 }
@@ -72,30 +113,50 @@ fn field(out: &str, label: &str) -> String {
         .to_owned()
 }
 
-/// `openssl req -x509` with the codeSigning EKU: (cert path, key path).
-fn openssl_cert(dir: &Path, name: &str, newkey: &[&str]) -> (PathBuf, PathBuf) {
-    let cert = dir.join(format!("{name}.pem"));
-    let key = dir.join(format!("{name}.key"));
-    let out = Command::new("openssl")
-        .args(["req", "-x509", "-nodes", "-days", "30"])
-        .args(newkey)
-        .args(["-subj", &format!("/CN={name}/O=Example Developers")])
-        .args(["-addext", "extendedKeyUsage=codeSigning"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl is installed");
+/// Runs `cmd` (an `openssl` command), asserting that it succeeds; returns its stdout.
+fn run(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd.output().expect("openssl is installed");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out.stdout
+}
+
+/// `openssl req -x509` for `CN=<name>, O=Example Developers` with a new key made by
+/// `newkey` and the `addext` extensions: (cert path, key path).
+fn openssl_req(dir: &Path, name: &str, newkey: &[&str], addext: &[&str]) -> (PathBuf, PathBuf) {
+    let cert = dir.join(format!("{name}.pem"));
+    let key = dir.join(format!("{name}.key"));
+    run(Command::new("openssl")
+        .args(["req", "-x509", "-nodes", "-days", "30"])
+        .args(newkey)
+        .args(["-subj", &format!("/CN={name}/O=Example Developers")])
+        .args(addext)
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert));
     (cert, key)
 }
 
+const CODE_SIGNING: &[&str] = &["-addext", "extendedKeyUsage=codeSigning"];
+
+/// `openssl req -x509` with the codeSigning EKU: (cert path, key path).
+fn openssl_cert(dir: &Path, name: &str, newkey: &[&str]) -> (PathBuf, PathBuf) {
+    openssl_req(dir, name, newkey, CODE_SIGNING)
+}
+
 const EC: &[&str] = &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+const RSA: &[&str] = &["-newkey", "rsa:2048"];
+
+/// The DER of the PEM certificate at `path`, by `openssl x509`.
+fn der(path: &Path) -> Vec<u8> {
+    run(Command::new("openssl")
+        .args(["x509", "-outform", "DER", "-in"])
+        .arg(path))
+}
 
 fn register(config: &Path, base: &str, user: &str) {
     let out = ok(ccc(
@@ -114,65 +175,43 @@ fn register(config: &Path, base: &str, user: &str) {
 }
 
 fn push(config: &Path, cert: &Path, key: &Path) -> String {
-    let out = ok(ccc(
-        config,
-        &[
-            "push",
-            "--cert",
-            cert.to_str().unwrap(),
-            "--key",
-            key.to_str().unwrap(),
-        ],
-    ));
+    let out = ok(push_files(config, cert, key, &[]));
     assert!(!field(&out, "storage key").is_empty(), "{out}");
     field(&out, "log index").parse::<u64>().unwrap();
     field(&out, "thumbprint")
 }
 
+/// Makes an ECDSA code-signing certificate `name` in `dir` and pushes it; returns its
+/// thumbprint.
+fn push_new_ec(config: &Path, dir: &Path, name: &str) -> String {
+    let (cert, key) = openssl_cert(dir, name, EC);
+    push(config, &cert, &key)
+}
+
+/// Starts a `--dev` server and registers `user` on it in a fresh client config:
+/// (the server, which stops when dropped; the config dir; the temporary dir holding it).
+fn registered(bin: &Path, user: &str) -> (Server, PathBuf, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(bin, None);
+    let config = tmp.path().join("config");
+    register(&config, &server.base, user);
+    (server, config, tmp)
+}
+
 #[test]
 fn register_push_search_get_and_trust_with_log_proofs() {
     let Some(bin) = certcentral() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start_in(&bin, &tmp.path().join("data"), None);
-    let config = tmp.path().join("config");
-    register(&config, &server.base, "alice");
-    let saved = config.join("registries.json");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&saved).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600, "the API key file must be private");
-    }
+    let (server, config, tmp) = registered(&bin, "alice");
+    assert_state_is_private(&config);
 
     // A certificate without the EKU is refused before anything is sent.
-    let plain_cert = tmp.path().join("plain.pem");
-    let plain_key = tmp.path().join("plain.key");
-    let o = Command::new("openssl")
-        .args(["req", "-x509", "-nodes", "-days", "1"])
-        .args(EC)
-        .args(["-subj", "/CN=plain", "-keyout"])
-        .arg(&plain_key)
-        .arg("-out")
-        .arg(&plain_cert)
-        .output()
-        .unwrap();
-    assert!(o.status.success());
-    let o = ccc(
-        &config,
-        &[
-            "push",
-            "--cert",
-            plain_cert.to_str().unwrap(),
-            "--key",
-            plain_key.to_str().unwrap(),
-        ],
-    );
-    assert!(!o.status.success());
-    assert!(text(&o).contains("codeSigning"), "{}", text(&o));
+    let (plain_cert, plain_key) = openssl_req(tmp.path(), "plain", EC, &[]);
+    let all = fails(push_files(&config, &plain_cert, &plain_key, &[]));
+    assert!(all.contains("codeSigning"), "{all}");
 
     let (cert, key) = openssl_cert(tmp.path(), "alice-ec", EC);
     let thumbprint = push(&config, &cert, &key);
-    let (rsa_cert, rsa_key) = openssl_cert(tmp.path(), "alice-rsa", &["-newkey", "rsa:2048"]);
+    let (rsa_cert, rsa_key) = openssl_cert(tmp.path(), "alice-rsa", RSA);
     let rsa_thumbprint = push(&config, &rsa_cert, &rsa_key);
 
     let found = ok(ccc(&config, &["search", "alice"]));
@@ -180,42 +219,22 @@ fn register_push_search_get_and_trust_with_log_proofs() {
     assert!(found.contains(&rsa_thumbprint), "{found}");
 
     let got = tmp.path().join("got.pem");
+    let got_arg = got.to_str().unwrap();
     ok(ccc(
         &config,
-        &[
-            "get",
-            "-u",
-            "alice",
-            "-t",
-            &thumbprint,
-            "-o",
-            got.to_str().unwrap(),
-        ],
+        &["get", "-u", "alice", "-t", &thumbprint, "-o", got_arg],
     ));
-    let der = |p: &Path| {
-        let o = Command::new("openssl")
-            .args(["x509", "-outform", "DER", "-in"])
-            .arg(p)
-            .output()
-            .unwrap();
-        assert!(o.status.success());
-        o.stdout
-    };
     assert_eq!(der(&got), der(&cert), "downloaded certificate differs");
 
-    let out = ok(ccc(&config, &["trust", "-u", "alice", "-t", &thumbprint]));
+    let out = ok(trust(&config, "alice", &thumbprint));
     assert!(out.contains("included in checkpoint"), "{out}");
-    let trusted = config.join("trusted").join(format!("{thumbprint}.pem"));
-    assert_eq!(der(&trusted), der(&cert));
+    assert_eq!(der(&trusted_file(&config, &thumbprint)), der(&cert));
     let saved = &state(&config)["registries"][server.base.as_str()];
     assert!(saved["log_key"].is_string(), "{saved}");
     assert!(saved["checkpoint"].is_string(), "{saved}");
 
     // A second trust checks consistency with the saved checkpoint, then succeeds.
-    ok(ccc(
-        &config,
-        &["trust", "-u", "alice", "-t", &rsa_thumbprint],
-    ));
+    ok(trust(&config, "alice", &rsa_thumbprint));
     let listed = ok(ccc(&config, &["trusted", "list"]));
     assert!(listed.contains(&thumbprint) && listed.contains(&rsa_thumbprint));
     ok(ccc(&config, &["trusted", "remove", &rsa_thumbprint]));
@@ -223,8 +242,7 @@ fn register_push_search_get_and_trust_with_log_proofs() {
     assert!(!listed.contains(&rsa_thumbprint), "{listed}");
 
     // alice's certificate is not bob's: the download under bob's name fails.
-    let o = ccc(&config, &["trust", "-u", "bob", "-t", &thumbprint]);
-    assert!(!o.status.success(), "{}", text(&o));
+    fails(trust(&config, "bob", &thumbprint));
 }
 
 #[test]
@@ -238,9 +256,8 @@ fn trust_refuses_a_checkpoint_inconsistent_with_the_one_seen_before() {
     let data_a = tmp.path().join("a");
     let a = Server::start_in(&bin, &data_a, Some(ORIGIN_OVERLAY));
     register(&config, &a.base, "alice");
-    let (cert_a, key_a) = openssl_cert(tmp.path(), "first", EC);
-    let thumb_a = push(&config, &cert_a, &key_a);
-    ok(ccc(&config, &["trust", "-u", "alice", "-t", &thumb_a]));
+    let thumb_a = push_new_ec(&config, tmp.path(), "first");
+    ok(trust(&config, "alice", &thumb_a));
     let url = a.base.clone();
     drop(a);
 
@@ -258,17 +275,13 @@ fn trust_refuses_a_checkpoint_inconsistent_with_the_one_seen_before() {
     let b = Server::start_at(&bin, &data_b, Some(ORIGIN_OVERLAY), listen);
     assert_eq!(b.base, url);
     register(&config, &b.base, "alice");
-    let (cert_b, key_b) = openssl_cert(tmp.path(), "second", EC);
-    let thumb_b = push(&config, &cert_b, &key_b);
-    let o = ccc(&config, &["trust", "-u", "alice", "-t", &thumb_b]);
-    assert!(!o.status.success(), "{}", text(&o));
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("REWRITTEN HISTORY"), "{}", text(&o));
+    let thumb_b = push_new_ec(&config, tmp.path(), "second");
+    let o = trust(&config, "alice", &thumb_b);
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let all = fails(o);
+    assert!(stderr.contains("REWRITTEN HISTORY"), "{all}");
     assert!(
-        !config
-            .join("trusted")
-            .join(format!("{thumb_b}.pem"))
-            .exists(),
+        !trusted_file(&config, &thumb_b).exists(),
         "nothing may be trusted from a rewritten log"
     );
 }
@@ -277,21 +290,14 @@ fn trust_refuses_a_checkpoint_inconsistent_with_the_one_seen_before() {
 /// AES-256-CBC and PBKDF2-SHA256, SHA-256 MAC).
 fn openssl_p12(dir: &Path, cert: &Path, key: &Path, password: &str) -> PathBuf {
     let path = dir.join("bundle.p12");
-    let out = Command::new("openssl")
+    run(Command::new("openssl")
         .args(["pkcs12", "-export", "-in"])
         .arg(cert)
         .arg("-inkey")
         .arg(key)
         .arg("-out")
         .arg(&path)
-        .args(["-passout", &format!("pass:{password}")])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .args(["-passout", &format!("pass:{password}")]));
     path
 }
 
@@ -299,41 +305,32 @@ fn openssl_p12(dir: &Path, cert: &Path, key: &Path, password: &str) -> PathBuf {
 fn openssl_genpkey_cert(dir: &Path, name: &str, genpkey: &[&str]) -> (PathBuf, PathBuf) {
     let cert = dir.join(format!("{name}.pem"));
     let key = dir.join(format!("{name}.key"));
-    let out = Command::new("openssl")
+    run(Command::new("openssl")
         .arg("genpkey")
         .args(genpkey)
         .arg("-out")
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = Command::new("openssl")
+        .arg(&key));
+    run(Command::new("openssl")
         .args(["req", "-x509", "-days", "30", "-key"])
         .arg(&key)
         .args(["-subj", &format!("/CN={name}/O=Example Developers")])
-        .args(["-addext", "extendedKeyUsage=codeSigning", "-out"])
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .args(CODE_SIGNING)
+        .arg("-out")
+        .arg(&cert));
     (cert, key)
+}
+
+/// Asserts that `ccc` succeeded after saying it signs with RSA-PSS.
+fn assert_signs_with_pss(o: Output) {
+    let all = text(&o);
+    assert!(all.contains("signing with RSA-PSS"), "{all}");
+    ok(o);
 }
 
 #[test]
 fn push_finds_candidates_in_the_store_and_p12_and_signs_with_pss_and_ed25519() {
     let Some(bin) = certcentral() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&bin, None);
-    let config = tmp.path().join("config");
-    register(&config, &server.base, "carol");
+    let (_server, config, tmp) = registered(&bin, "carol");
 
     // The store: an ECDSA and an Ed25519 code-signing certificate with their keys, and
     // a TLS certificate that is not a candidate.
@@ -341,22 +338,12 @@ fn push_finds_candidates_in_the_store_and_p12_and_signs_with_pss_and_ed25519() {
     std::fs::create_dir_all(&store).unwrap();
     openssl_cert(&store, "carol-ec", EC);
     openssl_genpkey_cert(&store, "carol-ed", &["-algorithm", "ED25519"]);
-    let o = Command::new("openssl")
-        .args(["req", "-x509", "-nodes", "-days", "1"])
-        .args(EC)
-        .args([
-            "-subj",
-            "/CN=tls",
-            "-addext",
-            "extendedKeyUsage=serverAuth",
-            "-keyout",
-        ])
-        .arg(store.join("tls.key"))
-        .arg("-out")
-        .arg(store.join("tls.pem"))
-        .output()
-        .unwrap();
-    assert!(o.status.success());
+    openssl_req(
+        &store,
+        "tls",
+        EC,
+        &["-addext", "extendedKeyUsage=serverAuth"],
+    );
     // No terminal (stdin is not one here) and two candidates: an error listing both.
     let all = fails_with(ccc(&config, &["push"]), "--thumbprint");
     assert!(
@@ -374,67 +361,33 @@ fn push_finds_candidates_in_the_store_and_p12_and_signs_with_pss_and_ed25519() {
     let (ec_thumb, ed_thumb) = (listed("CN=carol-ec"), listed("CN=carol-ed"));
 
     // --thumbprint chooses: the Ed25519 one, signed per RFC 8419, accepted.
-    let out = ok(ccc(&config, &["push", "--thumbprint", &ed_thumb]));
-    assert_eq!(field(&out, "thumbprint"), ed_thumb);
-    let out = ok(ccc(&config, &["push", "--thumbprint", &ec_thumb]));
-    assert_eq!(field(&out, "thumbprint"), ec_thumb);
+    for chosen in [&ed_thumb, &ec_thumb] {
+        let out = ok(ccc(&config, &["push", "--thumbprint", chosen]));
+        assert_eq!(field(&out, "thumbprint"), *chosen);
+    }
     fails_with(
         ccc(&config, &["push", "--thumbprint", &"AB".repeat(20)]),
         "no candidate has thumbprint",
     );
 
     // RSA with --rsa-pss, and an RSA-PSS key (PSS by itself), given by name.
-    let (rsa_cert, rsa_key) = openssl_cert(tmp.path(), "carol-rsa", &["-newkey", "rsa:2048"]);
-    let out = ccc(
-        &config,
-        &[
-            "push",
-            "--cert",
-            rsa_cert.to_str().unwrap(),
-            "--key",
-            rsa_key.to_str().unwrap(),
-            "--rsa-pss",
-        ],
-    );
-    assert!(
-        text(&out).contains("signing with RSA-PSS"),
-        "{}",
-        text(&out)
-    );
-    ok(out);
+    let (rsa_cert, rsa_key) = openssl_cert(tmp.path(), "carol-rsa", RSA);
+    assert_signs_with_pss(push_files(&config, &rsa_cert, &rsa_key, &["--rsa-pss"]));
     let (pss_cert, pss_key) = openssl_genpkey_cert(
         tmp.path(),
         "carol-pss",
         &["-algorithm", "RSA-PSS", "-pkeyopt", "rsa_keygen_bits:2048"],
     );
-    let out = ccc(
-        &config,
-        &[
-            "push",
-            "--cert",
-            pss_cert.to_str().unwrap(),
-            "--key",
-            pss_key.to_str().unwrap(),
-        ],
-    );
-    assert!(
-        text(&out).contains("signing with RSA-PSS"),
-        "{}",
-        text(&out)
-    );
-    ok(out);
+    assert_signs_with_pss(push_files(&config, &pss_cert, &pss_key, &[]));
 
     // PKCS#12 from `openssl pkcs12 -export`: a wrong password is named as such, with
     // the file and without the password; the right one pushes.
     let (p12_cert, p12_key) = openssl_cert(tmp.path(), "carol-p12", EC);
     let p12 = openssl_p12(tmp.path(), &p12_cert, &p12_key, "correct horse");
     let p12 = p12.to_str().unwrap();
+    let push_p12 = ["push", "--p12", p12, "--p12-password-env", "P12_PW"];
     let all = fails_with(
-        ccc_env(
-            &config,
-            &["push", "--p12", p12, "--p12-password-env", "P12_PW"],
-            &[("P12_PW", "battery staple")],
-        ),
+        ccc_env(&config, &push_p12, &[("P12_PW", "battery staple")]),
         "wrong password",
     );
     assert!(
@@ -442,67 +395,41 @@ fn push_finds_candidates_in_the_store_and_p12_and_signs_with_pss_and_ed25519() {
         "{all}"
     );
     fails_with(ccc(&config, &["push", "--p12", p12]), "--p12-password-env");
-    let out = ok(ccc_env(
-        &config,
-        &["push", "--p12", p12, "--p12-password-env", "P12_PW"],
-        &[("P12_PW", "correct horse")],
-    ));
+    let out = ok(ccc_env(&config, &push_p12, &[("P12_PW", "correct horse")]));
     let p12_thumb = field(&out, "thumbprint");
     let found = ok(ccc(&config, &["search", "carol"]));
     for t in [&ec_thumb, &ed_thumb, &p12_thumb] {
         assert!(found.contains(t.as_str()), "{t} not in {found}");
     }
     // And trust works for an Ed25519 certificate too.
-    ok(ccc(&config, &["trust", "-u", "carol", "-t", &ed_thumb]));
+    ok(trust(&config, "carol", &ed_thumb));
 }
 
 #[test]
 fn revoke_and_rotate_api_key() {
     let Some(bin) = certcentral() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&bin, None);
-    let config = tmp.path().join("config");
-    register(&config, &server.base, "dave");
-    let (cert, key) = openssl_cert(tmp.path(), "dave-ec", EC);
-    let thumbprint = push(&config, &cert, &key);
+    let (server, config, tmp) = registered(&bin, "dave");
+    let thumbprint = push_new_ec(&config, tmp.path(), "dave-ec");
 
     let out = ok(ccc(&config, &["revoke", "-t", &thumbprint]));
     assert_eq!(field(&out, "revoked"), thumbprint);
     let found = ok(ccc(&config, &["search", &thumbprint]));
     assert!(found.contains("REVOKED"), "{found}");
-    fails_with(
-        ccc(&config, &["trust", "-u", "dave", "-t", &thumbprint]),
-        "revoked",
-    );
+    fails_with(trust(&config, "dave", &thumbprint), "revoked");
     // Nobody else's key can revoke: a second account gets a clear refusal.
     let other = tmp.path().join("other");
     register(&other, &server.base, "erin");
-    let (cert2, key2) = openssl_cert(tmp.path(), "dave-ec2", EC);
-    let thumbprint2 = push(&config, &cert2, &key2);
-    let o = ccc(&other, &["revoke", "-t", &thumbprint2]);
-    assert!(!o.status.success(), "{}", text(&o));
+    let thumbprint2 = push_new_ec(&config, tmp.path(), "dave-ec2");
+    fails(ccc(&other, &["revoke", "-t", &thumbprint2]));
 
     // Rotation: a new key is saved (0600), the old one stops working.
-    let old_key = state(&config)["registries"][server.base.as_str()]["api_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let saved_key = || state(&config)["registries"][server.base.as_str()]["api_key"].clone();
+    let old_key = saved_key().as_str().unwrap().to_owned();
     let out = ok(ccc(&config, &["rotate-api-key"]));
     let new_key = field(&out, "api key");
     assert_ne!(new_key, old_key);
-    assert_eq!(
-        state(&config)["registries"][server.base.as_str()]["api_key"],
-        new_key.as_str()
-    );
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(config.join("registries.json"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
+    assert_eq!(saved_key(), new_key.as_str());
+    assert_state_is_private(&config);
     let (cert3, key3) = openssl_cert(tmp.path(), "dave-ec3", EC);
     push(&config, &cert3, &key3);
     let stale = tmp.path().join("stale");
@@ -510,30 +437,26 @@ fn revoke_and_rotate_api_key() {
         &stale,
         &["login", "--url", &server.base, "--api-key", &old_key],
     ));
-    let o = ccc(
-        &stale,
-        &[
-            "push",
-            "--cert",
-            cert3.to_str().unwrap(),
-            "--key",
-            key3.to_str().unwrap(),
-        ],
-    );
+    let o = push_files(&stale, &cert3, &key3, &[]);
     let all = text(&o);
     assert!(!o.status.success(), "the old key still works:\n{all}");
     assert!(all.contains("401"), "{all}");
 }
 
+/// The environment that points `ccc trust --system` at the CA directory `ca_dir` and
+/// the store-refreshing `update_command`.
+fn system_ca_env<'a>(ca_dir: &'a Path, update_command: &'a str) -> [(&'static str, &'a str); 2] {
+    [
+        ("CERTCENTRAL_SYSTEM_CA_DIR", ca_dir.to_str().unwrap()),
+        ("CERTCENTRAL_UPDATE_CA_COMMAND", update_command),
+    ]
+}
+
 #[test]
 fn trust_system_installs_into_the_ca_store_and_trusted_remove_takes_it_out() {
     let Some(bin) = certcentral() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&bin, None);
-    let config = tmp.path().join("config");
-    register(&config, &server.base, "frank");
-    let (cert, key) = openssl_cert(tmp.path(), "frank-ec", EC);
-    let thumbprint = push(&config, &cert, &key);
+    let (_server, config, tmp) = registered(&bin, "frank");
+    let thumbprint = push_new_ec(&config, tmp.path(), "frank-ec");
 
     let ca_dir = tmp.path().join("ca-certificates").join("certcentral");
     let calls = tmp.path().join("calls.txt");
@@ -549,15 +472,9 @@ fn trust_system_installs_into_the_ca_store_and_trusted_remove_takes_it_out() {
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     let command = format!("{} --verbose", script.display());
-    let env = [
-        ("CERTCENTRAL_SYSTEM_CA_DIR", ca_dir.to_str().unwrap()),
-        ("CERTCENTRAL_UPDATE_CA_COMMAND", command.as_str()),
-    ];
-    let out = ok(ccc_env(
-        &config,
-        &["trust", "-u", "frank", "-t", &thumbprint, "--system"],
-        &env,
-    ));
+    let env = system_ca_env(&ca_dir, &command);
+    let trust_system = ["trust", "-u", "frank", "-t", &thumbprint, "--system"];
+    let out = ok(ccc_env(&config, &trust_system, &env));
     let installed = ca_dir.join(format!("frank-{thumbprint}.crt"));
     assert!(out.contains(&installed.display().to_string()), "{out}");
     let pem = std::fs::read_to_string(&installed).unwrap();
@@ -571,27 +488,14 @@ fn trust_system_installs_into_the_ca_store_and_trusted_remove_takes_it_out() {
 
     ok(ccc_env(&config, &["trusted", "remove", &thumbprint], &env));
     assert!(!installed.exists());
-    assert!(
-        !config
-            .join("trusted")
-            .join(format!("{thumbprint}.pem"))
-            .exists()
-    );
+    assert!(!trusted_file(&config, &thumbprint).exists());
     assert_eq!(
         std::fs::read_to_string(&calls).unwrap(),
         "called --verbose\ncalled --verbose\n"
     );
     // A refresh command that fails is reported, naming it.
-    let env_fail = [
-        ("CERTCENTRAL_SYSTEM_CA_DIR", ca_dir.to_str().unwrap()),
-        ("CERTCENTRAL_UPDATE_CA_COMMAND", "false"),
-    ];
     fails_with(
-        ccc_env(
-            &config,
-            &["trust", "-u", "frank", "-t", &thumbprint, "--system"],
-            &env_fail,
-        ),
+        ccc_env(&config, &trust_system, &system_ca_env(&ca_dir, "false")),
         "false failed",
     );
 }
@@ -608,18 +512,7 @@ fn two_registries_keep_their_own_history_in_one_client() {
 
     let push_to = |base: &str, name: &str| {
         let (cert, key) = openssl_cert(tmp.path(), name, EC);
-        let out = ok(ccc(
-            &config,
-            &[
-                "push",
-                "--url",
-                base,
-                "--cert",
-                cert.to_str().unwrap(),
-                "--key",
-                key.to_str().unwrap(),
-            ],
-        ));
+        let out = ok(push_files(&config, &cert, &key, &["--url", base]));
         field(&out, "thumbprint")
     };
     let trust_from = |base: &str, thumbprint: &str| {

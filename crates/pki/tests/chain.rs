@@ -2,10 +2,11 @@
 
 mod common;
 
+use SubmissionKind::{Certificate, Precertificate};
 use common::*;
-use pki::chain::{ChainError, MAX_CHAIN_LEN, SubmissionKind, validate_chain};
+use pki::chain::{ChainError, MAX_CHAIN_LEN, SubmissionKind, ValidatedChain, validate_chain};
 use pki::{SignedEntry, precert_tbs_from_certificate};
-use rcgen::KeyPair;
+use rcgen::{CertifiedIssuer, CustomExtension, KeyPair};
 use sha2::{Digest, Sha256};
 
 fn spki_hash(cert_der: &[u8]) -> [u8; 32] {
@@ -20,18 +21,66 @@ fn spki_hash(cert_der: &[u8]) -> [u8; 32] {
     .into()
 }
 
-#[test]
-fn valid_certificate_chain_is_accepted_and_root_appended() {
+/// A root valid 2020–2030 (so at [`NOW_MS`]) and an intermediate `Int` under it.
+fn root_and_intermediate() -> (Ca, Ca) {
     let root = root("Root", 2020, 2030);
     let int = intermediate("Int", &root);
-    let leaf = leaf(&KeyPair::generate().unwrap(), &int, vec![]);
-    let v = validate_chain(
-        &[leaf.clone(), der(&int)],
-        &store(&[&root]),
-        NOW_MS,
-        SubmissionKind::Certificate,
-    )
-    .unwrap();
+    (root, int)
+}
+
+/// A leaf under `issuer` with a key of its own.
+fn fresh_leaf(issuer: &Ca, extra: Vec<CustomExtension>) -> Vec<u8> {
+    leaf(&KeyPair::generate().unwrap(), issuer, extra)
+}
+
+/// [`validate_chain`] at [`NOW_MS`] with `root` as the only trusted root.
+fn validate(
+    chain: &[Vec<u8>],
+    root: &Ca,
+    kind: SubmissionKind,
+) -> Result<ValidatedChain, ChainError> {
+    validate_chain(chain, &store(&[root]), NOW_MS, kind)
+}
+
+/// Why [`validate`] refuses `chain`; panics if it accepts it.
+fn rejection(chain: &[Vec<u8>], root: &Ca, kind: SubmissionKind) -> ChainError {
+    validate(chain, root, kind).unwrap_err()
+}
+
+/// Why a leaf carrying `extensions`, submitted alone as `kind`, is refused by a valid
+/// root that issued it.
+fn lone_leaf_rejection(extensions: Vec<CustomExtension>, kind: SubmissionKind) -> ChainError {
+    let root = root("Root", 2020, 2030);
+    let leaf = fresh_leaf(&root, extensions);
+    rejection(&[leaf], &root, kind)
+}
+
+/// Why the chain leaf → `Int` is refused when its root is valid only from the year
+/// `from` to the year `to`.
+fn rejection_with_root_valid(from: i32, to: i32) -> ChainError {
+    let root = root("Root", from, to);
+    let int = intermediate("Int", &root);
+    let leaf = fresh_leaf(&int, vec![]);
+    rejection(&[leaf, der(&int)], &root, Certificate)
+}
+
+/// The (issuer key hash, TBS) of a precertificate entry; panics on an X509 entry.
+fn precert_entry(entry: SignedEntry) -> ([u8; 32], Vec<u8>) {
+    let SignedEntry::Precert {
+        issuer_key_hash,
+        tbs_certificate,
+    } = entry
+    else {
+        panic!("expected precert entry")
+    };
+    (issuer_key_hash, tbs_certificate)
+}
+
+#[test]
+fn valid_certificate_chain_is_accepted_and_root_appended() {
+    let (root, int) = root_and_intermediate();
+    let leaf = fresh_leaf(&int, vec![]);
+    let v = validate(&[leaf.clone(), der(&int)], &root, Certificate).unwrap();
     assert_eq!(v.entry, SignedEntry::X509(leaf.clone()));
     assert_eq!(v.leaf_der, leaf);
     assert_eq!(v.chain_der, vec![der(&int), der(&root)]);
@@ -39,40 +88,20 @@ fn valid_certificate_chain_is_accepted_and_root_appended() {
 
 #[test]
 fn chain_ending_in_the_root_itself_is_accepted() {
-    let root = root("Root", 2020, 2030);
-    let int = intermediate("Int", &root);
-    let leaf = leaf(&KeyPair::generate().unwrap(), &int, vec![]);
-    let v = validate_chain(
-        &[leaf, der(&int), der(&root)],
-        &store(&[&root]),
-        NOW_MS,
-        SubmissionKind::Certificate,
-    )
-    .unwrap();
+    let (root, int) = root_and_intermediate();
+    let leaf = fresh_leaf(&int, vec![]);
+    let v = validate(&[leaf, der(&int), der(&root)], &root, Certificate).unwrap();
     assert_eq!(v.chain_der, vec![der(&int), der(&root)]);
 }
 
 #[test]
 fn precertificate_entry_has_issuer_key_hash_and_tbs_without_poison() {
-    let root = root("Root", 2020, 2030);
-    let int = intermediate("Int", &root);
+    let (root, int) = root_and_intermediate();
     let key = KeyPair::generate().unwrap();
     let precert = leaf(&key, &int, vec![poison(true)]);
     let final_cert = leaf(&key, &int, vec![]);
-    let v = validate_chain(
-        &[precert, der(&int)],
-        &store(&[&root]),
-        NOW_MS,
-        SubmissionKind::Precertificate,
-    )
-    .unwrap();
-    let SignedEntry::Precert {
-        issuer_key_hash,
-        tbs_certificate,
-    } = v.entry
-    else {
-        panic!("expected precert entry")
-    };
+    let v = validate(&[precert, der(&int)], &root, Precertificate).unwrap();
+    let (issuer_key_hash, tbs_certificate) = precert_entry(v.entry);
     assert_eq!(issuer_key_hash, spki_hash(&der(&int)));
     // The logged TBS is exactly the final certificate's TBS.
     assert_eq!(
@@ -83,28 +112,15 @@ fn precertificate_entry_has_issuer_key_hash_and_tbs_without_poison() {
 
 #[test]
 fn precert_via_precert_signing_certificate_rewrites_issuer_and_aki() {
-    let root = root("Root", 2020, 2030);
-    let int = intermediate("Int", &root);
+    let (root, int) = root_and_intermediate();
     let signer = precert_signing_cert(&int);
     let key = KeyPair::generate().unwrap();
     let precert = leaf(&key, &signer, vec![poison(true)]);
     // The final certificate is issued by the real CA with the same contents.
     let final_cert = leaf(&key, &int, vec![]);
-    let v = validate_chain(
-        &[precert, der(&signer), der(&int)],
-        &store(&[&root]),
-        NOW_MS,
-        SubmissionKind::Precertificate,
-    )
-    .unwrap();
+    let v = validate(&[precert, der(&signer), der(&int)], &root, Precertificate).unwrap();
     assert_eq!(v.chain_der, vec![der(&signer), der(&int), der(&root)]);
-    let SignedEntry::Precert {
-        issuer_key_hash,
-        tbs_certificate,
-    } = v.entry
-    else {
-        panic!("expected precert entry")
-    };
+    let (issuer_key_hash, tbs_certificate) = precert_entry(v.entry);
     assert_eq!(
         issuer_key_hash,
         spki_hash(&der(&int)),
@@ -121,38 +137,19 @@ fn precert_signing_certificate_without_following_ca_is_rejected() {
     // The precert signing cert is directly under the root, which gets appended: ok.
     let root = root("Root", 2020, 2030);
     let signer = precert_signing_cert(&root);
-    let key = KeyPair::generate().unwrap();
-    let precert = leaf(&key, &signer, vec![poison(true)]);
-    let v = validate_chain(
-        &[precert, der(&signer)],
-        &store(&[&root]),
-        NOW_MS,
-        SubmissionKind::Precertificate,
-    )
-    .unwrap();
-    let SignedEntry::Precert {
-        issuer_key_hash, ..
-    } = v.entry
-    else {
-        panic!()
-    };
+    let precert = fresh_leaf(&signer, vec![poison(true)]);
+    let v = validate(&[precert, der(&signer)], &root, Precertificate).unwrap();
+    let (issuer_key_hash, _) = precert_entry(v.entry);
     assert_eq!(issuer_key_hash, spki_hash(&der(&root)));
 }
 
 #[test]
 fn wrong_signature_is_rejected() {
-    let root = root("Root", 2020, 2030);
-    let int = intermediate("Int", &root);
+    let (root, int) = root_and_intermediate();
     // Same subject name "Int", different key: the leaf's signature will not verify.
     let impostor = intermediate("Int", &root);
-    let leaf = leaf(&KeyPair::generate().unwrap(), &impostor, vec![]);
-    let err = validate_chain(
-        &[leaf, der(&int)],
-        &store(&[&root]),
-        NOW_MS,
-        SubmissionKind::Certificate,
-    )
-    .unwrap_err();
+    let leaf = fresh_leaf(&impostor, vec![]);
+    let err = rejection(&[leaf, der(&int)], &root, Certificate);
     assert!(
         matches!(err, ChainError::BadSignature { index: 0, .. }),
         "{err:?}"
@@ -161,82 +158,44 @@ fn wrong_signature_is_rejected() {
 
 #[test]
 fn issuer_name_mismatch_is_rejected() {
-    let root = root("Root", 2020, 2030);
-    let int = intermediate("Int", &root);
+    let (root, int) = root_and_intermediate();
     let other = intermediate("Other", &root);
-    let leaf = leaf(&KeyPair::generate().unwrap(), &int, vec![]);
+    let leaf = fresh_leaf(&int, vec![]);
     assert_eq!(
-        validate_chain(
-            &[leaf, der(&other)],
-            &store(&[&root]),
-            NOW_MS,
-            SubmissionKind::Certificate
-        )
-        .unwrap_err(),
+        rejection(&[leaf, der(&other)], &root, Certificate),
         ChainError::IssuerMismatch { index: 0 }
     );
 }
 
 #[test]
 fn chain_not_reaching_a_root_is_rejected() {
-    let root = root("Root", 2020, 2030);
-    let other_root = common::root("Other Root", 2020, 2030);
-    let int = intermediate("Int", &root);
-    let leaf = leaf(&KeyPair::generate().unwrap(), &int, vec![]);
+    let (_, int) = root_and_intermediate();
+    let other_root = root("Other Root", 2020, 2030);
+    let leaf = fresh_leaf(&int, vec![]);
     assert_eq!(
-        validate_chain(
-            &[leaf.clone(), der(&int)],
-            &store(&[&other_root]),
-            NOW_MS,
-            SubmissionKind::Certificate
-        )
-        .unwrap_err(),
+        rejection(&[leaf.clone(), der(&int)], &other_root, Certificate),
         ChainError::NoPathToRoot
     );
     // Same root name, different key.
-    let fake_root = common::root("Root", 2020, 2030);
+    let fake_root = root("Root", 2020, 2030);
     assert_eq!(
-        validate_chain(
-            &[leaf, der(&int)],
-            &store(&[&fake_root]),
-            NOW_MS,
-            SubmissionKind::Certificate
-        )
-        .unwrap_err(),
+        rejection(&[leaf, der(&int)], &fake_root, Certificate),
         ChainError::NoPathToRoot
     );
 }
 
 #[test]
 fn expired_root_is_rejected() {
-    let root = root("Root", 2010, 2020);
-    let int = intermediate("Int", &root);
-    let leaf = leaf(&KeyPair::generate().unwrap(), &int, vec![]);
     assert_eq!(
-        validate_chain(
-            &[leaf, der(&int)],
-            &store(&[&root]),
-            NOW_MS,
-            SubmissionKind::Certificate
-        )
-        .unwrap_err(),
+        rejection_with_root_valid(2010, 2020),
         ChainError::RootExpired
     );
 }
 
 #[test]
 fn not_yet_valid_root_is_rejected() {
-    let root = root("Root", 2030, 2040);
-    let int = intermediate("Int", &root);
-    let leaf = leaf(&KeyPair::generate().unwrap(), &int, vec![]);
     assert_eq!(
-        validate_chain(
-            &[leaf, der(&int)],
-            &store(&[&root]),
-            NOW_MS,
-            SubmissionKind::Certificate
-        )
-        .unwrap_err(),
+        rejection_with_root_valid(2030, 2040),
         ChainError::RootNotYetValid
     );
 }
@@ -250,15 +209,9 @@ fn expired_intermediate_is_rejected_but_expired_leaf_is_not() {
         &root,
     )
     .unwrap();
-    let leaf = leaf(&KeyPair::generate().unwrap(), &int, vec![]);
+    let leaf = fresh_leaf(&int, vec![]);
     assert_eq!(
-        validate_chain(
-            &[leaf, int.der().to_vec()],
-            &store(&[&root]),
-            NOW_MS,
-            SubmissionKind::Certificate
-        )
-        .unwrap_err(),
+        rejection(&[leaf, der(&int)], &root, Certificate),
         ChainError::IntermediateExpired { index: 1 }
     );
 }
@@ -269,63 +222,33 @@ fn non_ca_issuer_is_rejected() {
     let mut p = ca_params("NotCA", 2020, 2030);
     p.is_ca = rcgen::IsCa::ExplicitNoCa;
     let not_ca = CertifiedIssuer::signed_by(p, KeyPair::generate().unwrap(), &root).unwrap();
-    let leaf = leaf(&KeyPair::generate().unwrap(), &not_ca, vec![]);
+    let leaf = fresh_leaf(&not_ca, vec![]);
     assert_eq!(
-        validate_chain(
-            &[leaf, not_ca.der().to_vec()],
-            &store(&[&root]),
-            NOW_MS,
-            SubmissionKind::Certificate
-        )
-        .unwrap_err(),
+        rejection(&[leaf, der(&not_ca)], &root, Certificate),
         ChainError::NotCa { index: 1 }
     );
 }
 
 #[test]
 fn poison_on_certificate_is_rejected() {
-    let root = root("Root", 2020, 2030);
-    let leaf = leaf(&KeyPair::generate().unwrap(), &root, vec![poison(true)]);
     assert_eq!(
-        validate_chain(
-            &[leaf],
-            &store(&[&root]),
-            NOW_MS,
-            SubmissionKind::Certificate
-        )
-        .unwrap_err(),
+        lone_leaf_rejection(vec![poison(true)], Certificate),
         ChainError::PoisonOnCertificate
     );
 }
 
 #[test]
 fn missing_poison_on_precertificate_is_rejected() {
-    let root = root("Root", 2020, 2030);
-    let leaf = leaf(&KeyPair::generate().unwrap(), &root, vec![]);
     assert_eq!(
-        validate_chain(
-            &[leaf],
-            &store(&[&root]),
-            NOW_MS,
-            SubmissionKind::Precertificate
-        )
-        .unwrap_err(),
+        lone_leaf_rejection(vec![], Precertificate),
         ChainError::MissingPoison
     );
 }
 
 #[test]
 fn non_critical_poison_is_rejected() {
-    let root = root("Root", 2020, 2030);
-    let leaf = leaf(&KeyPair::generate().unwrap(), &root, vec![poison(false)]);
     assert_eq!(
-        validate_chain(
-            &[leaf],
-            &store(&[&root]),
-            NOW_MS,
-            SubmissionKind::Precertificate
-        )
-        .unwrap_err(),
+        lone_leaf_rejection(vec![poison(false)], Precertificate),
         ChainError::PoisonNotCritical
     );
 }
@@ -333,18 +256,14 @@ fn non_critical_poison_is_rejected() {
 #[test]
 fn garbage_der_in_chain_is_rejected() {
     let root = root("Root", 2020, 2030);
-    let leaf = leaf(&KeyPair::generate().unwrap(), &root, vec![]);
+    let leaf = fresh_leaf(&root, vec![]);
     let mut truncated = der(&root);
     truncated.truncate(truncated.len() - 1);
-    assert!(matches!(
-        validate_chain(
-            &[leaf, truncated],
-            &store(&[&root]),
-            NOW_MS,
-            SubmissionKind::Certificate
-        ),
-        Err(ChainError::Malformed { index: 1, .. })
-    ));
+    let err = rejection(&[leaf, truncated], &root, Certificate);
+    assert!(
+        matches!(err, ChainError::Malformed { index: 1, .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -352,13 +271,7 @@ fn oversized_chain_is_rejected() {
     let root = root("Root", 2020, 2030);
     let chain = vec![der(&root); MAX_CHAIN_LEN + 1];
     assert_eq!(
-        validate_chain(
-            &chain,
-            &store(&[&root]),
-            NOW_MS,
-            SubmissionKind::Certificate
-        )
-        .unwrap_err(),
+        rejection(&chain, &root, Certificate),
         ChainError::ChainTooLong(MAX_CHAIN_LEN + 1)
     );
 }
@@ -375,28 +288,20 @@ fn root_store_dedups_and_indexes_pem_bundles() {
     let roots: Vec<&[u8]> = s.roots_der().collect();
     assert_eq!(roots, vec![a.der().as_ref(), b.der().as_ref()]);
     // A leaf (non-CA) cannot be a root.
-    let leaf = leaf(&KeyPair::generate().unwrap(), &a, vec![]);
+    let leaf = fresh_leaf(&a, vec![]);
     assert_eq!(
         s.add_der(&leaf).unwrap_err(),
         ChainError::NotCa { index: 0 }
     );
 }
 
-use rcgen::CertifiedIssuer;
-
 #[test]
 fn remembered_intermediate_signatures_never_vouch_for_other_bytes() {
-    let root = root("Root", 2020, 2030);
-    let int = intermediate("Int", &root);
+    let (root, int) = root_and_intermediate();
     let roots = store(&[&root]);
     let chain = |int_der: Vec<u8>| {
-        let leaf = leaf(&KeyPair::generate().unwrap(), &int, vec![]);
-        validate_chain(
-            &[leaf, int_der, der(&root)],
-            &roots,
-            NOW_MS,
-            SubmissionKind::Certificate,
-        )
+        let leaf = fresh_leaf(&int, vec![]);
+        validate_chain(&[leaf, int_der, der(&root)], &roots, NOW_MS, Certificate)
     };
     // Twice: the second validation takes the intermediate's link from the cache.
     chain(der(&int)).unwrap();

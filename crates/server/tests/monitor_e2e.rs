@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use common::Server;
+use common::{Server, answer, dev_token};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
@@ -128,29 +128,9 @@ impl Webhook {
     }
 }
 
-fn answer(response: reqwest::blocking::Response) -> (u16, Value) {
-    let status = response.status().as_u16();
-    let text = response.text().unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-fn token(http: &Client, server: &Server, email: &str) -> String {
-    let (status, body) = answer(
-        http.post(format!("{}/dev/oidc/token", server.base))
-            .json(&json!({ "email": email }))
-            .send()
-            .unwrap(),
-    );
-    assert_eq!(status, 200, "{body}");
-    body["id_token"].as_str().unwrap().to_owned()
-}
-
 /// Registers `username` for `email`; returns its API key.
 fn account(http: &Client, server: &Server, email: &str, username: &str) -> String {
-    let token = token(http, server, email);
+    let token = dev_token(http, server, email);
     let (status, body) = answer(
         http.post(format!("{}/api/v1/accounts", server.base))
             .bearer_auth(&token)
@@ -253,7 +233,7 @@ fn issue(http: &Client, server: &Server, dir: &Path, email: &str) {
         "req", "-new", "-key", "k.key", "-subj", "/CN=x", "-out", "k.csr",
     ]);
     let csr = std::fs::read(dir.join("k.csr")).unwrap();
-    let token = token(http, server, email);
+    let token = dev_token(http, server, email);
     let (status, body) = answer(
         http.post(format!("{}/api/v2/signingCert", server.base))
             .bearer_auth(&token)

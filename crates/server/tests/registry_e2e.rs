@@ -8,60 +8,27 @@ mod common;
 use std::path::Path;
 
 use aws_lc_rs::digest;
-use common::{Server, b64, client, unb64};
+use common::{Server, answer, b64, client, dev_token, hashes, unb64};
 use merkle::checkpoint::Checkpoint;
 use merkle::note::{Ed25519NoteVerifier, NoteVerifier, SignedNote};
-use reqwest::blocking::Client;
+use reqwest::blocking::{Client, Response};
 use serde_json::{Value, json};
 use testkit::openssl::SelfSigned as Fixture;
 
 /// Starts `serve --dev` over `dir`, with an optional config overlay.
 fn dev_server(dir: &Path, overlay: Option<&str>) -> Server {
     let data = dir.join("data");
-    let data_arg = data.to_str().unwrap().to_owned();
-    match overlay {
-        None => Server::spawn(
-            &["--dev", "--listen", "127.0.0.1:0", "--data-dir", &data_arg],
-            &data,
-        ),
-        Some(text) => {
-            let path = dir.join("overlay.toml");
-            std::fs::write(&path, text).unwrap();
-            Server::spawn(
-                &[
-                    "--dev",
-                    "--listen",
-                    "127.0.0.1:0",
-                    "--data-dir",
-                    &data_arg,
-                    "--config",
-                    path.to_str().unwrap(),
-                ],
-                &data,
-            )
-        }
-    }
+    let Some(text) = overlay else {
+        return Server::dev(&data, &[]);
+    };
+    let path = dir.join("overlay.toml");
+    std::fs::write(&path, text).unwrap();
+    Server::dev(&data, &["--config", path.to_str().unwrap()])
 }
 
-fn token(http: &Client, server: &Server, email: &str) -> String {
-    let response: Value = http
-        .post(format!("{}/dev/oidc/token", server.base))
-        .json(&json!({ "email": email }))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    response["id_token"].as_str().unwrap().to_owned()
-}
-
-/// (status, JSON body or the text as a JSON string)
-fn answer(response: reqwest::blocking::Response) -> (u16, Value) {
-    let status = response.status().as_u16();
-    let text = response.text().unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+/// GET `path` on `server`: (status, JSON body or text).
+fn get(http: &Client, server: &Server, path: &str) -> (u16, Value) {
+    answer(http.get(format!("{}{path}", server.base)).send().unwrap())
 }
 
 fn register(http: &Client, server: &Server, token: &str, username: &str) -> (u16, Value) {
@@ -75,21 +42,26 @@ fn register(http: &Client, server: &Server, token: &str, username: &str) -> (u16
 }
 
 fn account(http: &Client, server: &Server, email: &str, username: &str) -> String {
-    let token = token(http, server, email);
+    let token = dev_token(http, server, email);
     let (status, body) = register(http, server, &token, username);
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["username"], username);
     body["api_key"].as_str().unwrap().to_owned()
 }
 
-/// A new challenge: (id, nonce bytes).
-fn challenge(http: &Client, server: &Server, key: &str) -> (String, Vec<u8>) {
-    let (status, body) = answer(
+/// POST `/api/v1/challenges` with API key `key`.
+fn request_challenge(http: &Client, server: &Server, key: &str) -> (u16, Value) {
+    answer(
         http.post(format!("{}/api/v1/challenges", server.base))
             .bearer_auth(key)
             .send()
             .unwrap(),
-    );
+    )
+}
+
+/// A new challenge: (id, nonce bytes).
+fn challenge(http: &Client, server: &Server, key: &str) -> (String, Vec<u8>) {
+    let (status, body) = request_challenge(http, server, key);
     assert_eq!(status, 201, "{body}");
     assert!(body["expires_at"].as_str().unwrap().ends_with('Z'));
     let nonce = unb64(body["nonce"].as_str().unwrap());
@@ -105,6 +77,56 @@ fn push(http: &Client, server: &Server, key: &str, challenge_id: &str, cms: &[u8
             .send()
             .unwrap(),
     )
+}
+
+/// DELETE `/api/v1/certs/{thumbprint}` with API key `key`.
+fn revoke(http: &Client, server: &Server, key: &str, thumbprint: &str) -> (u16, Value) {
+    answer(
+        http.delete(format!("{}/api/v1/certs/{thumbprint}", server.base))
+            .bearer_auth(key)
+            .send()
+            .unwrap(),
+    )
+}
+
+/// POST `/api/v1/api-keys/rotate` with API key `key`.
+fn rotate_api_key(http: &Client, server: &Server, key: &str) -> (u16, Value) {
+    answer(
+        http.post(format!("{}/api/v1/api-keys/rotate", server.base))
+            .bearer_auth(key)
+            .send()
+            .unwrap(),
+    )
+}
+
+/// The unauthenticated download of `username`'s certificate `thumbprint`.
+fn download(http: &Client, server: &Server, username: &str, thumbprint: &str) -> Response {
+    http.get(format!(
+        "{}/api/cert/getusercert?username={username}&thumbprint={thumbprint}",
+        server.base
+    ))
+    .send()
+    .unwrap()
+}
+
+/// Asserts that the download of `username`'s `thumbprint` is `der` byte for byte, with
+/// the revocation header saying `revoked`.
+fn assert_downloads(
+    http: &Client,
+    server: &Server,
+    username: &str,
+    thumbprint: &str,
+    der: &[u8],
+    revoked: bool,
+) {
+    let response = download(http, server, username, thumbprint);
+    assert_eq!(response.status(), 200, "{thumbprint}");
+    assert_eq!(
+        response.headers()["x-certcentral-revoked"],
+        revoked.to_string(),
+        "{thumbprint}"
+    );
+    assert_eq!(pem_to_der(&response.text().unwrap()), der, "{thumbprint}");
 }
 
 /// A self-signed certificate by `openssl req -x509` (subject `CN=<name>, O=Example
@@ -198,17 +220,11 @@ fn assert_logged(
     assert_eq!(&entry[9..9 + user_len], username.as_bytes());
     assert_eq!(entry[9 + user_len], action);
     assert_eq!(&entry[9 + user_len + 3..], der);
-    let proof: Vec<merkle::Hash> = body["inclusion_proof"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| unb64(h.as_str().unwrap()).try_into().unwrap())
-        .collect();
     merkle::verify_inclusion(
         &merkle::leaf_hash(&entry),
         index,
         checkpoint.size,
-        &proof,
+        &hashes(&body["inclusion_proof"]),
         &checkpoint.root,
     )
     .expect("inclusion proof verifies against the returned checkpoint");
@@ -242,11 +258,11 @@ fn register_push_download_search_revoke_with_proofs() {
     // Accounts: one per identity, usernames unique and well-formed.
     let key = account(&http, &server, "alice@example.com", "alice");
     assert!(key.starts_with("cck_"));
-    let alice_token = token(&http, &server, "alice@example.com");
+    let alice_token = dev_token(&http, &server, "alice@example.com");
     let (status, body) = register(&http, &server, &alice_token, "alice-two");
     assert_eq!(status, 409, "{body}");
     assert!(body["message"].as_str().unwrap().contains("alice"));
-    let bob_token = token(&http, &server, "bob@example.com");
+    let bob_token = dev_token(&http, &server, "bob@example.com");
     let (status, body) = register(&http, &server, &bob_token, "alice");
     assert_eq!(
         (status, body["code"].as_str()),
@@ -287,17 +303,8 @@ fn register_push_download_search_revoke_with_proofs() {
 
     // Downloads are byte-identical, with no authentication.
     for (fixture, body) in [&rsa, &ec].iter().zip(&pushed) {
-        let response = http
-            .get(format!(
-                "{}/api/cert/getusercert?username=alice&thumbprint={}",
-                server.base,
-                body["thumbprint"].as_str().unwrap()
-            ))
-            .send()
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        assert_eq!(response.headers()["x-certcentral-revoked"], "false");
-        assert_eq!(pem_to_der(&response.text().unwrap()), fixture.der);
+        let thumbprint = body["thumbprint"].as_str().unwrap();
+        assert_downloads(&http, &server, "alice", thumbprint, &fixture.der, false);
         let by_key = common::get_json(
             &http,
             &format!(
@@ -309,15 +316,7 @@ fn register_push_download_search_revoke_with_proofs() {
         assert_eq!(by_key["thumbprint"], body["thumbprint"]);
         assert_eq!(pem_to_der(by_key["pem"].as_str().unwrap()), fixture.der);
     }
-    let (status, _) = answer(
-        http.get(format!(
-            "{}/api/cert/getusercert?username=alice&thumbprint={}",
-            server.base,
-            "0".repeat(40)
-        ))
-        .send()
-        .unwrap(),
-    );
+    let (status, _) = answer(download(&http, &server, "alice", &"0".repeat(40)));
     assert_eq!(status, 404);
 
     // Listing and search.
@@ -341,49 +340,26 @@ fn register_push_download_search_revoke_with_proofs() {
 
     // Revocation: a revoke leaf, the certificate stays downloadable and says so.
     let thumb = pushed[0]["thumbprint"].as_str().unwrap();
-    let (status, body) = answer(
-        http.delete(format!("{}/api/v1/certs/{thumb}", server.base))
-            .bearer_auth(&key)
-            .send()
-            .unwrap(),
-    );
+    let (status, body) = revoke(&http, &server, &key, thumb);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["revoked"], true);
     assert_eq!(body["log_index"], 2);
     assert_logged(&http, &server, &body, "alice", 1, &rsa.der);
-    let response = http
-        .get(format!(
-            "{}/api/cert/getusercert?username=alice&thumbprint={}",
-            server.base,
-            thumb.to_ascii_lowercase()
-        ))
-        .send()
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["x-certcentral-revoked"], "true");
-    assert_eq!(pem_to_der(&response.text().unwrap()), rsa.der);
+    let lower = thumb.to_ascii_lowercase();
+    assert_downloads(&http, &server, "alice", &lower, &rsa.der, true);
     let listing = common::get_json(&http, &format!("{}/api/v1/users/alice/certs", server.base));
     assert_eq!(listing["certs"][0]["revoked"], true);
     assert_eq!(listing["certs"][1]["revoked"], false);
-    let (status, _) = answer(
-        http.delete(format!("{}/api/v1/certs/{thumb}", server.base))
-            .bearer_auth(&key)
-            .send()
-            .unwrap(),
-    );
+    let (status, _) = revoke(&http, &server, &key, thumb);
     assert_eq!(status, 409, "revoking twice");
     let bob_key = account(&http, &server, "bob@example.com", "bob");
-    let (status, _) = answer(
-        http.delete(format!(
-            "{}/api/v1/certs/{}",
-            server.base,
-            pushed[1]["thumbprint"].as_str().unwrap()
-        ))
-        .bearer_auth(&bob_key)
-        .send()
-        .unwrap(),
+    let bobs_try = revoke(
+        &http,
+        &server,
+        &bob_key,
+        pushed[1]["thumbprint"].as_str().unwrap(),
     );
-    assert_eq!(status, 404, "only the owner revokes");
+    assert_eq!(bobs_try.0, 404, "only the owner revokes");
 
     // The proof and consistency endpoints agree with the checkpoints.
     assert_eq!(log_size(&http, &server), 3);
@@ -400,18 +376,9 @@ fn register_push_download_search_revoke_with_proofs() {
         &http,
         &format!("{}/registry/log/consistency?old=1&size=3", server.base),
     );
-    let proof: Vec<merkle::Hash> = consistency["proof"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| unb64(h.as_str().unwrap()).try_into().unwrap())
-        .collect();
+    let proof = hashes(&consistency["proof"]);
     merkle::verify_consistency(1, 3, &root1, &root3, &proof).expect("consistent");
-    let (status, _) = answer(
-        http.get(format!("{}/registry/log/proof?index=0&size=4", server.base))
-            .send()
-            .unwrap(),
-    );
+    let (status, _) = get(&http, &server, "/registry/log/proof?index=0&size=4");
     assert_eq!(status, 400, "a size beyond the log");
     for bad in [
         "proof?index=5&size=3",
@@ -421,11 +388,7 @@ fn register_push_download_search_revoke_with_proofs() {
         "consistency?old=3&size=1",
         "consistency?old=1&size=99",
     ] {
-        let (status, body) = answer(
-            http.get(format!("{}/registry/log/{bad}", server.base))
-                .send()
-                .unwrap(),
-        );
+        let (status, body) = get(&http, &server, &format!("/registry/log/{bad}"));
         assert_eq!(status, 400, "{bad}: {body}");
         assert!(body["message"].is_string(), "{bad}: {body}");
     }
@@ -435,11 +398,7 @@ fn register_push_download_search_revoke_with_proofs() {
         "tile/entries/000.p/9",
         "tile/x/y",
     ] {
-        let status = http
-            .get(format!("{}/registry/log/{missing}", server.base))
-            .send()
-            .unwrap()
-            .status();
+        let (status, _) = get(&http, &server, &format!("/registry/log/{missing}"));
         assert_eq!(status, 404, "{missing}");
     }
     let hash_tile = http
@@ -450,22 +409,45 @@ fn register_push_download_search_revoke_with_proofs() {
     assert_eq!(hash_tile.bytes().unwrap().len(), 3 * 32);
 
     // Key rotation: the old key stops working, the new one works.
-    let (status, body) = answer(
-        http.post(format!("{}/api/v1/api-keys/rotate", server.base))
-            .bearer_auth(&key)
-            .send()
-            .unwrap(),
-    );
+    let (status, body) = rotate_api_key(&http, &server, &key);
     assert_eq!(status, 200, "{body}");
     let new_key = body["api_key"].as_str().unwrap().to_owned();
-    let (status, _) = answer(
-        http.post(format!("{}/api/v1/challenges", server.base))
-            .bearer_auth(&key)
-            .send()
-            .unwrap(),
-    );
+    let (status, _) = request_challenge(&http, &server, &key);
     assert_eq!(status, 401, "a rotated-out key is revoked");
     challenge(&http, &server, &new_key);
+}
+
+/// What a refused push must leave as it was: the log's size and how many certificates
+/// the pushing account has.
+struct Baseline<'a> {
+    http: &'a Client,
+    server: &'a Server,
+    username: &'a str,
+    log_size: u64,
+    certs: usize,
+}
+
+impl Baseline<'_> {
+    /// Asserts that `answer` refuses with status `want` and a message mentioning
+    /// `words`, and that nothing was appended or stored.
+    fn assert_refused(&self, (status, body): (u16, Value), want: u16, words: &str) {
+        assert_eq!(status, want, "{body}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.to_lowercase().contains(words),
+            "message {message:?} should mention {words:?}"
+        );
+        assert_eq!(
+            log_size(self.http, self.server),
+            self.log_size,
+            "a failed push appends no leaf ({words})"
+        );
+        assert_eq!(
+            user_cert_count(self.http, self.server, self.username),
+            self.certs,
+            "a failed push stores no row ({words})"
+        );
+    }
 }
 
 #[test]
@@ -477,49 +459,30 @@ fn rejected_pushes_change_nothing() {
     let other_key = account(&http, &server, "dave@example.com", "dave");
     let good = openssl_cert(dir.path(), "good", P256, CODE_SIGNING);
     let other = openssl_cert(dir.path(), "other", RSA, CODE_SIGNING);
+    let signed = |content: &[u8], signer: &Fixture| cms_sign(dir.path(), content, signer, &[]);
 
     // A baseline push, so "nothing changed" is checked against a non-empty log.
     let (id, nonce) = challenge(&http, &server, &key);
-    let (status, body) = push(
-        &http,
-        &server,
-        &key,
-        &id,
-        &cms_sign(dir.path(), &nonce, &good, &[]),
-    );
+    let (status, body) = push(&http, &server, &key, &id, &signed(&nonce, &good));
     assert_eq!(status, 201, "{body}");
-    let size = log_size(&http, &server);
-
-    let expect_rejected = |status: u16, body: &Value, want: u16, words: &str| {
-        assert_eq!(status, want, "{body}");
-        let message = body["message"].as_str().unwrap_or_default();
-        assert!(
-            message.to_lowercase().contains(words),
-            "message {message:?} should mention {words:?}"
-        );
-        assert_eq!(
-            log_size(&http, &server),
-            size,
-            "a failed push appends no leaf"
-        );
-        assert_eq!(
-            user_cert_count(&http, &server, "carol"),
-            1,
-            "a failed push stores no row"
-        );
+    let mut baseline = Baseline {
+        http: &http,
+        server: &server,
+        username: "carol",
+        log_size: log_size(&http, &server),
+        certs: 1,
     };
 
     // Replayed challenge.
-    let cms = cms_sign(dir.path(), &nonce, &other, &[]);
-    let (status, body) = push(&http, &server, &key, &id, &cms);
-    expect_rejected(status, &body, 409, "already used");
+    let replay = push(&http, &server, &key, &id, &signed(&nonce, &other));
+    baseline.assert_refused(replay, 409, "already used");
 
     // Racing pushes of one challenge: exactly one wins.
     let (id, nonce) = challenge(&http, &server, &key);
     let racers: Vec<Vec<u8>> = (0..4)
         .map(|n| {
             let fixture = openssl_cert(dir.path(), &format!("racer-{n}"), P256, CODE_SIGNING);
-            cms_sign(dir.path(), &nonce, &fixture, &[])
+            signed(&nonce, &fixture)
         })
         .collect();
     let statuses: Vec<u16> = std::thread::scope(|scope| {
@@ -538,87 +501,44 @@ fn rejected_pushes_change_nothing() {
         statuses.iter().all(|&s| s == 201 || s == 409),
         "{statuses:?}"
     );
-    let size = size + 1;
-    assert_eq!(log_size(&http, &server), size);
-    let expect_rejected = |status: u16, body: &Value, want: u16, words: &str| {
-        assert_eq!(status, want, "{body}");
-        let message = body["message"].as_str().unwrap_or_default();
-        assert!(
-            message.to_lowercase().contains(words),
-            "message {message:?} should mention {words:?}"
-        );
-        assert_eq!(
-            log_size(&http, &server),
-            size,
-            "a failed push appends no leaf"
-        );
-        assert_eq!(
-            user_cert_count(&http, &server, "carol"),
-            2,
-            "a failed push stores no row"
-        );
-    };
+    baseline.log_size += 1;
+    baseline.certs += 1;
+    assert_eq!(log_size(&http, &server), baseline.log_size);
 
     // Expired challenge.
     let (id, nonce) = challenge(&http, &server, &key);
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    let (status, body) = push(
-        &http,
-        &server,
-        &key,
-        &id,
-        &cms_sign(dir.path(), &nonce, &other, &[]),
-    );
-    expect_rejected(status, &body, 410, "expired");
+    let late = push(&http, &server, &key, &id, &signed(&nonce, &other));
+    baseline.assert_refused(late, 410, "expired");
 
     // Another account's challenge.
     let (id, nonce) = challenge(&http, &server, &other_key);
-    let (status, body) = push(
-        &http,
-        &server,
-        &key,
-        &id,
-        &cms_sign(dir.path(), &nonce, &other, &[]),
-    );
-    expect_rejected(status, &body, 400, "another account");
+    let foreign = push(&http, &server, &key, &id, &signed(&nonce, &other));
+    baseline.assert_refused(foreign, 400, "another account");
 
     // Content that is not the nonce.
     let (id, _) = challenge(&http, &server, &key);
-    let (status, body) = push(
+    let not_nonce = push(
         &http,
         &server,
         &key,
         &id,
-        &cms_sign(dir.path(), b"something else", &other, &[]),
+        &signed(b"something else", &other),
     );
-    expect_rejected(status, &body, 400, "not the challenge nonce");
+    baseline.assert_refused(not_nonce, 400, "not the challenge nonce");
 
     // Signed by a key other than the included certificate's: `twin` has the same
     // issuer and serial as `signer`, so it matches the SignerIdentifier, but another key.
-    let signer = openssl_cert(
-        dir.path(),
-        "twin",
-        P256,
-        &[
-            "-addext",
-            "extendedKeyUsage=codeSigning",
-            "-set_serial",
-            "7",
-        ],
-    );
+    const SERIAL_7: &[&str] = &[
+        "-addext",
+        "extendedKeyUsage=codeSigning",
+        "-set_serial",
+        "7",
+    ];
+    let signer = openssl_cert(dir.path(), "twin", P256, SERIAL_7);
     let twin_dir = dir.path().join("twin");
     std::fs::create_dir_all(&twin_dir).unwrap();
-    let twin = openssl_cert(
-        &twin_dir,
-        "twin",
-        P256,
-        &[
-            "-addext",
-            "extendedKeyUsage=codeSigning",
-            "-set_serial",
-            "7",
-        ],
-    );
+    let twin = openssl_cert(&twin_dir, "twin", P256, SERIAL_7);
     let (id, nonce) = challenge(&http, &server, &key);
     let swapped = cms_sign(
         dir.path(),
@@ -626,48 +546,36 @@ fn rejected_pushes_change_nothing() {
         &signer,
         &["-nocerts", "-certfile", twin.cert.to_str().unwrap()],
     );
-    let (status, body) = push(&http, &server, &key, &id, &swapped);
-    expect_rejected(status, &body, 400, "does not verify");
+    let wrong_key = push(&http, &server, &key, &id, &swapped);
+    baseline.assert_refused(wrong_key, 400, "does not verify");
 
     // No codeSigning EKU.
     let plain = openssl_cert(dir.path(), "plain", P256, &[]);
     let (id, nonce) = challenge(&http, &server, &key);
-    let (status, body) = push(
-        &http,
-        &server,
-        &key,
-        &id,
-        &cms_sign(dir.path(), &nonce, &plain, &[]),
-    );
-    expect_rejected(status, &body, 422, "codesigning");
+    let no_eku = push(&http, &server, &key, &id, &signed(&nonce, &plain));
+    baseline.assert_refused(no_eku, 422, "codesigning");
 
     // Expired certificate (rcgen sets the past validity openssl req cannot).
     let expired = expired_cert(dir.path());
     let (id, nonce) = challenge(&http, &server, &key);
-    let (status, body) = push(
-        &http,
-        &server,
-        &key,
-        &id,
-        &cms_sign(dir.path(), &nonce, &expired, &[]),
-    );
-    expect_rejected(status, &body, 422, "expired");
+    let stale_cert = push(&http, &server, &key, &id, &signed(&nonce, &expired));
+    baseline.assert_refused(stale_cert, 422, "expired");
 
     // Garbage and truncated DER, and non-base64.
     let (id, nonce) = challenge(&http, &server, &key);
-    let (status, body) = push(&http, &server, &key, &id, b"\x30\x03garbage");
-    expect_rejected(status, &body, 400, "der");
-    let valid = cms_sign(dir.path(), &nonce, &other, &[]);
-    let (status, body) = push(&http, &server, &key, &id, &valid[..valid.len() / 2]);
-    expect_rejected(status, &body, 400, "der");
-    let (status, body) = answer(
+    let garbage = push(&http, &server, &key, &id, b"\x30\x03garbage");
+    baseline.assert_refused(garbage, 400, "der");
+    let valid = signed(&nonce, &other);
+    let truncated = push(&http, &server, &key, &id, &valid[..valid.len() / 2]);
+    baseline.assert_refused(truncated, 400, "der");
+    let not_base64 = answer(
         http.post(format!("{}/api/v1/certs", server.base))
             .bearer_auth(&key)
             .json(&json!({ "challenge_id": id, "cms": "!!not base64!!" }))
             .send()
             .unwrap(),
     );
-    expect_rejected(status, &body, 400, "base64");
+    baseline.assert_refused(not_base64, 400, "base64");
 
     // A body over 1 MiB.
     let (status, body) = answer(
@@ -679,27 +587,22 @@ fn rejected_pushes_change_nothing() {
             .unwrap(),
     );
     assert_eq!(status, 413, "{body}");
-    assert_eq!(log_size(&http, &server), size);
+    assert_eq!(log_size(&http, &server), baseline.log_size);
 
     // Bad and revoked API keys.
-    let (status, body) = push(&http, &server, "cck_not-a-real-key", &id, &valid);
-    expect_rejected(status, &body, 401, "api key");
-    let (status, _) = answer(
-        http.post(format!("{}/api/v1/api-keys/rotate", server.base))
-            .bearer_auth(&key)
-            .send()
-            .unwrap(),
-    );
+    let bad_key = push(&http, &server, "cck_not-a-real-key", &id, &valid);
+    baseline.assert_refused(bad_key, 401, "api key");
+    let (status, _) = rotate_api_key(&http, &server, &key);
     assert_eq!(status, 200);
-    let (status, body) = push(&http, &server, &key, &id, &valid);
-    expect_rejected(status, &body, 401, "revoked");
-    let (status, body) = answer(
+    let revoked_key = push(&http, &server, &key, &id, &valid);
+    baseline.assert_refused(revoked_key, 401, "revoked");
+    let no_key = answer(
         http.post(format!("{}/api/v1/certs", server.base))
             .json(&json!({ "challenge_id": id, "cms": b64(&valid) }))
             .send()
             .unwrap(),
     );
-    expect_rejected(status, &body, 401, "api key");
+    baseline.assert_refused(no_key, 401, "api key");
 }
 
 /// A P-256 code-signing certificate that expired in 2021, written for openssl.

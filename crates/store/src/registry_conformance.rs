@@ -30,21 +30,42 @@ const PAGE: Page = Page {
     limit: 100,
 };
 
-/// Creates account `n` (`user-n`, identity `sub-n`) with API key hash `[n; 32]`.
-pub fn sample_account<S: RegistryStore>(store: &S, n: u8) -> Account {
-    match store
+const ISSUER: &str = "https://issuer.example";
+
+/// Asks `store` to create an account for identity `subject` at [`ISSUER`].
+fn try_create_account<S: RegistryStore>(
+    store: &S,
+    subject: &str,
+    username: &str,
+    api_key_hash: [u8; 32],
+) -> CreateAccount {
+    store
         .create_account(&NewAccount {
-            issuer: "https://issuer.example".into(),
-            subject: format!("sub-{n}"),
-            username: format!("user-{n}"),
-            api_key_hash: [n; 32],
+            issuer: ISSUER.into(),
+            subject: subject.into(),
+            username: username.into(),
+            api_key_hash,
             created_ms: T0,
         })
         .expect("create account")
-    {
+}
+
+/// Creates account `n` (`user-n`, identity `sub-n`) with API key hash `[n; 32]`.
+pub fn sample_account<S: RegistryStore>(store: &S, n: u8) -> Account {
+    match try_create_account(store, &format!("sub-{n}"), &format!("user-{n}"), [n; 32]) {
         CreateAccount::Created(account) => account,
         other => panic!("account {n} not created: {other:?}"),
     }
+}
+
+/// The account of identity `subject` at [`ISSUER`], if any.
+fn account_of<S: RegistryStore>(store: &S, subject: &str) -> Option<Account> {
+    store.account_by_identity(ISSUER, subject).expect("lookup")
+}
+
+/// Account 1, which [`push_sample`] registers.
+fn sample_owner<S: RegistryStore>(store: &S) -> Account {
+    account_of(store, "sub-1").expect("account")
 }
 
 /// A challenge for `account`, expiring at `T0 + 300 s`.
@@ -101,24 +122,53 @@ pub fn sample_append(index: u64) -> LogAppend {
     }
 }
 
+/// Commits the push of `cert` with `challenge_id` at [`T0`], appending
+/// `sample_append(index)`.
+fn push_at<S: RegistryStore>(
+    store: &S,
+    cert: CertRecord,
+    challenge_id: &str,
+    index: u64,
+) -> CommitOutcome {
+    store
+        .commit_push(&Push {
+            cert,
+            challenge_id: challenge_id.into(),
+            now_ms: T0,
+            log: sample_append(index),
+        })
+        .expect("push")
+}
+
+/// Commits the revocation of `account_id`'s `thumbprint`, appending
+/// `sample_append(index)`.
+fn revoke_at<S: RegistryStore>(
+    store: &S,
+    account_id: i64,
+    thumbprint: &str,
+    index: u64,
+) -> CommitOutcome {
+    store
+        .commit_revoke(&Revoke {
+            account_id,
+            thumbprint: thumbprint.into(),
+            log: sample_append(index),
+        })
+        .expect("revoke")
+}
+
 /// Registers account 1 (if needed) and pushes `count` certificates; for tests that
 /// only need a non-empty store.
 pub fn push_sample<S: RegistryStore>(store: &S, count: u64) {
-    let account = store
-        .account_by_identity("https://issuer.example", "sub-1")
-        .expect("lookup")
-        .unwrap_or_else(|| sample_account(store, 1));
+    let account = account_of(store, "sub-1").unwrap_or_else(|| sample_account(store, 1));
     for n in 0..count {
         let challenge = sample_challenge(store, &account, n as u8);
-        let size = store.log_checkpoint().expect("head").map_or(0, |c| c.size);
-        let outcome = store
-            .commit_push(&Push {
-                cert: sample_cert(&account, n),
-                challenge_id: challenge.id,
-                now_ms: T0,
-                log: sample_append(size),
-            })
-            .expect("push");
+        let outcome = push_at(
+            store,
+            sample_cert(&account, n),
+            &challenge.id,
+            log_size(store),
+        );
         assert_eq!(outcome, CommitOutcome::Committed);
     }
 }
@@ -127,39 +177,31 @@ fn log_size<S: RegistryStore>(store: &S) -> u64 {
     store.log_checkpoint().expect("head").map_or(0, |c| c.size)
 }
 
+/// Whether the challenge `id` (which must still be stored) has been consumed.
+fn challenge_used<S: RegistryStore>(store: &S, id: &str) -> bool {
+    store.challenge(id).expect("read").expect("kept").used
+}
+
+/// Whether a certificate with `storage_key` is stored.
+fn cert_stored<S: RegistryStore>(store: &S, storage_key: &str) -> bool {
+    store
+        .cert_by_storage_key(storage_key)
+        .expect("read")
+        .is_some()
+}
+
 /// One account per (issuer, subject); usernames are unique.
 pub fn accounts_are_unique_per_identity_and_username<S: RegistryStore>(store: &S) {
     let first = sample_account(store, 1);
     assert_eq!(first.username, "user-1");
-    let again = store
-        .create_account(&NewAccount {
-            issuer: "https://issuer.example".into(),
-            subject: "sub-1".into(),
-            username: "other-name".into(),
-            api_key_hash: [9; 32],
-            created_ms: T0,
-        })
-        .expect("create");
+    let again = try_create_account(store, "sub-1", "other-name", [9; 32]);
     assert_eq!(again, CreateAccount::IdentityHasAccount(first.clone()));
-    let taken = store
-        .create_account(&NewAccount {
-            issuer: "https://issuer.example".into(),
-            subject: "sub-2".into(),
-            username: "user-1".into(),
-            api_key_hash: [10; 32],
-            created_ms: T0,
-        })
-        .expect("create");
+    let taken = try_create_account(store, "sub-2", "user-1", [10; 32]);
     assert_eq!(taken, CreateAccount::UsernameTaken);
     // The refused attempts must not have left their API keys behind.
     assert!(store.account_by_api_key(&[9; 32]).expect("key").is_none());
     assert!(store.account_by_api_key(&[10; 32]).expect("key").is_none());
-    assert_eq!(
-        store
-            .account_by_identity("https://issuer.example", "sub-1")
-            .expect("lookup"),
-        Some(first)
-    );
+    assert_eq!(account_of(store, "sub-1"), Some(first));
     assert_eq!(
         store
             .account_by_identity("https://other.example", "sub-1")
@@ -199,22 +241,9 @@ pub fn push_commits_certificate_challenge_and_leaf_together<S: RegistryStore>(st
     let challenge = sample_challenge(store, &account, 1);
     let cert = sample_cert(&account, 1);
     let append = sample_append(0);
-    let outcome = store
-        .commit_push(&Push {
-            cert: cert.clone(),
-            challenge_id: challenge.id.clone(),
-            now_ms: T0,
-            log: append.clone(),
-        })
-        .expect("push");
+    let outcome = push_at(store, cert.clone(), &challenge.id, 0);
     assert_eq!(outcome, CommitOutcome::Committed);
-    assert!(
-        store
-            .challenge(&challenge.id)
-            .expect("challenge")
-            .expect("kept")
-            .used
-    );
+    assert!(challenge_used(store, &challenge.id));
     let stored = store
         .cert_by_thumbprint(&account.username, &cert.thumbprint)
         .expect("read")
@@ -232,25 +261,13 @@ pub fn push_commits_certificate_challenge_and_leaf_together<S: RegistryStore>(st
 /// A challenge is consumed by exactly one push; a replay changes nothing.
 pub fn a_challenge_is_consumed_once<S: RegistryStore>(store: &S) {
     push_sample(store, 1);
-    let account = store
-        .account_by_identity("https://issuer.example", "sub-1")
-        .expect("lookup")
-        .expect("account");
-    let replay = store
-        .commit_push(&Push {
-            cert: sample_cert(&account, 7),
-            challenge_id: format!("challenge-{}-0", account.id),
-            now_ms: T0,
-            log: sample_append(1),
-        })
-        .expect("push");
+    let account = sample_owner(store);
+    let replayed = format!("challenge-{}-0", account.id);
+    let replay = push_at(store, sample_cert(&account, 7), &replayed, 1);
     assert_eq!(replay, CommitOutcome::ChallengeUnusable);
     assert_eq!(log_size(store), 1, "a refused push must not append a leaf");
     assert!(
-        store
-            .cert_by_storage_key(&sample_cert(&account, 7).storage_key)
-            .expect("read")
-            .is_none(),
+        !cert_stored(store, &sample_cert(&account, 7).storage_key),
         "a refused push must not store the certificate"
     );
 }
@@ -260,14 +277,7 @@ pub fn expired_and_foreign_challenges_are_unusable<S: RegistryStore>(store: &S) 
     let alice = sample_account(store, 1);
     let bob = sample_account(store, 2);
     let challenge = sample_challenge(store, &alice, 1);
-    let foreign = store
-        .commit_push(&Push {
-            cert: sample_cert(&bob, 1),
-            challenge_id: challenge.id.clone(),
-            now_ms: T0,
-            log: sample_append(0),
-        })
-        .expect("push");
+    let foreign = push_at(store, sample_cert(&bob, 1), &challenge.id, 0);
     assert_eq!(foreign, CommitOutcome::ChallengeUnusable);
     let expired = store
         .commit_push(&Push {
@@ -278,117 +288,56 @@ pub fn expired_and_foreign_challenges_are_unusable<S: RegistryStore>(store: &S) 
         })
         .expect("push");
     assert_eq!(expired, CommitOutcome::ChallengeUnusable);
-    let unknown = store
-        .commit_push(&Push {
-            cert: sample_cert(&alice, 1),
-            challenge_id: "no-such-challenge".into(),
-            now_ms: T0,
-            log: sample_append(0),
-        })
-        .expect("push");
+    let unknown = push_at(store, sample_cert(&alice, 1), "no-such-challenge", 0);
     assert_eq!(unknown, CommitOutcome::ChallengeUnusable);
     assert_eq!(log_size(store), 0);
-    assert!(
-        !store
-            .challenge(&challenge.id)
-            .expect("read")
-            .expect("kept")
-            .used
-    );
+    assert!(!challenge_used(store, &challenge.id));
 }
 
 /// Pushing a certificate already registered (by anyone) refuses and does not even
 /// consume the challenge.
 pub fn a_duplicate_certificate_changes_nothing<S: RegistryStore>(store: &S) {
     push_sample(store, 1);
-    let account = store
-        .account_by_identity("https://issuer.example", "sub-1")
-        .expect("lookup")
-        .expect("account");
+    let account = sample_owner(store);
     let challenge = sample_challenge(store, &account, 50);
     let mut cert = sample_cert(&account, 0);
     cert.storage_key = "another-key".into();
-    let outcome = store
-        .commit_push(&Push {
-            cert,
-            challenge_id: challenge.id.clone(),
-            now_ms: T0,
-            log: sample_append(1),
-        })
-        .expect("push");
+    let outcome = push_at(store, cert, &challenge.id, 1);
     assert_eq!(outcome, CommitOutcome::AlreadyRegistered);
     assert_eq!(log_size(store), 1);
-    assert!(
-        !store
-            .challenge(&challenge.id)
-            .expect("read")
-            .expect("kept")
-            .used
-    );
+    assert!(!challenge_used(store, &challenge.id));
 }
 
 /// The log only grows by one leaf at its end; anything else is refused whole.
 pub fn an_append_at_the_wrong_index_changes_nothing<S: RegistryStore>(store: &S) {
     push_sample(store, 2);
-    let account = store
-        .account_by_identity("https://issuer.example", "sub-1")
-        .expect("lookup")
-        .expect("account");
+    let account = sample_owner(store);
     let challenge = sample_challenge(store, &account, 60);
     for index in [0, 1, 3] {
-        let outcome = store
-            .commit_push(&Push {
-                cert: sample_cert(&account, 60),
-                challenge_id: challenge.id.clone(),
-                now_ms: T0,
-                log: sample_append(index),
-            })
-            .expect("push");
-        assert_eq!(outcome, CommitOutcome::LogConflict { size: 2 });
+        let outcome = push_at(store, sample_cert(&account, 60), &challenge.id, index);
+        assert_eq!(
+            outcome,
+            CommitOutcome::LogConflict { size: 2 },
+            "append at index {index}"
+        );
     }
     assert_eq!(log_size(store), 2);
     assert_eq!(store.log_leaves(0, 10).expect("leaves").len(), 2);
-    assert!(
-        !store
-            .challenge(&challenge.id)
-            .expect("read")
-            .expect("kept")
-            .used
-    );
-    assert!(
-        store
-            .cert_by_storage_key(&sample_cert(&account, 60).storage_key)
-            .expect("read")
-            .is_none()
-    );
+    assert!(!challenge_used(store, &challenge.id));
+    assert!(!cert_stored(store, &sample_cert(&account, 60).storage_key));
 }
 
 /// Revocation marks the certificate (which stays readable) and appends a leaf; only
 /// the owner's certificates can be revoked, and only once.
 pub fn revocation_flags_the_certificate_and_appends_a_leaf<S: RegistryStore>(store: &S) {
     push_sample(store, 1);
-    let owner = store
-        .account_by_identity("https://issuer.example", "sub-1")
-        .expect("lookup")
-        .expect("account");
+    let owner = sample_owner(store);
     let other = sample_account(store, 2);
     let cert = sample_cert(&owner, 0);
-    let foreign = store
-        .commit_revoke(&Revoke {
-            account_id: other.id,
-            thumbprint: cert.thumbprint.clone(),
-            log: sample_append(1),
-        })
-        .expect("revoke");
+    let foreign = revoke_at(store, other.id, &cert.thumbprint, 1);
     assert_eq!(foreign, CommitOutcome::NotFound);
     assert_eq!(log_size(store), 1);
-    let outcome = store
-        .commit_revoke(&Revoke {
-            account_id: owner.id,
-            thumbprint: cert.thumbprint.clone(),
-            log: sample_append(1),
-        })
-        .expect("revoke");
+    let outcome = revoke_at(store, owner.id, &cert.thumbprint, 1);
     assert_eq!(outcome, CommitOutcome::Committed);
     let stored = store
         .cert_by_storage_key(&cert.storage_key)
@@ -397,13 +346,7 @@ pub fn revocation_flags_the_certificate_and_appends_a_leaf<S: RegistryStore>(sto
     assert!(stored.revoked);
     assert_eq!(stored.revoke_log_index, Some(1));
     assert_eq!(log_size(store), 2);
-    let again = store
-        .commit_revoke(&Revoke {
-            account_id: owner.id,
-            thumbprint: cert.thumbprint,
-            log: sample_append(2),
-        })
-        .expect("revoke");
+    let again = revoke_at(store, owner.id, &cert.thumbprint, 2);
     assert_eq!(again, CommitOutcome::AlreadyRevoked);
     assert_eq!(log_size(store), 2);
 }
@@ -412,10 +355,7 @@ pub fn revocation_flags_the_certificate_and_appends_a_leaf<S: RegistryStore>(sto
 /// thumbprint prefix and SHA-256 prefix, paged.
 pub fn reads_find_certificates_by_user_key_and_search<S: RegistryStore>(store: &S) {
     push_sample(store, 5);
-    let account = store
-        .account_by_identity("https://issuer.example", "sub-1")
-        .expect("lookup")
-        .expect("account");
+    let account = sample_owner(store);
     let all = store.certs_of_user("user-1", PAGE).expect("list");
     assert_eq!(all.len(), 5);
     assert!(all.windows(2).all(|w| w[0].log_index < w[1].log_index));
@@ -437,42 +377,26 @@ pub fn reads_find_certificates_by_user_key_and_search<S: RegistryStore>(store: &
     assert_eq!(paged, all[1..3].to_vec());
     let by_key = store.cert_by_storage_key("key0003").expect("read");
     assert_eq!(by_key, Some(all[3].clone()));
-    assert!(store.cert_by_storage_key("nope").expect("read").is_none());
-    assert_eq!(store.search("user-", PAGE).expect("search").len(), 5);
-    assert_eq!(
-        store.search("developer 2", PAGE).expect("search"),
-        vec![all[2].clone()]
-    );
+    assert!(!cert_stored(store, "nope"));
+    let search = |query: &str| store.search(query, PAGE).expect("search");
+    assert_eq!(search("user-").len(), 5);
     let thumb = &sample_cert(&account, 4).thumbprint;
-    assert_eq!(
-        store
-            .search(&thumb[..4].to_ascii_lowercase(), PAGE)
-            .expect("search"),
-        vec![all[4].clone()]
-    );
     let sha = &sample_cert(&account, 1).sha256;
-    assert_eq!(
-        store
-            .search(&sha[..4].to_ascii_uppercase(), PAGE)
-            .expect("search"),
-        vec![all[1].clone()]
-    );
-    assert!(store.search("%", PAGE).expect("search").is_empty());
-    assert!(
-        store
-            .search("zzz-nothing", PAGE)
-            .expect("search")
-            .is_empty()
-    );
+    for (query, found) in [
+        ("developer 2".to_owned(), vec![all[2].clone()]),
+        (thumb[..4].to_ascii_lowercase(), vec![all[4].clone()]),
+        (sha[..4].to_ascii_uppercase(), vec![all[1].clone()]),
+        ("%".to_owned(), vec![]),
+        ("zzz-nothing".to_owned(), vec![]),
+    ] {
+        assert_eq!(search(&query), found, "search {query:?}");
+    }
 }
 
 /// A stored tile is only ever replaced by a wider one extending it.
 pub fn tiles_only_widen<S: RegistryStore>(store: &S) {
     push_sample(store, 2);
-    let account = store
-        .account_by_identity("https://issuer.example", "sub-1")
-        .expect("lookup")
-        .expect("account");
+    let account = sample_owner(store);
     let challenge = sample_challenge(store, &account, 70);
     let mut append = sample_append(2);
     append.hash_tiles[0].bytes[0] ^= 1; // disagrees with what was published
@@ -484,13 +408,7 @@ pub fn tiles_only_widen<S: RegistryStore>(store: &S) {
     });
     assert!(result.is_err(), "rewriting a published tile must fail");
     assert_eq!(log_size(store), 2);
-    assert!(
-        !store
-            .challenge(&challenge.id)
-            .expect("read")
-            .expect("kept")
-            .used
-    );
+    assert!(!challenge_used(store, &challenge.id));
     assert_eq!(
         store
             .log_hash_tile(0, 0)

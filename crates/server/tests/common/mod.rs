@@ -134,13 +134,30 @@ pub fn post_chain(
 ) -> (u16, Value) {
     let body =
         serde_json::json!({ "chain": chain.iter().map(|c| B64.encode(c)).collect::<Vec<_>>() });
-    let response = client.post(url).json(&body).send().unwrap();
+    answer(client.post(url).json(&body).send().unwrap())
+}
+
+/// (status, JSON body or the text as a JSON string)
+pub fn answer(response: reqwest::blocking::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().unwrap();
     (
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
+}
+
+/// An ID token for `email` from the `--dev` OIDC issuer.
+pub fn dev_token(client: &reqwest::blocking::Client, server: &Server, email: &str) -> String {
+    let (status, body) = answer(
+        client
+            .post(format!("{}/dev/oidc/token", server.base))
+            .json(&serde_json::json!({ "email": email }))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{body}");
+    body["id_token"].as_str().unwrap().to_owned()
 }
 
 pub fn b64(bytes: &[u8]) -> String {
