@@ -258,6 +258,13 @@ fn dedup_row(conn: &Connection, key: &[u8; 32]) -> Result<Option<DedupRecord>> {
     .transpose()
 }
 
+/// Column `i` of `row` as an unsigned integer: SQLite stores it signed, and a
+/// negative value means a corrupt row.
+pub(crate) fn get_u64(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
+    let value: i64 = row.get(i)?;
+    u64::try_from(value).map_err(|_| rusqlite::Error::IntegralValueOutOfRange(i, value))
+}
+
 /// Opens (creating its parent directories) a database for writing, in WAL mode with
 /// `synchronous=FULL`: what every SQLite store here needs for durable commits.
 pub(crate) fn open_wal_writer(path: &Path) -> Result<Connection> {

@@ -18,7 +18,7 @@ use crate::monitor::{
     DeliveryOutcome, MonitorLease, MonitorStore, NewDelivery, PendingDelivery, SoleProcess,
     StoredAlert, Subscription,
 };
-use crate::sqlite::{migrate, open_wal_writer};
+use crate::sqlite::{get_u64, migrate, open_wal_writer};
 
 /// Schema migrations; `MIGRATIONS[i]` takes `user_version` `i` to `i + 1`. Only ever
 /// appended.
@@ -248,30 +248,17 @@ impl MonitorStore for SqliteMonitorStore {
              WHERE d.done_ms IS NULL ORDER BY d.id LIMIT ?1",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt
-            .query_map(params![limit], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, i64>(5)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows.into_iter()
-            .map(|(id, subscription_id, webhook, secret, payload, created)| {
-                Ok(PendingDelivery {
-                    id,
-                    subscription_id,
-                    webhook,
-                    secret,
-                    payload,
-                    created_ms: to_u64(created)?,
-                })
+        let rows = stmt.query_map(params![limit], |r| {
+            Ok(PendingDelivery {
+                id: r.get(0)?,
+                subscription_id: r.get(1)?,
+                webhook: r.get(2)?,
+                secret: r.get(3)?,
+                payload: r.get(4)?,
+                created_ms: get_u64(r, 5)?,
             })
-            .collect()
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn finish_delivery(&self, id: i64, outcome: &DeliveryOutcome, now_ms: u64) -> Result<()> {
@@ -301,28 +288,16 @@ impl MonitorStore for SqliteMonitorStore {
              WHERE cleared_ms IS NULL ORDER BY id LIMIT ?1",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt
-            .query_map(params![limit], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, i64>(4)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows.into_iter()
-            .map(|(id, log, kind, detail, at)| {
-                Ok(StoredAlert {
-                    id,
-                    log,
-                    kind,
-                    detail,
-                    at_ms: to_u64(at)?,
-                })
+        let rows = stmt.query_map(params![limit], |r| {
+            Ok(StoredAlert {
+                id: r.get(0)?,
+                log: r.get(1)?,
+                kind: r.get(2)?,
+                detail: r.get(3)?,
+                at_ms: get_u64(r, 4)?,
             })
-            .collect()
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn clear_alerts(&self, log: &str, at_ms: u64) -> Result<u64> {
