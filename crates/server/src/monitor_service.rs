@@ -14,6 +14,7 @@
 //! - `POST /api/v1/subscriptions` `{"rule","webhook"}` → 201 the subscription
 //! - `GET /api/v1/subscriptions` → the caller's subscriptions
 //! - `DELETE /api/v1/subscriptions/{id}` → 204
+//! - `POST /api/v1/subscriptions/{id}/secret` → a new signing secret
 //! - `GET /api/v1/monitor/status` → followed logs, their verified sizes, alerts and
 //!   webhook delivery counts
 //!
@@ -38,7 +39,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use monitor::follow::{LogTarget, follow_once};
@@ -628,6 +629,10 @@ pub fn router(service: Arc<MonitorService>) -> Router {
             get(list_subscriptions).post(create_subscription),
         )
         .route("/api/v1/subscriptions/{id}", delete(delete_subscription))
+        .route(
+            "/api/v1/subscriptions/{id}/secret",
+            post(rotate_subscription_secret),
+        )
         .route("/api/v1/monitor/status", get(status))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(service)
@@ -738,9 +743,7 @@ async fn create_subscription(
     check_webhook(&request.webhook, service.destinations).await?;
     let mut id = [0u8; 16];
     SystemEntropy.fill(&mut id).map_err(internal)?;
-    let mut key = [0u8; 32];
-    SystemEntropy.fill(&mut key).map_err(internal)?;
-    let secret = webhook::secret_from(&key);
+    let secret = new_secret()?;
     let sub = Subscription {
         id: id.iter().map(|b| format!("{b:02x}")).collect(),
         account_id: account.id,
@@ -805,6 +808,42 @@ async fn delete_subscription(
         // cannot be probed.
         Err(ApiError::not_found("no such subscription"))
     }
+}
+
+/// A fresh subscription secret from the system's entropy.
+fn new_secret() -> Result<String, ApiError> {
+    let mut key = [0u8; 32];
+    SystemEntropy.fill(&mut key).map_err(internal)?;
+    Ok(webhook::secret_from(&key))
+}
+
+/// A new signing secret for one of the caller's subscriptions (also the way to get
+/// one for a subscription made before deliveries were signed). The old secret stops
+/// at once for new deliveries; a delivery already being retried keeps the secret it
+/// started with.
+async fn rotate_subscription_secret(
+    State(service): State<Arc<MonitorService>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let account = account_of(&service, &headers).await?;
+    if id.len() > 64 {
+        return Err(ApiError::not_found("no such subscription"));
+    }
+    let secret = new_secret()?;
+    let stored = secret.clone();
+    let answer_id = id.clone();
+    let changed = service
+        .blocking(move |s| s.set_subscription_secret(account.id, &id, &stored))
+        .await
+        .map_err(internal)?;
+    if !changed {
+        return Err(ApiError::not_found("no such subscription"));
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &serde_json::json!({ "id": answer_id, "secret": secret }),
+    ))
 }
 
 async fn status(State(service): State<Arc<MonitorService>>) -> Response {

@@ -299,7 +299,19 @@ fn watched_email_matches_are_delivered_once_across_a_restart() {
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(hook.received().len(), 2, "nothing is delivered again");
 
-    // New matches still arrive, once.
+    // A new secret signs what comes next; new matches still arrive, once.
+    let (status, rotated) = answer(
+        http.post(format!(
+            "{}/api/v1/subscriptions/{sub_id}/secret",
+            server.base
+        ))
+        .bearer_auth(&key)
+        .send()
+        .unwrap(),
+    );
+    assert_eq!(status, 200, "{rotated}");
+    let new_secret = rotated["secret"].as_str().unwrap();
+    assert!(new_secret.starts_with("ccwh_") && new_secret != secret);
     issue(&http, &server, dir.path(), "alice@example.com");
     wait_verified(&http, &server, 3);
     let got = hook.wait_for(4);
@@ -314,7 +326,9 @@ fn watched_email_matches_are_delivered_once_across_a_restart() {
     ]
     .into();
     assert_eq!(entries(&got_after), expected);
-    assert_signed(&hook.raw(), &secret, dir.path());
+    let raw = hook.raw();
+    assert_signed(&raw[..2], &secret, dir.path());
+    assert_signed(&raw[2..], new_secret, dir.path());
 }
 
 #[test]
@@ -403,6 +417,22 @@ fn bad_subscription_requests_are_4xx() {
         )
         .0
     };
+    // Only the owner gets a new secret; others learn nothing of the id.
+    let rotate = |key: &str, id: &str| {
+        answer(
+            http.post(format!("{url}/{id}/secret"))
+                .bearer_auth(key)
+                .send()
+                .unwrap(),
+        )
+    };
+    assert_eq!(rotate(&other, id).0, 404);
+    assert_eq!(rotate(&key, "no-such-id").0, 404);
+    assert_eq!(rotate("nonsense", id).0, 401);
+    let (status, fresh) = rotate(&key, id);
+    assert_eq!(status, 200, "{fresh}");
+    assert_eq!(fresh["id"], id);
+    assert_ne!(fresh["secret"], sub["secret"]);
     assert_eq!(delete(&other, id), 404);
     assert_eq!(delete(&key, "no-such-id"), 404);
     assert_eq!(list(&http, &server, &other).len(), 0);

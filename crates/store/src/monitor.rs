@@ -114,6 +114,10 @@ pub trait MonitorStore: Send + Sync + 'static {
     /// account has no subscription with that id.
     fn delete_subscription(&self, account_id: i64, id: &str) -> Result<bool>;
 
+    /// Replaces the signing secret of an account's subscription; `false` if the account
+    /// has no subscription with that id.
+    fn set_subscription_secret(&self, account_id: i64, id: &str, secret: &str) -> Result<bool>;
+
     /// The serialized follower state of a log, `None` before its first pass.
     fn log_state(&self, log: &str) -> Result<Option<String>>;
 

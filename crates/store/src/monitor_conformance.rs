@@ -68,7 +68,17 @@ fn subscriptions_are_per_account_and_bounded<S: MonitorStore>(store: &S) {
     };
     assert!(store.add_subscription(&unsigned, 2).unwrap());
     assert_eq!(store.account_subscriptions(3).unwrap(), [unsigned]);
+    assert!(
+        !store.set_subscription_secret(1, "s5", "k").unwrap(),
+        "only the owner sets a subscription's secret"
+    );
+    assert!(store.set_subscription_secret(3, "s5", "k").unwrap());
+    assert_eq!(
+        store.account_subscriptions(3).unwrap()[0].secret.as_deref(),
+        Some("k")
+    );
     assert!(store.delete_subscription(3, "s5").unwrap());
+    assert!(!store.set_subscription_secret(3, "s5", "k").unwrap());
     assert!(
         !store.delete_subscription(2, "s1").unwrap(),
         "an account cannot delete another account's subscription"

@@ -194,6 +194,14 @@ impl MonitorStore for SqliteMonitorStore {
         Ok(deleted > 0)
     }
 
+    fn set_subscription_secret(&self, account_id: i64, id: &str, secret: &str) -> Result<bool> {
+        let changed = lock(&self.conn).execute(
+            "UPDATE subscriptions SET secret = ?3 WHERE id = ?1 AND account_id = ?2",
+            params![id, account_id, secret],
+        )?;
+        Ok(changed > 0)
+    }
+
     fn log_state(&self, log: &str) -> Result<Option<String>> {
         let conn = lock(&self.conn);
         Ok(conn

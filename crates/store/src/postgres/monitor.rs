@@ -200,6 +200,18 @@ impl MonitorStore for PgMonitorStore {
         })
     }
 
+    fn set_subscription_secret(&self, account_id: i64, id: &str, secret: &str) -> Result<bool> {
+        self.pool.write(|client, st| {
+            let stmt = st.get(
+                client,
+                "UPDATE monitor_subscriptions SET secret = $3 WHERE id = $1 AND account_id = $2",
+            )?;
+            Ok(Finish::Commit(
+                client.execute(&stmt, &[&id, &account_id, &secret])? > 0,
+            ))
+        })
+    }
+
     fn log_state(&self, log: &str) -> Result<Option<String>> {
         self.pool.read(|conn| {
             let (client, st) =
