@@ -30,7 +30,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -545,11 +545,14 @@ impl MonitorService {
         }
     }
 
-    /// POSTs one match until the webhook answers 2xx or the give-up time passed, with
-    /// exponential backoff; then records the outcome so it is never sent again. A
-    /// webhook pointing somewhere it may not is given up at once: retrying cannot help.
+    /// POSTs one match until the webhook answers 2xx or the give-up time, counted from
+    /// when the match was queued (so a restart does not start it afresh), has passed,
+    /// with exponential backoff; then records the outcome so it is never sent again.
+    /// Every delivery gets at least one attempt, also after a long outage. A webhook
+    /// pointing somewhere it may not is given up at once: retrying cannot help.
     async fn deliver(self: &Arc<Self>, http: &reqwest::Client, p: PendingDelivery) {
-        let started = Instant::now();
+        let give_up_ms = u64::try_from(self.give_up.as_millis()).unwrap_or(u64::MAX);
+        let deadline_ms = p.created_ms.saturating_add(give_up_ms);
         let mut pause = RETRY_FIRST;
         let outcome = loop {
             let refused = match reqwest::Url::parse(&p.webhook) {
@@ -586,7 +589,8 @@ impl MonitorService {
                     None => e.to_string(),
                 },
             };
-            if started.elapsed() + pause > self.give_up {
+            let pause_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX);
+            if now_ms().saturating_add(pause_ms) > deadline_ms {
                 tracing::error!(subscription = %p.subscription_id, webhook = %p.webhook, error = %failure, "monitor: webhook delivery given up");
                 break DeliveryOutcome::GaveUp(failure);
             }

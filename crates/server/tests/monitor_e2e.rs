@@ -59,7 +59,14 @@ struct Webhook {
 }
 
 impl Webhook {
+    /// A receiver that accepts every delivery (200).
     fn start() -> Webhook {
+        Self::answering("200 OK")
+    }
+
+    /// A receiver that answers every POST with `status` (e.g. "500 Internal Server
+    /// Error"), recording it all the same.
+    fn answering(status: &'static str) -> Webhook {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -91,7 +98,8 @@ impl Webhook {
                     sink.lock().unwrap().push(Received { headers, body });
                 }
                 let _ = stream.write_all(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                        .as_bytes(),
                 );
             }
         });
@@ -728,4 +736,30 @@ fn two_processes_on_one_database_deliver_each_match_once() {
         "nothing delivered twice across the failover: {got:?}"
     );
     assert_signed(&hook.raw(), sub["secret"].as_str().unwrap(), dir.path());
+}
+
+/// The give-up time counts from when a match was queued, not from a restart: after an
+/// outage longer than it, each pending delivery is tried once more and given up.
+#[test]
+fn a_failing_webhook_is_given_up_after_its_time_counted_from_the_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = Client::new();
+    let hook = Webhook::answering("500 Internal Server Error");
+    let settings = "webhook_give_up = \"2s\"\n";
+    let mut server = dev_server_with(dir.path(), settings);
+    watch_alice(&http, &server, &hook);
+    issue(&http, &server, dir.path(), "alice@example.com");
+    hook.wait_for(2); // the first attempt at each of the two matches
+    server.kill();
+    std::thread::sleep(Duration::from_secs(3)); // past the give-up time
+    let before_restart = hook.raw().len();
+
+    let server = dev_server_with(dir.path(), settings);
+    let status = wait_status(&http, &server, |s| s["deliveries"]["given_up"] == 2);
+    assert_eq!(status["deliveries"]["delivered"], 0, "{status}");
+    let after_restart = hook.raw().len() - before_restart;
+    assert_eq!(
+        after_restart, 2,
+        "one last attempt per match, not a new retry window"
+    );
 }
