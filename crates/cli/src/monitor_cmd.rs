@@ -11,7 +11,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use monitor::client::Client;
-use monitor::follow::{FollowError, LogApi, LogTarget, detect_api, follow_once};
+use monitor::follow::{
+    FollowError, LogApi, LogTarget, Scan, detect_api, follow_once, state_at_head,
+};
 use monitor::loglist::LogKeys;
 use monitor::{MonitorState, WatchRule};
 
@@ -54,6 +56,12 @@ pub struct MonitorArgs {
     /// How to read the logs.
     #[arg(long, value_enum, default_value_t = ApiArg::Auto)]
     pub api: ApiArg,
+    /// A log not yet in the state file starts at its current head instead of its
+    /// first entry: the head is verified and its compact range read from the log's
+    /// hash tiles (static-ct-api logs only); earlier entries are neither read nor
+    /// matched.
+    #[arg(long)]
+    pub start_at_head: bool,
     /// Seconds between polls when not --once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub interval: u64,
@@ -153,14 +161,24 @@ async fn run_async(args: &MonitorArgs) -> anyhow::Result<ExitCode> {
                 bar.set_position(done);
             };
             let started = std::time::Instant::now();
-            let outcome = follow_once(
-                &client,
-                t,
-                state.logs.get(&t.url),
-                &args.watch,
-                &mut progress,
-            )
-            .await;
+            let outcome = if args.start_at_head && !state.logs.contains_key(&t.url) {
+                eprintln!("ccc monitor: {} starts at its current head", t.url);
+                state_at_head(&client, t).await.map(|head| Scan {
+                    state: head,
+                    matches: Vec::new(),
+                    entries: 0,
+                    unparsed: 0,
+                })
+            } else {
+                follow_once(
+                    &client,
+                    t,
+                    state.logs.get(&t.url),
+                    &args.watch,
+                    &mut progress,
+                )
+                .await
+            };
             bar.finish_and_clear();
             match outcome {
                 Ok(scan) => {

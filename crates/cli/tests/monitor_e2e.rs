@@ -424,3 +424,67 @@ fn monitor_exits_with_the_misbehaviour_code_when_the_log_disagrees_with_the_stat
         assert!(t.contains("\"alert\""), "{t}");
     }
 }
+
+#[test]
+fn monitor_can_start_at_the_head_and_report_only_what_follows() {
+    let Some(bin) = certcentral() else { return };
+    let server = Server::start(&bin, None);
+    let dir = tempfile::tempdir().unwrap();
+    issue(&server, "watched@example.com", dir.path());
+    issue(&server, "other@example.com", dir.path());
+    let state = dir.path().join("state.json");
+    let state = state.to_str().unwrap();
+    let (a, b) = (server.log("dev-a"), server.log("dev-b"));
+    let run = |api: &str| {
+        ccc(&[
+            "monitor",
+            "--log",
+            &a,
+            "--log",
+            &b,
+            "--watch",
+            "email:watched@example.com",
+            "--state",
+            state,
+            "--api",
+            api,
+            "--start-at-head",
+            "--once",
+        ])
+    };
+    // RFC 6962 logs publish no hash tiles: starting at the head is refused.
+    let o = run("rfc6962");
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("needs a log that serves tiles"),
+        "{}",
+        text(&o)
+    );
+
+    let o = run("tiles");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        match_lines(&o).is_empty(),
+        "nothing before the head: {}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("starts at its current head"),
+        "{}",
+        text(&o)
+    );
+
+    issue(&server, "watched@example.com", dir.path());
+    let o = run("tiles");
+    assert!(o.status.success(), "{}", text(&o));
+    let matches = match_lines(&o);
+    let indices: Vec<u64> = matches
+        .iter()
+        .map(|m| m["leaf_index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        indices,
+        [2, 2],
+        "the new certificate in each log: {matches:?}"
+    );
+}

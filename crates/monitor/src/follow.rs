@@ -15,8 +15,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use merkle::checkpoint::Checkpoint;
 use merkle::note::{Rfc6962NoteVerifier, SignedNote};
-use merkle::tiles::{TILE_WIDTH, data_tile_path};
-use merkle::{CompactTree, Hash};
+use merkle::proof::HashSource;
+use merkle::tiles::{TILE_HEIGHT, TILE_WIDTH, data_tile_path};
+use merkle::{CompactTree, Hash, TileHashSource, TileId, TileSource};
 use pki::ct::parse_merkle_tree_leaf;
 use pki::{SignedEntry, TileLeaf, TimestampedEntry};
 use serde::Serialize;
@@ -223,6 +224,77 @@ async fn fetch_head(client: &Client, t: &LogTarget) -> Result<VerifiedHead, Foll
                 origin: Some(checkpoint.origin),
             })
         }
+    }
+}
+
+/// The state of a log at its current head, for a monitor that starts there instead of
+/// reading every entry since the log began (a real log holds billions). The head's
+/// signature is verified and its compact range is read from the log's hash tiles and
+/// must fold to the signed root; the entries before the head are taken on trust, not
+/// checked. Later passes from this state verify everything as usual. Only logs that
+/// serve tiles publish the hashes this needs.
+pub async fn state_at_head(client: &Client, t: &LogTarget) -> Result<LogState, FollowError> {
+    if t.api != LogApi::Tiles {
+        return Err(FollowError::Config(format!(
+            "{}: starting at the head needs a log that serves tiles (static-ct-api)",
+            t.url
+        )));
+    }
+    let head = fetch_head(client, t).await?;
+    let peak_ids = merkle::tree::peak_ids(head.size);
+    // Each peak is a complete subtree; its bottom row lies in exactly one hash tile.
+    let mut tiles: Vec<TileId> = peak_ids
+        .iter()
+        .filter_map(|node| {
+            let base = node.index << (node.level % TILE_HEIGHT);
+            TileId::in_tree(node.level / TILE_HEIGHT, base / TILE_WIDTH, head.size)
+        })
+        .collect();
+    tiles.dedup();
+    let mut fetched = FetchedTiles(Vec::with_capacity(tiles.len()));
+    for tile in tiles {
+        let url = format!("{}{}", t.url, tile.path());
+        fetched
+            .0
+            .push((tile, client.get_bytes(&url, MAX_TILE_BYTES).await?));
+    }
+    let bad = |e: String| {
+        t.alert(
+            AlertKind::BadEntries,
+            format!("hash tiles at size {}: {e}", head.size),
+        )
+    };
+    let peaks = TileHashSource::new(fetched, head.size)
+        .hashes(&peak_ids)
+        .map_err(|e| bad(e.to_string()))?;
+    let tree = CompactTree::from_peaks(head.size, peaks).map_err(|e| bad(e.to_string()))?;
+    if tree.root() != head.root {
+        return Err(bad(format!(
+            "they fold to {}, not the signed root {}",
+            B64.encode(tree.root()),
+            B64.encode(head.root)
+        )));
+    }
+    Ok(LogState::new(
+        &t.key.log_id,
+        head.origin,
+        &tree,
+        head.timestamp,
+    ))
+}
+
+/// Hash tiles fetched ahead, served to [`TileHashSource`] (which is synchronous).
+struct FetchedTiles(Vec<(TileId, Vec<u8>)>);
+
+impl TileSource for FetchedTiles {
+    type Error = String;
+
+    fn read_tile(&mut self, tile: TileId) -> Result<Vec<u8>, String> {
+        self.0
+            .iter()
+            .find(|(id, _)| *id == tile)
+            .map(|(_, bytes)| bytes.clone())
+            .ok_or_else(|| format!("tile {} was not fetched", tile.path()))
     }
 }
 

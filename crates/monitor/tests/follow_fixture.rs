@@ -22,6 +22,8 @@ use tokio::net::TcpListener;
 /// What the fixture log currently serves.
 struct View {
     leaves: Vec<Vec<u8>>,
+    /// Flip a byte of every hash tile served (hashes that do not fold to the root).
+    corrupt_hash_tiles: bool,
     /// Signs the tree head (the pinned key, or another one).
     signer: Arc<EcdsaP256Signer>,
     /// Serve these leaves from get-entries instead (entries that do not match the root).
@@ -107,6 +109,25 @@ fn answer(view: &View, path: &str) -> (u16, String) {
             .encode(&mut out);
         }
         // Binary bodies travel base64-free: the fixture writes raw bytes (see serve).
+        return (200, latin1(&out));
+    }
+    if let Some(tile) = path.split_once("/log/").map(|(_, t)| t)
+        && let Ok(merkle::tiles::TilePath::Hashes(id)) = merkle::tiles::parse_tile_path(tile)
+    {
+        let mut out = Vec::new();
+        for i in 0..u64::from(id.width) {
+            let node = merkle::NodeId {
+                level: id.level * merkle::tiles::TILE_HEIGHT,
+                index: id.index * merkle::tiles::TILE_WIDTH + i,
+            };
+            let Some(hash) = hashes.nodes.get(&node) else {
+                return (404, "{}".into());
+            };
+            out.extend_from_slice(hash);
+        }
+        if view.corrupt_hash_tiles {
+            out[0] ^= 1;
+        }
         return (200, latin1(&out));
     }
     (404, "{}".into())
@@ -216,6 +237,7 @@ impl Fixture {
         };
         let view = Arc::new(Mutex::new(View {
             leaves,
+            corrupt_hash_tiles: false,
             signer,
             served_leaves: None,
         }));
@@ -377,4 +399,40 @@ async fn tiles_with_a_bad_checkpoint_signature_or_wrong_data_are_detected() {
         v.served_leaves = Some(served);
     }
     assert_eq!(alert_kind(f.follow(None).await), AlertKind::BadEntries);
+}
+
+/// Starting at the head reads no entries: the compact range comes from the hash
+/// tiles (a peak two tile levels up here) and must fold to the signed root. Later
+/// passes verify and report only what came after; tiles that do not fold to the root
+/// are misbehaviour; a log without tiles cannot be started at its head.
+#[tokio::test]
+async fn a_monitor_can_start_at_the_head_from_the_hash_tiles() {
+    let all = honest_leaves(700);
+    let f = Fixture::with_api(all[..520].to_vec(), LogApi::Tiles).await;
+    let state = monitor::follow::state_at_head(&f.client, &f.target)
+        .await
+        .unwrap();
+    let (tree, _) = tree_of(&all[..520]);
+    assert_eq!(state.tree_size, 520);
+    assert_eq!(state.root_hash, B64.encode(tree.root()));
+    assert_eq!(state.origin.as_deref(), Some(ORIGIN));
+    let same = f.follow(Some(&state)).await.unwrap();
+    assert_eq!((same.entries, same.matches.len()), (0, 0));
+
+    f.view.lock().unwrap().leaves = all;
+    let grown = f.follow(Some(&state)).await.unwrap();
+    assert_eq!((grown.state.tree_size, grown.entries), (700, 180));
+    let indices: Vec<u64> = grown.matches.iter().map(|m| m.leaf_index).collect();
+    let expected: Vec<u64> = (520..700).filter(|i| i % 3 == 0).collect();
+    assert_eq!(indices, expected);
+
+    f.view.lock().unwrap().corrupt_hash_tiles = true;
+    let err = monitor::follow::state_at_head(&f.client, &f.target).await;
+    match err {
+        Err(FollowError::Misbehaviour(a)) => assert_eq!(a.kind, AlertKind::BadEntries, "{a}"),
+        other => panic!("expected an alert, got {other:?}"),
+    }
+    let rfc = Fixture::new(honest_leaves(3)).await;
+    let err = monitor::follow::state_at_head(&rfc.client, &rfc.target).await;
+    assert!(matches!(err, Err(FollowError::Config(_))), "{err:?}");
 }
