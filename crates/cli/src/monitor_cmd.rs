@@ -47,7 +47,11 @@ pub struct MonitorArgs {
     /// first use and pinned in the state file.
     #[arg(long)]
     pub log_keys: Option<String>,
-    /// POST each match (and alert) as JSON to this URL, retried with backoff.
+    /// POST each match (and alert) as JSON to this URL, retried with backoff. With
+    /// `CCC_WEBHOOK_SECRET` in the environment (never on the command line, which every
+    /// user of the machine can read), each POST is signed as the server signs its
+    /// deliveries (`Certcentral-Signature: t=…,v1=<HMAC-SHA256 of "t.body">`), so one
+    /// receiver can check both.
     #[arg(long)]
     pub webhook: Option<String>,
     /// Stop after catching up with every log.
@@ -77,11 +81,31 @@ fn default_log_list(log_url: &str) -> anyhow::Result<String> {
     Ok(format!("{scheme}://{host}/logs/log_list.json"))
 }
 
-/// POSTs `body` with exponential backoff; a 4xx other than 429 is final.
-async fn deliver(client: &reqwest::Client, url: &str, body: &serde_json::Value) {
+/// Where `ccc monitor` takes the secret it signs webhook POSTs with.
+const WEBHOOK_SECRET_VAR: &str = "CCC_WEBHOOK_SECRET";
+
+/// POSTs `body` with exponential backoff; a 4xx other than 429 is final. With a
+/// secret, each attempt carries a fresh signature.
+async fn deliver(
+    client: &reqwest::Client,
+    url: &str,
+    secret: Option<&str>,
+    body: &serde_json::Value,
+) {
+    let bytes = body.to_string();
     let mut delay = Duration::from_millis(250);
     for attempt in 1..=WEBHOOK_ATTEMPTS {
-        let outcome = client.post(url).json(body).send().await;
+        let mut request = client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        if let Some(secret) = secret {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let signature = monitor::webhook::signature_header(secret, now, bytes.as_bytes());
+            request = request.header(monitor::webhook::SIGNATURE_HEADER, signature);
+        }
+        let outcome = request.body(bytes.clone()).send().await;
         let retry = match &outcome {
             Ok(r) if r.status().is_success() => return,
             Ok(r) => r.status().is_server_error() || r.status().as_u16() == 429,
@@ -139,6 +163,9 @@ async fn run_async(args: &MonitorArgs) -> anyhow::Result<ExitCode> {
         targets.push(LogTarget::new(url, key, api));
     }
     let mut state = MonitorState::load(&args.state)?;
+    let webhook_secret = std::env::var(WEBHOOK_SECRET_VAR)
+        .ok()
+        .filter(|s| !s.is_empty());
     let interactive = std::io::stderr().is_terminal();
     loop {
         let mut misbehaved = false;
@@ -186,7 +213,7 @@ async fn run_async(args: &MonitorArgs) -> anyhow::Result<ExitCode> {
                         let json = serde_json::to_value(m)?;
                         println!("{json}");
                         if let Some(hook) = &args.webhook {
-                            deliver(client.http(), hook, &json).await;
+                            deliver(client.http(), hook, webhook_secret.as_deref(), &json).await;
                         }
                     }
                     let secs = started.elapsed().as_secs_f64();
@@ -214,7 +241,7 @@ async fn run_async(args: &MonitorArgs) -> anyhow::Result<ExitCode> {
                     let json = serde_json::json!({ "alert": alert });
                     println!("{json}");
                     if let Some(hook) = &args.webhook {
-                        deliver(client.http(), hook, &json).await;
+                        deliver(client.http(), hook, webhook_secret.as_deref(), &json).await;
                     }
                 }
                 Err(e) if args.once => bail!("{}: {e}", t.url),

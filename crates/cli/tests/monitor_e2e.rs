@@ -86,8 +86,13 @@ fn issue(server: &Server, email: &str, dir: &Path) -> Vec<String> {
 }
 
 fn ccc(args: &[&str]) -> Output {
+    ccc_with_env(args, &[])
+}
+
+fn ccc_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ccc"))
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .unwrap()
 }
@@ -250,8 +255,14 @@ fn verify_refuses_one_sct_when_two_are_required() {
     assert!(o.status.success(), "{}", text(&o));
 }
 
-/// Records the bodies POSTed to it.
-fn webhook() -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
+/// One POST a webhook received: its body and its signature header, if any.
+struct Posted {
+    body: Vec<u8>,
+    signature: Option<String>,
+}
+
+/// Records what is POSTed to it.
+fn webhook() -> (String, Arc<Mutex<Vec<Posted>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -261,6 +272,7 @@ fn webhook() -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
             let Ok(mut sock) = sock else { return };
             let mut buf = Vec::new();
             let mut chunk = [0u8; 4096];
+            let mut signature = None;
             let body = loop {
                 let Ok(n) = sock.read(&mut chunk) else {
                     break None;
@@ -278,12 +290,16 @@ fn webhook() -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
                     .find_map(|l| l.strip_prefix("content-length:"))
                     .and_then(|v| v.trim().parse().ok())
                     .unwrap_or(0);
+                signature = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("certcentral-signature:"))
+                    .map(|v| v.trim().to_owned());
                 if buf.len() >= end + 4 + len {
                     break Some(buf[end + 4..end + 4 + len].to_vec());
                 }
             };
-            if let Some(Ok(v)) = body.map(|b| serde_json::from_slice(&b)) {
-                store.lock().unwrap().push(v);
+            if let Some(body) = body {
+                store.lock().unwrap().push(Posted { body, signature });
             }
             let _ = sock.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
         }
@@ -313,24 +329,28 @@ fn monitor_reports_each_watched_certificate_exactly_once_across_restarts() {
     let state = dir.path().join("state.json");
     let state = state.to_str().unwrap();
     let (hook, delivered) = webhook();
+    let secret = "ccwh_test-secret";
     let (a, b) = (server.log("dev-a"), server.log("dev-b"));
     let run = |api: &str| {
-        let o = ccc(&[
-            "monitor",
-            "--log",
-            &a,
-            "--log",
-            &b,
-            "--watch",
-            "email:watched@example.com",
-            "--state",
-            state,
-            "--webhook",
-            &hook,
-            "--api",
-            api,
-            "--once",
-        ]);
+        let o = ccc_with_env(
+            &[
+                "monitor",
+                "--log",
+                &a,
+                "--log",
+                &b,
+                "--watch",
+                "email:watched@example.com",
+                "--state",
+                state,
+                "--webhook",
+                &hook,
+                "--api",
+                api,
+                "--once",
+            ],
+            &[("CCC_WEBHOOK_SECRET", secret)],
+        );
         assert!(o.status.success(), "{}", text(&o));
         match_lines(&o)
     };
@@ -365,8 +385,20 @@ fn monitor_reports_each_watched_certificate_exactly_once_across_restarts() {
         seen.push(key);
     }
     assert!(run("tiles").is_empty());
-    // Every match also went to the webhook.
-    assert_eq!(delivered.lock().unwrap().len(), 6);
+    // Every match also went to the webhook, signed as the server signs.
+    let delivered = delivered.lock().unwrap();
+    assert_eq!(delivered.len(), 6);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for posted in delivered.iter() {
+        let json: serde_json::Value = serde_json::from_slice(&posted.body).unwrap();
+        assert_eq!(json["matched"], "watched@example.com");
+        let header = posted.signature.as_deref().expect("signed");
+        monitor::webhook::verify_signature(secret, header, &posted.body, now, 300)
+            .unwrap_or_else(|e| panic!("{e}: {header}"));
+    }
 }
 
 #[test]
