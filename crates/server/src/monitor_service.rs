@@ -698,6 +698,20 @@ async fn account_of(
         .map_err(ApiError::from)
 }
 
+/// The caller's account, for a route naming one of its subscriptions: an id no
+/// subscription can have is answered like a missing one.
+async fn owner_of_subscription(
+    service: &Arc<MonitorService>,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<store::registry::Account, ApiError> {
+    let account = account_of(service, headers).await?;
+    if id.len() > 64 {
+        return Err(ApiError::not_found("no such subscription"));
+    }
+    Ok(account)
+}
+
 /// Checks a webhook URL: http(s) with a host, bounded length, and a destination the
 /// server may reach. Anything else would fail every delivery.
 async fn check_webhook(url: &str, destinations: Destinations) -> Result<(), ApiError> {
@@ -797,10 +811,7 @@ async fn delete_subscription(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let account = account_of(&service, &headers).await?;
-    if id.len() > 64 {
-        return Err(ApiError::not_found("no such subscription"));
-    }
+    let account = owner_of_subscription(&service, &headers, &id).await?;
     let deleted = service
         .blocking(move |s| s.delete_subscription(account.id, &id))
         .await
@@ -830,10 +841,7 @@ async fn rotate_subscription_secret(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let account = account_of(&service, &headers).await?;
-    if id.len() > 64 {
-        return Err(ApiError::not_found("no such subscription"));
-    }
+    let account = owner_of_subscription(&service, &headers, &id).await?;
     let secret = new_secret()?;
     let stored = secret.clone();
     let answer_id = id.clone();
