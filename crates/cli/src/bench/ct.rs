@@ -27,7 +27,7 @@ use reqwest::{Client, StatusCode, Url};
 use serde::Serialize;
 
 use super::certs::{BenchRoot, LeafSet};
-use super::http::{get_json, progress_bar, send_timed, spawn_ticker};
+use super::http::{get_json, join_workers, progress_bar, send_timed, spawn_ticker};
 use super::rss;
 use crate::ctapi::{
     self, AddChainResponse, GetSthResponse, LogKey, LogList, ProofByHashResponse, TreeHead,
@@ -460,15 +460,11 @@ async fn run_submissions(
     let ticker = spawn_ticker(bar.clone(), s.clone(), |s| s.done.load(Ordering::Relaxed));
     let mut rec = Recorder::with_capacity(n);
     let mut accepted = Vec::new();
-    for w in workers {
-        match w.await {
-            Ok((r, a)) => {
-                rec.merge(r);
-                accepted.extend(a);
-            }
-            Err(e) => rec.error_detail(ErrorKind::Transport, || format!("worker panicked: {e}")),
-        }
-    }
+    join_workers(&mut rec, workers, |rec, (r, a)| {
+        rec.merge(r);
+        accepted.extend(a);
+    })
+    .await;
     let wall = started.elapsed();
     ticker.abort();
     (PhaseReport::new(n as u64, rec, wall), accepted)
@@ -591,15 +587,11 @@ async fn run_reads(
     });
     let mut rec = Recorder::with_capacity(usize::try_from(args.read_proofs).unwrap_or(0));
     let mut proofs_verified = 0;
-    for w in workers {
-        match w.await {
-            Ok((r, v)) => {
-                rec.merge(r);
-                proofs_verified += v;
-            }
-            Err(e) => rec.error_detail(ErrorKind::Transport, || format!("worker panicked: {e}")),
-        }
-    }
+    join_workers(&mut rec, workers, |rec, (r, v)| {
+        rec.merge(r);
+        proofs_verified += v;
+    })
+    .await;
     let wall = started.elapsed();
     ticker.abort();
     bar.finish_and_clear();
@@ -636,12 +628,7 @@ async fn run_baseline(client: &Client, url: &str, total: u64, concurrency: usize
         })
         .collect();
     let mut rec = Recorder::with_capacity(usize::try_from(total).unwrap_or(0));
-    for w in workers {
-        match w.await {
-            Ok(r) => rec.merge(r),
-            Err(e) => rec.error_detail(ErrorKind::Transport, || format!("worker panicked: {e}")),
-        }
-    }
+    join_workers(&mut rec, workers, Recorder::merge).await;
     PhaseReport::new(total, rec, started.elapsed())
 }
 

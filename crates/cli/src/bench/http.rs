@@ -136,6 +136,22 @@ pub async fn send_timed_any_status(
     }
 }
 
+/// Waits for every worker and hands each one's result to `take` (which merges its
+/// recorder into `rec` and keeps the rest); a worker that panicked counts as one
+/// transport error, so a run never hides a lost worker.
+pub async fn join_workers<W>(
+    rec: &mut Recorder,
+    workers: Vec<tokio::task::JoinHandle<W>>,
+    mut take: impl FnMut(&mut Recorder, W),
+) {
+    for w in workers {
+        match w.await {
+            Ok(result) => take(rec, result),
+            Err(e) => rec.error_detail(ErrorKind::Transport, || format!("worker panicked: {e}")),
+        }
+    }
+}
+
 /// Moves `bar` to `position(state)` five times a second, so workers never touch it.
 pub fn spawn_ticker<S: Send + Sync + 'static>(
     bar: ProgressBar,

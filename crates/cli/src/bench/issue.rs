@@ -28,7 +28,7 @@ use serde::Serialize;
 
 use super::crypto_ceiling::{self, Ceiling};
 use super::ct::PhaseReport;
-use super::http::{load_client, progress_bar, send_timed_any_status, spawn_ticker};
+use super::http::{join_workers, load_client, progress_bar, send_timed_any_status, spawn_ticker};
 use super::rss;
 use crate::fulcio::{self, PreparedRequest, SigningCertRequest};
 use crate::issued::{self, IssuedChain};
@@ -371,17 +371,13 @@ async fn run_load(
     });
     let mut rec = Recorder::with_capacity(loader.total);
     let mut messages: HashMap<String, u64> = HashMap::new();
-    for w in workers {
-        match w.await {
-            Ok((r, m)) => {
-                rec.merge(r);
-                for (message, n) in m {
-                    *messages.entry(message).or_default() += n;
-                }
-            }
-            Err(e) => rec.error_detail(ErrorKind::Transport, || format!("worker panicked: {e}")),
+    join_workers(&mut rec, workers, |rec, (r, m)| {
+        rec.merge(r);
+        for (message, n) in m {
+            *messages.entry(message).or_default() += n;
         }
-    }
+    })
+    .await;
     let wall = started.elapsed();
     ticker.abort();
     // Transport failures carry no server message; tally them by kind alongside.

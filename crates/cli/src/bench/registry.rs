@@ -33,7 +33,7 @@ use reqwest::{Client, StatusCode, Url};
 use serde::{Deserialize, Serialize};
 
 use super::ct::PhaseReport;
-use super::http::{progress_bar, send_timed, spawn_ticker};
+use super::http::{join_workers, progress_bar, send_timed, spawn_ticker};
 use super::rss;
 use crate::registry::signing::{CodeSigner, thumbprint};
 use crate::registry::{ChallengeAnswer, PushAnswer};
@@ -161,15 +161,10 @@ pub fn run(args: RegistryBenchArgs) -> anyhow::Result<ExitCode> {
     };
     let mut rec = Recorder::with_capacity(args.n as usize);
     let mut pushed = Vec::with_capacity(args.n as usize);
-    for w in workers {
-        match runtime.block_on(w) {
-            Ok((r, p)) => {
-                rec.merge(r);
-                pushed.extend(p);
-            }
-            Err(e) => rec.error_detail(ErrorKind::Transport, || format!("worker panicked: {e}")),
-        }
-    }
+    runtime.block_on(join_workers(&mut rec, workers, |rec, (r, p)| {
+        rec.merge(r);
+        pushed.extend(p);
+    }));
     let push_wall = started.elapsed();
     ticker.abort();
     bar.finish_and_clear();
@@ -514,12 +509,7 @@ async fn read_phase(
         })
         .collect();
     let mut rec = Recorder::with_capacity(usize::try_from(total).unwrap_or(0));
-    for w in workers {
-        match w.await {
-            Ok(r) => rec.merge(r),
-            Err(e) => rec.error_detail(ErrorKind::Transport, || format!("worker panicked: {e}")),
-        }
-    }
+    join_workers(&mut rec, workers, Recorder::merge).await;
     let wall = started.elapsed();
     ticker.abort();
     bar.finish_and_clear();
