@@ -33,6 +33,19 @@ pub struct NewAccount {
     pub created_ms: u64,
 }
 
+impl NewAccount {
+    /// The account as stored under `id`.
+    pub fn stored_as(&self, id: i64) -> Account {
+        Account {
+            id,
+            issuer: self.issuer.clone(),
+            subject: self.subject.clone(),
+            username: self.username.clone(),
+            created_ms: self.created_ms,
+        }
+    }
+}
+
 /// Outcome of [`RegistryStore::create_account`]: both conflicts are the client's to
 /// resolve (pick another username; use the existing account), so they are values, not
 /// errors.

@@ -340,13 +340,7 @@ impl RegistryStore for SqliteRegistryStore {
         )?
         .execute(params![&account.api_key_hash[..], id, created])?;
         tx.commit()?;
-        Ok(CreateAccount::Created(Account {
-            id,
-            issuer: account.issuer.clone(),
-            subject: account.subject.clone(),
-            username: account.username.clone(),
-            created_ms: account.created_ms,
-        }))
+        Ok(CreateAccount::Created(account.stored_as(id)))
     }
 
     fn account_by_identity(&self, issuer: &str, subject: &str) -> Result<Option<Account>> {

@@ -298,13 +298,9 @@ impl RegistryStore for PgRegistryStore {
                 "INSERT INTO registry_api_keys (hash, account_id, created_ms) VALUES ($1, $2, $3)",
             )?;
             client.execute(&stmt, &[&&account.api_key_hash[..], &id, &created])?;
-            Ok(Finish::Commit(CreateAccount::Created(Account {
-                id,
-                issuer: account.issuer.clone(),
-                subject: account.subject.clone(),
-                username: account.username.clone(),
-                created_ms: account.created_ms,
-            })))
+            Ok(Finish::Commit(CreateAccount::Created(
+                account.stored_as(id),
+            )))
         })
     }
 
