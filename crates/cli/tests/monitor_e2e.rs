@@ -307,6 +307,34 @@ fn webhook() -> (String, Arc<Mutex<Vec<Posted>>>) {
     (url, seen)
 }
 
+/// `ccc monitor --once` over both dev logs, watching watched@example.com, with the
+/// state file `state`, `--api api` and `extra` arguments.
+fn monitor_both(
+    server: &Server,
+    state: &str,
+    api: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
+    let (a, b) = (server.log("dev-a"), server.log("dev-b"));
+    let mut args = vec![
+        "monitor",
+        "--log",
+        &a,
+        "--log",
+        &b,
+        "--watch",
+        "email:watched@example.com",
+        "--state",
+        state,
+        "--api",
+        api,
+        "--once",
+    ];
+    args.extend_from_slice(extra);
+    ccc_with_env(&args, env)
+}
+
 fn match_lines(o: &Output) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(&o.stdout)
         .lines()
@@ -330,25 +358,12 @@ fn monitor_reports_each_watched_certificate_exactly_once_across_restarts() {
     let state = state.to_str().unwrap();
     let (hook, delivered) = webhook();
     let secret = "ccwh_test-secret";
-    let (a, b) = (server.log("dev-a"), server.log("dev-b"));
     let run = |api: &str| {
-        let o = ccc_with_env(
-            &[
-                "monitor",
-                "--log",
-                &a,
-                "--log",
-                &b,
-                "--watch",
-                "email:watched@example.com",
-                "--state",
-                state,
-                "--webhook",
-                &hook,
-                "--api",
-                api,
-                "--once",
-            ],
+        let o = monitor_both(
+            &server,
+            state,
+            api,
+            &["--webhook", &hook],
             &[("CCC_WEBHOOK_SECRET", secret)],
         );
         assert!(o.status.success(), "{}", text(&o));
@@ -466,24 +481,7 @@ fn monitor_can_start_at_the_head_and_report_only_what_follows() {
     issue(&server, "other@example.com", dir.path());
     let state = dir.path().join("state.json");
     let state = state.to_str().unwrap();
-    let (a, b) = (server.log("dev-a"), server.log("dev-b"));
-    let run = |api: &str| {
-        ccc(&[
-            "monitor",
-            "--log",
-            &a,
-            "--log",
-            &b,
-            "--watch",
-            "email:watched@example.com",
-            "--state",
-            state,
-            "--api",
-            api,
-            "--start-at-head",
-            "--once",
-        ])
-    };
+    let run = |api: &str| monitor_both(&server, state, api, &["--start-at-head"], &[]);
     // RFC 6962 logs publish no hash tiles: starting at the head is refused.
     let o = run("rfc6962");
     assert!(!o.status.success(), "{}", text(&o));
