@@ -544,11 +544,9 @@ mod tests {
             md.as_bytes(),
             digest::digest(&digest::SHA256, &nonce).as_ref()
         );
-        // RFC 5652 §5.4: signature over the DER SET OF of the attributes.
-        let spki = cert.tbs_certificate().subject_public_key_info();
-        UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, spki.subject_public_key.raw_bytes())
-            .verify(&attrs.to_der().unwrap(), si.signature.as_bytes())
-            .expect("signature over the signed attributes verifies");
+        // RFC 5652 §5.4: signature over the DER SET OF of the attributes, with the
+        // key of the certificate carried (the signer's, checked above).
+        assert_signed_attrs_verify(&signer, si, &ECDSA_P256_SHA256_ASN1);
         assert_eq!(si.signature_algorithm.oid, ECDSA_WITH_SHA256);
     }
 
