@@ -133,6 +133,16 @@ struct StatusBoard {
     deliveries: DeliveryCounts,
 }
 
+/// The delivery loop's view of the outbox rows it handles. `running`: being delivered.
+/// `finished`: done since the current outbox read began — that read may have started
+/// before their completion was committed and still list them, so they are skipped
+/// until the next read (which starts after the commit) instead of being sent again.
+#[derive(Default)]
+struct Tracked {
+    running: HashSet<i64>,
+    finished: HashSet<i64>,
+}
+
 /// Webhook deliveries finished since the server started.
 #[derive(Clone, Copy, Default, Serialize)]
 struct DeliveryCounts {
@@ -506,33 +516,41 @@ impl MonitorService {
     /// Drains the outbox: each pending delivery in its own task (bounded), woken by
     /// new matches or once a second.
     async fn delivery_loop(self: Arc<Self>, http: reqwest::Client) {
-        let in_flight: Arc<Mutex<HashSet<i64>>> = Arc::default();
+        let tracked: Arc<Mutex<Tracked>> = Arc::default();
         // Owned here, so that stopping this loop (a lost lease) stops its deliveries.
         let mut running_tasks = tokio::task::JoinSet::new();
         loop {
             while running_tasks.try_join_next().is_some() {}
-            let free = MAX_DELIVERIES_IN_FLIGHT.saturating_sub(lock(&in_flight).len());
+            let free = {
+                let mut t = lock(&tracked);
+                // A read from now on sees every delivery finished so far as done.
+                t.finished.clear();
+                MAX_DELIVERIES_IN_FLIGHT.saturating_sub(t.running.len())
+            };
             if free > 0 {
                 // Ask for more than are free: some of the oldest are already running.
                 let limit = MAX_DELIVERIES_IN_FLIGHT * 2;
                 match self.blocking(move |s| s.pending_deliveries(limit)).await {
                     Ok(pending) => {
                         for p in pending {
-                            let mut running = lock(&in_flight);
-                            if running.len() >= MAX_DELIVERIES_IN_FLIGHT {
+                            let mut t = lock(&tracked);
+                            if t.running.len() >= MAX_DELIVERIES_IN_FLIGHT {
                                 break;
                             }
-                            if !running.insert(p.id) {
+                            if t.finished.contains(&p.id) || !t.running.insert(p.id) {
                                 continue;
                             }
-                            drop(running);
+                            drop(t);
                             let this = self.clone();
                             let http = http.clone();
-                            let in_flight = in_flight.clone();
+                            let tracked = tracked.clone();
                             running_tasks.spawn(async move {
                                 let id = p.id;
                                 this.deliver(&http, p).await;
-                                lock(&in_flight).remove(&id);
+                                let mut t = lock(&tracked);
+                                t.running.remove(&id);
+                                t.finished.insert(id);
+                                drop(t);
                                 this.wake_deliveries.notify_one();
                             });
                         }
@@ -551,52 +569,17 @@ impl MonitorService {
     /// Every delivery gets at least one attempt, also after a long outage. A webhook
     /// pointing somewhere it may not is given up at once: retrying cannot help.
     async fn deliver(self: &Arc<Self>, http: &reqwest::Client, p: PendingDelivery) {
-        let give_up_ms = u64::try_from(self.give_up.as_millis()).unwrap_or(u64::MAX);
-        let deadline_ms = p.created_ms.saturating_add(give_up_ms);
-        let mut pause = RETRY_FIRST;
-        let outcome = loop {
-            let refused = match reqwest::Url::parse(&p.webhook) {
-                Ok(url) => webhook::check_url(&url, self.destinations).err(),
-                Err(e) => Some(webhook::Refused::Unresolvable {
-                    host: p.webhook.clone(),
-                    error: e.to_string(),
-                }),
-            };
-            if let Some(refused) = refused {
-                tracing::error!(subscription = %p.subscription_id, error = %refused, "monitor: webhook delivery refused");
-                break DeliveryOutcome::GaveUp(refused.to_string());
-            }
-            let mut request = http
-                .post(&p.webhook)
-                .header(header::CONTENT_TYPE.as_str(), "application/json")
-                .header(webhook::DELIVERY_HEADER, p.id.to_string())
-                .timeout(WEBHOOK_TIMEOUT);
-            if let Some(secret) = &p.secret {
-                // Signed at each attempt: the timestamp says when it was sent.
-                let signature =
-                    webhook::signature_header(secret, now_ms() / 1000, p.payload.as_bytes());
-                request = request.header(webhook::SIGNATURE_HEADER, signature);
-            }
-            let attempt = request.body(p.payload.clone()).send().await;
-            let failure = match attempt {
-                Ok(resp) if resp.status().is_success() => break DeliveryOutcome::Delivered,
-                Ok(resp) => format!("HTTP {}", resp.status().as_u16()),
-                Err(e) => match webhook::refusal(&e) {
-                    Some(refused) => {
-                        tracing::error!(subscription = %p.subscription_id, error = %refused, "monitor: webhook delivery refused");
-                        break DeliveryOutcome::GaveUp(refused.to_string());
-                    }
-                    None => e.to_string(),
-                },
-            };
-            let pause_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX);
-            if now_ms().saturating_add(pause_ms) > deadline_ms {
-                tracing::error!(subscription = %p.subscription_id, webhook = %p.webhook, error = %failure, "monitor: webhook delivery given up");
-                break DeliveryOutcome::GaveUp(failure);
-            }
-            tracing::warn!(subscription = %p.subscription_id, error = %failure, retry_in = ?pause, "monitor: webhook delivery failed");
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(RETRY_MAX);
+        // The URL's own check once; names are checked again at each connect.
+        let refused = match reqwest::Url::parse(&p.webhook) {
+            Ok(url) => webhook::check_url(&url, self.destinations).err(),
+            Err(e) => Some(webhook::Refused::Unresolvable {
+                host: p.webhook.clone(),
+                error: e.to_string(),
+            }),
+        };
+        let outcome = match refused {
+            Some(why) => refused_outcome(&p, &why),
+            None => self.post_until_done(http, &p).await,
         };
         {
             let counts = &mut lock(&self.status).deliveries;
@@ -614,6 +597,55 @@ impl MonitorService {
             tracing::error!(delivery = id, error = %e, "monitor: recording a delivery failed");
         }
     }
+
+    /// The POSTs of one delivery: retried with exponential backoff until the webhook
+    /// answers 2xx, the connection is refused by the destination policy, or the give-up
+    /// time (counted from when the match was queued) has passed.
+    async fn post_until_done(
+        &self,
+        http: &reqwest::Client,
+        p: &PendingDelivery,
+    ) -> DeliveryOutcome {
+        let give_up_ms = u64::try_from(self.give_up.as_millis()).unwrap_or(u64::MAX);
+        let deadline_ms = p.created_ms.saturating_add(give_up_ms);
+        let mut pause = RETRY_FIRST;
+        loop {
+            let mut request = http
+                .post(&p.webhook)
+                .header(header::CONTENT_TYPE.as_str(), "application/json")
+                .header(webhook::DELIVERY_HEADER, p.id.to_string())
+                .timeout(WEBHOOK_TIMEOUT);
+            if let Some(secret) = &p.secret {
+                // Signed at each attempt: the timestamp says when it was sent.
+                let signature =
+                    webhook::signature_header(secret, now_ms() / 1000, p.payload.as_bytes());
+                request = request.header(webhook::SIGNATURE_HEADER, signature);
+            }
+            let attempt = request.body(p.payload.clone()).send().await;
+            let failure = match attempt {
+                Ok(resp) if resp.status().is_success() => return DeliveryOutcome::Delivered,
+                Ok(resp) => format!("HTTP {}", resp.status().as_u16()),
+                Err(e) => match webhook::refusal(&e) {
+                    Some(why) => return refused_outcome(p, why),
+                    None => e.to_string(),
+                },
+            };
+            let pause_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX);
+            if now_ms().saturating_add(pause_ms) > deadline_ms {
+                tracing::error!(subscription = %p.subscription_id, webhook = %p.webhook, error = %failure, "monitor: webhook delivery given up");
+                return DeliveryOutcome::GaveUp(failure);
+            }
+            tracing::warn!(subscription = %p.subscription_id, error = %failure, retry_in = ?pause, "monitor: webhook delivery failed");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(RETRY_MAX);
+        }
+    }
+}
+
+/// A delivery the destination policy forbids: given up at once, retrying cannot help.
+fn refused_outcome(p: &PendingDelivery, why: &webhook::Refused) -> DeliveryOutcome {
+    tracing::error!(subscription = %p.subscription_id, error = %why, "monitor: webhook delivery refused");
+    DeliveryOutcome::GaveUp(why.to_string())
 }
 
 /// The JSON body POSTed to a webhook: the match, and which subscription and log it is for.
