@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::time::{Duration, Instant};
 
+use merkle::appender::partial_bundle;
 use merkle::checkpoint::Checkpoint;
 use merkle::note::{SignedNote, rfc6962_note_signature};
-use merkle::tiles::{EdgeTiles, TILE_WIDTH, TileHashSource, TileSource};
-use merkle::{CompactTree, TileId};
+use merkle::{LogEdge, TileId, TileSource};
 use pki::chain::ValidatedChain;
 use pki::ct::{
     DigitallySigned, SignedCertificateTimestamp, SignedEntry, TileLeaf, TimestampedEntry,
@@ -41,13 +41,10 @@ pub(crate) struct Pending {
 }
 
 /// The sequencer's in-memory view of the tree's right edge: `O(log n)` hashes plus
-/// the partial data tile.
+/// the partial data tile (encoded `TileLeaf`s), and the head they were committed with.
 #[derive(Clone)]
 pub(crate) struct SequencerState {
-    tree: CompactTree,
-    edges: EdgeTiles,
-    /// Encoded `TileLeaf`s of the incomplete data tile.
-    data_tile: Vec<u8>,
+    edge: LogEdge,
     head: StoredTreeHead,
     known_issuers: HashSet<[u8; 32]>,
 }
@@ -81,9 +78,7 @@ impl SequencerState {
                 ..Batch::default()
             })?;
             let state = Self {
-                tree: CompactTree::new(),
-                edges: EdgeTiles::new(),
-                data_tile: Vec::new(),
+                edge: LogEdge::empty(true),
                 head: head.clone(),
                 known_issuers: HashSet::new(),
             };
@@ -91,37 +86,19 @@ impl SequencerState {
         };
         check_head_signature(shared, &head)?;
         let size = head.tree_size;
-        let mut source = TileHashSource::new(StoreTiles(shared), size);
-        let peaks = merkle::proof::peaks_from_source(size, &mut source)
-            .map_err(|e| OpenError::Corrupt(format!("reading the tree's peaks: {e}")))?;
-        let tree =
-            CompactTree::from_peaks(size, peaks).map_err(|e| OpenError::Corrupt(e.to_string()))?;
-        if tree.root() != head.root {
-            return Err(OpenError::Corrupt(format!(
-                "tiles hash to a different root than the stored tree head of size {size}"
-            )));
-        }
-        let mut partials = Vec::new();
-        for id in EdgeTiles::partial_tiles(size) {
-            let bytes = shared
-                .hash_tile_prefix(id.level, id.index, id.width)
-                .map_err(|e| OpenError::Corrupt(e.to_string()))?;
-            partials.push((id, bytes));
-        }
-        let edges =
-            EdgeTiles::resume(size, partials).map_err(|e| OpenError::Corrupt(e.to_string()))?;
-        let in_data_tile = (size % TILE_WIDTH) as u16;
-        let data_tile = if in_data_tile == 0 {
-            Vec::new()
-        } else {
-            shared
-                .data_tile_prefix(size / TILE_WIDTH, in_data_tile)
-                .map_err(|e| OpenError::Corrupt(e.to_string()))?
+        let bundle = match partial_bundle(size) {
+            None => (Vec::new(), 0),
+            Some(id) => (
+                shared
+                    .data_tile_prefix(id.index, id.width)
+                    .map_err(|e| OpenError::Corrupt(e.to_string()))?,
+                u64::from(id.width),
+            ),
         };
+        let edge = LogEdge::resume(size, &head.root, StoreTiles(shared), Some(bundle))
+            .map_err(|e| OpenError::Corrupt(e.to_string()))?;
         let state = Self {
-            tree,
-            edges,
-            data_tile,
+            edge,
             head: head.clone(),
             known_issuers: HashSet::new(),
         };
@@ -370,27 +347,15 @@ pub(crate) fn integrate(
         }
     };
 
-    let size = next.tree.size();
-    if !next.data_tile.is_empty() && size > state.head.tree_size {
-        writes.data_tiles.push(TileWrite {
-            level: 0,
-            index: size / TILE_WIDTH,
-            width: (size % TILE_WIDTH) as u16,
-            bytes: next.data_tile.clone(),
-        });
-    }
-    writes.hash_tiles = next
-        .edges
-        .flush()
+    let size = next.edge.size();
+    let tiles = next.edge.take_writes();
+    writes.hash_tiles = tiles.hash_tiles.into_iter().map(TileWrite::from).collect();
+    writes.data_tiles = tiles
+        .entry_bundles
         .into_iter()
-        .map(|(id, bytes)| TileWrite {
-            level: id.level,
-            index: id.index,
-            width: id.width,
-            bytes,
-        })
+        .map(TileWrite::from)
         .collect();
-    let head = match sign_head(shared, timestamp, size, next.tree.root()) {
+    let head = match sign_head(shared, timestamp, size, next.edge.root()) {
         Ok(head) => head,
         Err(e) => {
             fail_batch(replies, appended);
@@ -492,7 +457,7 @@ fn append_entry(
     timestamp: u64,
     pending: &Pending,
 ) -> Result<(Vec<u8>, Vec<u8>), SubmitError> {
-    let index = next.tree.size();
+    let index = next.edge.next_index();
     let extensions =
         leaf_index_extension(index).map_err(|e| SubmitError::Encoding(e.to_string()))?;
     let validated = &pending.validated;
@@ -524,19 +489,9 @@ fn append_entry(
     let signed_data = sct_signed_data(&tile_leaf.entry);
 
     let leaf_hash = merkle::leaf_hash(&leaf);
-    let edges = &mut next.edges;
-    next.tree
-        .append_hash(leaf_hash, |node, hash| edges.observe(node, hash))
+    next.edge
+        .append(leaf_hash, &leaf_bytes)
         .map_err(|e| SubmitError::Encoding(e.to_string()))?;
-    next.data_tile.extend_from_slice(&leaf_bytes);
-    if (index + 1).is_multiple_of(TILE_WIDTH) {
-        writes.data_tiles.push(TileWrite {
-            level: 0,
-            index: index / TILE_WIDTH,
-            width: TILE_WIDTH as u16,
-            bytes: std::mem::take(&mut next.data_tile),
-        });
-    }
     for (der, fingerprint) in validated
         .chain_der
         .iter()

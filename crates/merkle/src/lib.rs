@@ -6,6 +6,7 @@
 //! tlog-tiles addressing, and C2SP tlog-checkpoint signed notes. Storage, clocks and
 //! networking belong to the callers.
 
+pub mod appender;
 pub mod checkpoint;
 pub mod hash;
 pub mod note;
@@ -13,6 +14,7 @@ pub mod proof;
 pub mod tiles;
 pub mod tree;
 
+pub use appender::{LogEdge, ResumeError, TileWrites, resume_tree};
 pub use hash::{EMPTY_ROOT, Hash, empty_root, leaf_hash, node_hash};
 pub use proof::{
     HashSource, ProofError, consistency_proof, inclusion_proof, root_from_source,

@@ -15,9 +15,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use merkle::checkpoint::Checkpoint;
 use merkle::note::{Rfc6962NoteVerifier, SignedNote};
-use merkle::proof::HashSource;
 use merkle::tiles::{TILE_HEIGHT, TILE_WIDTH, data_tile_path};
-use merkle::{CompactTree, Hash, TileHashSource, TileId, TileSource};
+use merkle::{CompactTree, Hash, TileId, TileSource};
 use pki::ct::parse_merkle_tree_leaf;
 use pki::{SignedEntry, TileLeaf, TimestampedEntry};
 use serde::Serialize;
@@ -264,17 +263,8 @@ pub async fn state_at_head(client: &Client, t: &LogTarget) -> Result<LogState, F
             format!("hash tiles at size {}: {e}", head.size),
         )
     };
-    let peaks = TileHashSource::new(fetched, head.size)
-        .hashes(&peak_ids)
-        .map_err(|e| bad(e.to_string()))?;
-    let tree = CompactTree::from_peaks(head.size, peaks).map_err(|e| bad(e.to_string()))?;
-    if tree.root() != head.root {
-        return Err(bad(format!(
-            "they fold to {}, not the signed root {}",
-            B64.encode(tree.root()),
-            B64.encode(head.root)
-        )));
-    }
+    let tree =
+        merkle::resume_tree(head.size, &head.root, fetched).map_err(|e| bad(e.to_string()))?;
     Ok(LogState::new(
         &t.key.log_id,
         head.origin,

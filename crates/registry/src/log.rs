@@ -25,7 +25,7 @@ use merkle::checkpoint::Checkpoint;
 use merkle::note::{Ed25519NoteSigner, SignedNote};
 use merkle::proof::GenerateError;
 use merkle::tiles::{TILE_WIDTH, TileReadError};
-use merkle::{CompactTree, EdgeTiles, Hash, TileHashSource, TileId, TileSource};
+use merkle::{Hash, LogEdge, TileHashSource, TileId, TileSource};
 use store::registry::{LogAppend, RegistryStore, StoredCheckpoint};
 use store::{StoreError, TileWrite};
 
@@ -121,17 +121,10 @@ impl RegistryLogEntry {
     }
 }
 
-/// The in-memory right edge of the tree: what appending needs, `O(log n)`.
-#[derive(Clone)]
-struct Edge {
-    tree: CompactTree,
-    tiles: EdgeTiles,
-}
-
 /// A prepared append: the store writes it, then [`AppendGuard::adopt`] adopts it.
 pub struct PreparedAppend {
     pub append: LogAppend,
-    next: Edge,
+    next: LogEdge,
 }
 
 /// The registry log's signing key and right edge. Appends are serialised through
@@ -140,7 +133,7 @@ pub struct PreparedAppend {
 pub struct RegistryLog {
     origin: String,
     signer: Ed25519NoteSigner,
-    edge: Mutex<Edge>,
+    edge: Mutex<LogEdge>,
 }
 
 /// Reads hash tiles from the store, cut to the width a tree of a given size has
@@ -182,40 +175,20 @@ impl RegistryLog {
         Ok(Self {
             origin: origin.to_owned(),
             signer,
-            edge: Mutex::new(Edge::load(store)?),
+            edge: Mutex::new(load_edge(store)?),
         })
     }
 }
 
-impl Edge {
-    /// The right edge of the stored tree, checked against the stored checkpoint.
-    fn load<S: RegistryStore + ?Sized>(store: &S) -> Result<Self, LogError> {
-        let size = store.log_checkpoint()?.map_or(0, |c| c.size);
-        let mut partials = Vec::new();
-        for id in EdgeTiles::partial_tiles(size) {
-            let bytes = StoreTiles(store).read_tile(id).map_err(LogError::Corrupt)?;
-            partials.push((id, bytes));
-        }
-        let tiles =
-            EdgeTiles::resume(size, partials).map_err(|e| LogError::Corrupt(e.to_string()))?;
-        let peaks = merkle::proof::peaks_from_source(
-            size,
-            &mut TileHashSource::new(StoreTiles(store), size),
-        )
-        .map_err(generate_error)?;
-        let tree =
-            CompactTree::from_peaks(size, peaks).map_err(|e| LogError::Corrupt(e.to_string()))?;
-        if let Some(stored) = store.log_checkpoint()?
-            && stored.root != tree.root()
-        {
-            return Err(LogError::Corrupt(format!(
-                "tiles give root {} for size {size}, the checkpoint says {}",
-                hex::encode(tree.root()),
-                hex::encode(stored.root)
-            )));
-        }
-        Ok(Self { tree, tiles })
-    }
+/// The right edge of the stored tree, checked against the stored checkpoint. The
+/// registry keeps its leaves in rows and frames entry bundles when they are read, so
+/// the edge builds no bundles.
+fn load_edge<S: RegistryStore + ?Sized>(store: &S) -> Result<LogEdge, LogError> {
+    let Some(head) = store.log_checkpoint()? else {
+        return Ok(LogEdge::empty(false));
+    };
+    LogEdge::resume(head.size, &head.root, StoreTiles(store), None)
+        .map_err(|e| LogError::Corrupt(e.to_string()))
 }
 
 impl RegistryLog {
@@ -260,7 +233,7 @@ impl RegistryLog {
 /// Exclusive access to the log's right edge while one append is built and stored.
 pub struct AppendGuard<'a> {
     log: &'a RegistryLog,
-    edge: MutexGuard<'a, Edge>,
+    edge: MutexGuard<'a, LogEdge>,
 }
 
 impl AppendGuard<'_> {
@@ -269,21 +242,16 @@ impl AppendGuard<'_> {
     pub fn prepare(&self, entry: &RegistryLogEntry) -> Result<PreparedAppend, LogError> {
         let leaf = entry.encode()?;
         let mut next = self.edge.clone();
-        let index = next.tree.size();
-        let Edge { tree, tiles } = &mut next;
-        tree.append_data(&leaf, |node, hash| tiles.observe(node, hash))
+        let index = next
+            .append(merkle::leaf_hash(&leaf), &[])
             .map_err(|e| LogError::Corrupt(e.to_string()))?;
-        let size = tree.size();
-        let root = tree.root();
-        let hash_tiles = tiles
-            .flush()
+        let size = next.size();
+        let root = next.root();
+        let hash_tiles = next
+            .take_writes()
+            .hash_tiles
             .into_iter()
-            .map(|(id, bytes)| TileWrite {
-                level: id.level,
-                index: id.index,
-                width: id.width,
-                bytes,
-            })
+            .map(TileWrite::from)
             .collect();
         let note = self.log.signed_checkpoint(size, root)?;
         Ok(PreparedAppend {
@@ -305,7 +273,7 @@ impl AppendGuard<'_> {
     /// Re-reads the edge from the store after another process sharing the database
     /// appended (the store answered `LogConflict`): the stored log is authoritative.
     pub fn reload<S: RegistryStore + ?Sized>(&mut self, store: &S) -> Result<(), LogError> {
-        *self.edge = Edge::load(store)?;
+        *self.edge = load_edge(store)?;
         Ok(())
     }
 }

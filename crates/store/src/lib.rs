@@ -120,6 +120,17 @@ pub struct TileWrite {
     pub bytes: Vec<u8>,
 }
 
+impl From<(merkle::TileId, Vec<u8>)> for TileWrite {
+    fn from((id, bytes): (merkle::TileId, Vec<u8>)) -> Self {
+        Self {
+            level: id.level,
+            index: id.index,
+            width: id.width,
+            bytes,
+        }
+    }
+}
+
 /// Everything one sequencing step produces.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Batch {
