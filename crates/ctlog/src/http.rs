@@ -168,7 +168,7 @@ async fn add_pre_chain(
 }
 
 async fn get_sth(State(log): State<Arc<Log>>) -> Response {
-    let head = log.shared.published();
+    let head = log.core.published();
     (
         [(header::CONTENT_TYPE, "application/json")],
         head.sth_json.clone(),
@@ -191,7 +191,7 @@ async fn get_sth_consistency(
     query: Result<Query<ConsistencyQuery>, QueryRejection>,
 ) -> Api<Response> {
     let Query(q) = query.map_err(query_error)?;
-    let size = log.shared.published().head.tree_size;
+    let size = log.core.published().head.tree_size;
     if q.first == 0 || q.first > q.second || q.second > size {
         return Err(ApiError::bad_request(format!(
             "need 0 < first <= second <= {size} (the current tree size); got first={} second={}",
@@ -199,7 +199,7 @@ async fn get_sth_consistency(
         )));
     }
     let mut source = CachedHashes {
-        shared: &log.shared,
+        core: &log.core,
         size: q.second,
     };
     let proof = consistency_proof(q.first, q.second, &mut source).map_err(proof_error)?;
@@ -242,7 +242,7 @@ async fn get_proof_by_hash(
 ) -> Api<Response> {
     let Query(q) = query.map_err(query_error)?;
     let leaf_hash = decode_query_hash(&q.hash)?;
-    let size = log.shared.published().head.tree_size;
+    let size = log.core.published().head.tree_size;
     if q.tree_size == 0 || q.tree_size > size {
         return Err(ApiError::bad_request(format!(
             "tree_size must be between 1 and {size} (the current tree size); got {}",
@@ -250,7 +250,7 @@ async fn get_proof_by_hash(
         )));
     }
     let index = log
-        .shared
+        .core
         .leaf_index(&leaf_hash)?
         .filter(|&index| index < q.tree_size)
         .ok_or_else(|| {
@@ -260,7 +260,7 @@ async fn get_proof_by_hash(
             ))
         })?;
     let mut source = CachedHashes {
-        shared: &log.shared,
+        core: &log.core,
         size: q.tree_size,
     };
     let proof = inclusion_proof(index, q.tree_size, &mut source).map_err(proof_error)?;
@@ -292,7 +292,7 @@ async fn get_entries(
     query: Result<Query<EntriesQuery>, QueryRejection>,
 ) -> Api<Response> {
     let Query(q) = query.map_err(query_error)?;
-    let size = log.shared.published().head.tree_size;
+    let size = log.core.published().head.tree_size;
     if q.start > q.end || q.start >= size {
         return Err(ApiError::bad_request(format!(
             "need start <= end and start < {size} (the current tree size); got start={} end={}",
@@ -303,7 +303,7 @@ async fn get_entries(
         .end
         .min(size - 1)
         .min(q.start.saturating_add(MAX_GET_ENTRIES - 1));
-    let entries = log.shared.entries(q.start, end)?;
+    let entries = log.core.entries(q.start, end)?;
     #[derive(Serialize)]
     struct Body {
         entries: Vec<EntryJson>,
@@ -344,7 +344,7 @@ async fn get_entry_and_proof(
     query: Result<Query<EntryAndProofQuery>, QueryRejection>,
 ) -> Api<Response> {
     let Query(q) = query.map_err(query_error)?;
-    let size = log.shared.published().head.tree_size;
+    let size = log.core.published().head.tree_size;
     if q.leaf_index >= q.tree_size || q.tree_size > size {
         return Err(ApiError::bad_request(format!(
             "need leaf_index < tree_size <= {size} (the current tree size); got leaf_index={} tree_size={}",
@@ -352,12 +352,12 @@ async fn get_entry_and_proof(
         )));
     }
     let entry = log
-        .shared
+        .core
         .entries(q.leaf_index, q.leaf_index)?
         .pop()
         .ok_or_else(|| ApiError::from(ReadError::Corrupt("entry missing".into())))?;
     let mut source = CachedHashes {
-        shared: &log.shared,
+        core: &log.core,
         size: q.tree_size,
     };
     let proof = inclusion_proof(q.leaf_index, q.tree_size, &mut source).map_err(proof_error)?;
@@ -375,7 +375,7 @@ async fn get_entry_and_proof(
 }
 
 async fn checkpoint(State(log): State<Arc<Log>>) -> Response {
-    let head = log.shared.published();
+    let head = log.core.published();
     (
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
@@ -403,7 +403,7 @@ fn tile_response(bytes: Vec<u8>, full: bool) -> Response {
 async fn tile(State(log): State<Arc<Log>>, Path(path): Path<String>) -> Api<Response> {
     let parsed = parse_tile_path(&format!("tile/{path}"))
         .map_err(|e| ApiError::not_found(format!("no such tile: {e}")))?;
-    let size = log.shared.published().head.tree_size;
+    let size = log.core.published().head.tree_size;
     // The tile as the published tree has it; a request wider than that is not there yet.
     let (level, index, width) = match parsed {
         TilePath::Hashes(id) => (id.level, id.index, id.width),
@@ -419,8 +419,8 @@ async fn tile(State(log): State<Arc<Log>>, Path(path): Path<String>) -> Api<Resp
     }
     let full = u64::from(width) == merkle::tiles::TILE_WIDTH;
     let bytes = match parsed {
-        TilePath::Hashes(_) => log.shared.hash_tile_prefix(level, index, width)?,
-        TilePath::Data { .. } => log.shared.data_tile_prefix(index, width)?,
+        TilePath::Hashes(_) => log.core.hash_tile_prefix(level, index, width)?,
+        TilePath::Data { .. } => log.core.data_tile_prefix(index, width)?,
     };
     Ok(tile_response(bytes, full))
 }
@@ -436,7 +436,7 @@ async fn issuer(State(log): State<Arc<Log>>, Path(fingerprint): Path<String>) ->
         .and_then(|b| b.try_into().ok())
         .ok_or_else(bad)?;
     let der = log
-        .shared
+        .core
         .issuer(&fingerprint)?
         .ok_or_else(|| ApiError::not_found("no issuer with this fingerprint"))?;
     Ok((

@@ -157,8 +157,10 @@ impl PublishedHead {
     }
 }
 
-/// State shared by the HTTP side and the sequencer thread.
-pub(crate) struct Shared {
+/// The state of one log inside this process, held by its HTTP handlers and its
+/// sequencer thread. (`shared` here and in `store::shared` means several processes
+/// sharing one database.)
+pub(crate) struct LogCore {
     pub name: String,
     pub origin: String,
     pub signer: EcdsaP256Signer,
@@ -176,7 +178,7 @@ pub(crate) struct Shared {
 
 /// One running CT log. Dropping it stops its sequencer after the pending batch.
 pub struct Log {
-    shared: Arc<Shared>,
+    core: Arc<LogCore>,
     intake: Intake,
 }
 
@@ -202,8 +204,8 @@ const SHARED_SUBMIT_TIMEOUT: Duration = Duration::from_secs(30);
 impl std::fmt::Debug for Log {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Log")
-            .field("name", &self.shared.name)
-            .field("origin", &self.shared.origin)
+            .field("name", &self.core.name)
+            .field("origin", &self.core.origin)
             .finish_non_exhaustive()
     }
 }
@@ -213,12 +215,12 @@ impl Log {
     /// checks it against the stored head, and starts the sequencer thread.
     pub fn open(config: LogConfig, store: Arc<dyn LogStore>) -> Result<Self, OpenError> {
         let pool_size = config.pool_size.max(1);
-        let shared = Self::shared_state(config, store);
-        let (state, head) = sequencer::SequencerState::resume(&shared)?;
-        shared.publish(head);
-        let submit = sequencer::spawn(shared.clone(), state, pool_size)?;
+        let core = Self::new_core(config, store);
+        let (state, head) = sequencer::SequencerState::resume(&core)?;
+        core.publish(head);
+        let submit = sequencer::spawn(core.clone(), state, pool_size)?;
         Ok(Self {
-            shared,
+            core,
             intake: Intake::Local(submit),
         })
     }
@@ -232,24 +234,21 @@ impl Log {
         sequencing: Arc<dyn store::shared::SharedSequencing>,
     ) -> Result<Self, OpenError> {
         let max_waiting = config.pool_size.max(1);
-        let shared = Self::shared_state(config, store);
-        if let Some(head) = shared.store.tree_head()? {
-            sequencer::check_head_signature(&shared, &head)?;
-            shared.publish(head);
+        let core = Self::new_core(config, store);
+        if let Some(head) = core.store.tree_head()? {
+            sequencer::check_head_signature(&core, &head)?;
+            core.publish(head);
         }
         let waiters = Arc::new(shared_mode::Waiters::default());
         let (stop, stopped) = std::sync::mpsc::sync_channel(1);
         {
-            let (shared, sequencing, waiters) =
-                (shared.clone(), sequencing.clone(), waiters.clone());
+            let (core, sequencing, waiters) = (core.clone(), sequencing.clone(), waiters.clone());
             std::thread::Builder::new()
-                .name(format!("coordinator-{}", shared.name))
-                .spawn(move || {
-                    shared_mode::run(shared, sequencing, waiters, max_waiting, stopped)
-                })?;
+                .name(format!("coordinator-{}", core.name))
+                .spawn(move || shared_mode::run(core, sequencing, waiters, max_waiting, stopped))?;
         }
         Ok(Self {
-            shared,
+            core,
             intake: Intake::Shared {
                 sequencing,
                 waiters,
@@ -259,11 +258,11 @@ impl Log {
         })
     }
 
-    fn shared_state(config: LogConfig, store: Arc<dyn LogStore>) -> Arc<Shared> {
+    fn new_core(config: LogConfig, store: Arc<dyn LogStore>) -> Arc<LogCore> {
         let spki_der = config.signer.spki_der();
         let log_id = config.signer.log_id();
         let tiles = reads::TileCache::new(config.tile_cache_tiles);
-        Arc::new(Shared {
+        Arc::new(LogCore {
             name: config.name,
             origin: config.origin,
             signer: config.signer,
@@ -287,33 +286,33 @@ impl Log {
     }
 
     pub fn name(&self) -> &str {
-        &self.shared.name
+        &self.core.name
     }
 
     pub fn origin(&self) -> &str {
-        &self.shared.origin
+        &self.core.origin
     }
 
     /// SHA-256 of the log's SubjectPublicKeyInfo (RFC 6962 §3.2 `LogID`).
     pub fn log_id(&self) -> [u8; 32] {
-        self.shared.log_id
+        self.core.log_id
     }
 
     pub fn public_key_der(&self) -> &[u8] {
-        &self.shared.spki_der
+        &self.core.spki_der
     }
 
     pub fn roots(&self) -> &RootStore {
-        &self.shared.roots
+        &self.core.roots
     }
 
     pub fn sequence_interval(&self) -> Duration {
-        self.shared.sequence_interval
+        self.core.sequence_interval
     }
 
     /// The latest signed tree head.
     pub fn tree_head(&self) -> StoredTreeHead {
-        self.shared.published().head.clone()
+        self.core.published().head.clone()
     }
 
     /// Validates `chain` and waits for its SCT (after the batch holding it is durable).
@@ -323,8 +322,8 @@ impl Log {
         chain: Vec<Vec<u8>>,
         kind: SubmissionKind,
     ) -> Result<SignedCertificateTimestamp, SubmitError> {
-        let now = self.shared.clock.now_ms();
-        let validated = validate_chain(&chain, &self.shared.roots, now, kind)?;
+        let now = self.core.clock.now_ms();
+        let validated = validate_chain(&chain, &self.core.roots, now, kind)?;
         // Deduplication happens in the sequencer, in one batched look-up: it is the
         // only writer, so its answer is authoritative, and the request path stays free
         // of a random storage read. A resubmission waits for the next batch.
@@ -389,7 +388,7 @@ async fn submit_shared(
     }
 }
 
-impl Shared {
+impl LogCore {
     pub(crate) fn published(&self) -> Arc<PublishedHead> {
         self.head.read().expect("head lock").clone()
     }

@@ -10,7 +10,7 @@ use merkle::{ExpandedTile, Hash, HashSource, NodeId};
 use pki::ct::{PrecertChainEntry, TileLeaf, merkle_tree_leaf};
 use store::StoreError;
 
-use crate::Shared;
+use crate::LogCore;
 
 /// A read that storage could not serve. Requests are checked against the published
 /// tree head first, so this always means a server-side problem (5xx).
@@ -52,7 +52,7 @@ impl TileCache {
     /// The tile at (`level`, `index`) with at least `min_width` hashes.
     fn get(
         &self,
-        shared: &Shared,
+        core: &LogCore,
         level: u8,
         index: u64,
         min_width: usize,
@@ -63,7 +63,7 @@ impl TileCache {
         {
             return Ok(tile.clone());
         }
-        let stored = shared
+        let stored = core
             .store
             .hash_tile(level, index)?
             .ok_or_else(|| ReadError::Corrupt(format!("hash tile {level}/{index} is missing")))?;
@@ -97,11 +97,11 @@ pub(crate) struct IssuerCache {
 const ISSUER_CACHE_LIMIT: usize = 4096;
 
 impl IssuerCache {
-    fn get(&self, shared: &Shared, fingerprint: &[u8; 32]) -> Result<Arc<Vec<u8>>, ReadError> {
+    fn get(&self, core: &LogCore, fingerprint: &[u8; 32]) -> Result<Arc<Vec<u8>>, ReadError> {
         if let Some(der) = self.map.lock().expect("issuer lock").get(fingerprint) {
             return Ok(der.clone());
         }
-        let der = Arc::new(shared.store.issuer(fingerprint)?.ok_or_else(|| {
+        let der = Arc::new(core.store.issuer(fingerprint)?.ok_or_else(|| {
             ReadError::Corrupt(format!("issuer {} is missing", hex::encode(fingerprint)))
         })?);
         let mut map = self.map.lock().expect("issuer lock");
@@ -165,7 +165,7 @@ impl RecentLeaves {
 
 /// Subtree hashes of the tree of `size` leaves, from the tile cache.
 pub(crate) struct CachedHashes<'a> {
-    pub shared: &'a Shared,
+    pub core: &'a LogCore,
     pub size: u64,
 }
 
@@ -189,9 +189,9 @@ impl HashSource for CachedHashes<'_> {
             let offset = (base % TILE_WIDTH) as usize;
             let needed = offset + (1usize << sub_level);
             let tile = self
-                .shared
+                .core
                 .tiles
-                .get(self.shared, tile_level, tile_index, needed)?;
+                .get(self.core, tile_level, tile_index, needed)?;
             let hash = tile.node(sub_level, offset >> sub_level).ok_or_else(|| {
                 ReadError::Corrupt(format!(
                     "node {}/{} missing from its tile",
@@ -223,7 +223,7 @@ pub struct EntryWithChain {
     pub extra_data: Vec<u8>,
 }
 
-impl Shared {
+impl LogCore {
     /// Entries `start..=end`, which the caller checked against the published head.
     pub(crate) fn entries(&self, start: u64, end: u64) -> Result<Vec<EntryWithChain>, ReadError> {
         let mut out = Vec::with_capacity((end - start + 1) as usize);

@@ -20,7 +20,7 @@ use store::{Batch, DedupRecord, NewEntry, StoreError, StoredTreeHead, TileWrite}
 use tokio::sync::oneshot;
 
 use crate::reads::ReadError;
-use crate::{OpenError, Shared, SubmitError};
+use crate::{LogCore, OpenError, SubmitError};
 
 /// How long a log may go without a fresh tree head when no entries arrive. Keeps
 /// `get-sth` recent for monitors (RFC 6962 §3.5 expects periodic STHs) without writing
@@ -50,7 +50,7 @@ pub(crate) struct SequencerState {
 }
 
 /// Reads hash tiles straight from storage (used once, to resume).
-struct StoreTiles<'a>(&'a Shared);
+struct StoreTiles<'a>(&'a LogCore);
 
 impl TileSource for StoreTiles<'_> {
     type Error = ReadError;
@@ -68,10 +68,10 @@ impl SequencerState {
 
     /// Loads the right edge of the stored tree and checks that it hashes to the stored
     /// head; a fresh log gets a signed empty head.
-    pub fn resume(shared: &Shared) -> Result<(Self, StoredTreeHead), OpenError> {
-        let store = shared.store.as_ref();
+    pub fn resume(core: &LogCore) -> Result<(Self, StoredTreeHead), OpenError> {
+        let store = core.store.as_ref();
         let Some(head) = store.tree_head()? else {
-            let head = sign_head(shared, shared.clock.now_ms(), 0, merkle::EMPTY_ROOT)
+            let head = sign_head(core, core.clock.now_ms(), 0, merkle::EMPTY_ROOT)
                 .map_err(|e| OpenError::Signing(e.to_string()))?;
             store.commit_batch(&Batch {
                 tree_head: Some(head.clone()),
@@ -84,18 +84,17 @@ impl SequencerState {
             };
             return Ok((state, head));
         };
-        check_head_signature(shared, &head)?;
+        check_head_signature(core, &head)?;
         let size = head.tree_size;
         let bundle = match partial_bundle(size) {
             None => (Vec::new(), 0),
             Some(id) => (
-                shared
-                    .data_tile_prefix(id.index, id.width)
+                core.data_tile_prefix(id.index, id.width)
                     .map_err(|e| OpenError::Corrupt(e.to_string()))?,
                 u64::from(id.width),
             ),
         };
-        let edge = LogEdge::resume(size, &head.root, StoreTiles(shared), Some(bundle))
+        let edge = LogEdge::resume(size, &head.root, StoreTiles(core), Some(bundle))
             .map_err(|e| OpenError::Corrupt(e.to_string()))?;
         let state = Self {
             edge,
@@ -108,10 +107,7 @@ impl SequencerState {
 
 /// A stored head must verify under the configured key: a log restarted with another
 /// key would hand out SCTs nobody can reconcile with its history.
-pub(crate) fn check_head_signature(
-    shared: &Shared,
-    head: &StoredTreeHead,
-) -> Result<(), OpenError> {
+pub(crate) fn check_head_signature(core: &LogCore, head: &StoredTreeHead) -> Result<(), OpenError> {
     let (signature, used) = pki::ct::DigitallySigned::decode(&head.signature)
         .map_err(|e| OpenError::Corrupt(format!("stored tree head signature: {e}")))?;
     if used != head.signature.len() {
@@ -120,31 +116,31 @@ pub(crate) fn check_head_signature(
         ));
     }
     let signed = tree_head_signed_data(head.timestamp_ms, head.tree_size, &head.root);
-    pki::verify::verify_digitally_signed(&shared.spki_der, &signed, &signature)
-        .map_err(|_| OpenError::KeyMismatch(shared.name.clone()))
+    pki::verify::verify_digitally_signed(&core.spki_der, &signed, &signature)
+        .map_err(|_| OpenError::KeyMismatch(core.name.clone()))
 }
 
 /// Signs a tree head: one ECDSA signature serves `get-sth` and the checkpoint's
 /// RFC6962NoteSignature.
 fn sign_head(
-    shared: &Shared,
+    core: &LogCore,
     timestamp_ms: u64,
     tree_size: u64,
     root: merkle::Hash,
 ) -> Result<StoredTreeHead, SubmitError> {
     let signed = tree_head_signed_data(timestamp_ms, tree_size, &root);
-    let ds = shared
+    let ds = core
         .signer
         .sign_digitally_signed(&signed)
         .map_err(|e| SubmitError::Encoding(e.to_string()))?;
     let mut signature = Vec::with_capacity(80);
     ds.try_encode(&mut signature)
         .map_err(|e| SubmitError::Encoding(e.to_string()))?;
-    let text = Checkpoint::new(shared.origin.clone(), tree_size, root).to_text();
+    let text = Checkpoint::new(core.origin.clone(), tree_size, root).to_text();
     let mut note = SignedNote::new(text).map_err(|e| SubmitError::Encoding(e.to_string()))?;
     note.signatures.push(rfc6962_note_signature(
-        &shared.origin,
-        &shared.spki_der,
+        &core.origin,
+        &core.spki_der,
         timestamp_ms,
         &signature,
     ));
@@ -159,19 +155,19 @@ fn sign_head(
 
 /// Starts the sequencer thread; the returned sender is the pool.
 pub(crate) fn spawn(
-    shared: Arc<Shared>,
+    core: Arc<LogCore>,
     state: SequencerState,
     pool_size: usize,
 ) -> std::io::Result<SyncSender<Pending>> {
     let (tx, rx) = std::sync::mpsc::sync_channel(pool_size);
     std::thread::Builder::new()
-        .name(format!("sequencer-{}", shared.name))
-        .spawn(move || run(shared, state, rx, pool_size))?;
+        .name(format!("sequencer-{}", core.name))
+        .spawn(move || run(core, state, rx, pool_size))?;
     Ok(tx)
 }
 
-fn run(shared: Arc<Shared>, mut state: SequencerState, pool: Receiver<Pending>, max: usize) {
-    let interval = shared.sequence_interval;
+fn run(core: Arc<LogCore>, mut state: SequencerState, pool: Receiver<Pending>, max: usize) {
+    let interval = core.sequence_interval;
     let mut next_tick = Instant::now() + interval;
     loop {
         let now = Instant::now();
@@ -194,20 +190,20 @@ fn run(shared: Arc<Shared>, mut state: SequencerState, pool: Receiver<Pending>, 
             }
         }
         let idle_refresh =
-            shared.clock.now_ms() >= state.head.timestamp_ms.saturating_add(IDLE_HEAD_REFRESH_MS);
+            core.clock.now_ms() >= state.head.timestamp_ms.saturating_add(IDLE_HEAD_REFRESH_MS);
         if !batch.is_empty() || idle_refresh {
             let started = Instant::now();
             let count = batch.len();
-            let commit = &mut |writes: &Batch| shared.store.commit_batch(writes);
-            match integrate(&shared, &state, batch, idle_refresh, commit) {
+            let commit = &mut |writes: &Batch| core.store.commit_batch(writes);
+            match integrate(&core, &state, batch, idle_refresh, commit) {
                 Ok((new_state, replies)) => {
                     state = new_state;
-                    shared.publish(state.head.clone());
+                    core.publish(state.head.clone());
                     for (reply, result) in replies {
                         answer(reply, result);
                     }
                     tracing::debug!(
-                        log = %shared.name,
+                        log = %core.name,
                         entries = count,
                         tree_size = state.head.tree_size,
                         millis = started.elapsed().as_millis() as u64,
@@ -215,7 +211,7 @@ fn run(shared: Arc<Shared>, mut state: SequencerState, pool: Receiver<Pending>, 
                     );
                 }
                 Err(e) => {
-                    tracing::error!(log = %shared.name, error = %e, "batch not sequenced");
+                    tracing::error!(log = %core.name, error = %e, "batch not sequenced");
                     // Give storage a moment before the next attempt.
                     std::thread::sleep(interval.min(Duration::from_secs(1)));
                 }
@@ -262,7 +258,7 @@ pub(crate) enum BatchError {
 /// to send; on failure the batch's submitters are told and `state` stays as it was
 /// (nothing of the batch is stored).
 pub(crate) fn integrate(
-    shared: &Shared,
+    core: &LogCore,
     state: &SequencerState,
     batch: Vec<Pending>,
     refresh_head: bool,
@@ -270,7 +266,7 @@ pub(crate) fn integrate(
 ) -> Result<(SequencerState, Replies), BatchError> {
     let started = Instant::now();
     let mut next = state.clone();
-    let timestamp = shared
+    let timestamp = core
         .clock
         .now_ms()
         .max(state.head.timestamp_ms.saturating_add(1));
@@ -285,7 +281,7 @@ pub(crate) fn integrate(
     // One batched, sorted look-up against storage; the sequencer is the only writer,
     // so what it finds here cannot change before its own commit.
     let keys: Vec<[u8; 32]> = batch.iter().map(|p| p.dedup_key).collect();
-    let known = match shared.store.dedup_many(&keys) {
+    let known = match core.store.dedup_many(&keys) {
         Ok(known) => known,
         Err(e) => {
             fail_all(batch.into_iter().map(|p| p.reply));
@@ -294,7 +290,7 @@ pub(crate) fn integrate(
     };
     for (pending, known) in batch.into_iter().zip(known) {
         if let Some(record) = known {
-            let answer = shared.sct_from_record(&record);
+            let answer = core.sct_from_record(&record);
             replies.push((pending.reply, answer));
             continue;
         }
@@ -325,14 +321,14 @@ pub(crate) fn integrate(
     // Signing dominates the batch's CPU time and every submitter is waiting, so it
     // runs on all cores.
     let messages: Vec<&[u8]> = appended.iter().map(|a| a.signed_data.as_slice()).collect();
-    let scts = match sign_all(shared, &messages).and_then(|signatures| {
+    let scts = match sign_all(core, &messages).and_then(|signatures| {
         let mut scts = Vec::with_capacity(appended.len());
         for ((entry, a), signature) in writes.entries.iter_mut().zip(&appended).zip(signatures) {
             signature
                 .try_encode(&mut entry.record.sct_signature)
                 .map_err(|e| SubmitError::Encoding(e.to_string()))?;
             scts.push(SignedCertificateTimestamp {
-                log_id: shared.log_id,
+                log_id: core.log_id,
                 timestamp,
                 extensions: a.extensions.clone(),
                 signature,
@@ -355,7 +351,7 @@ pub(crate) fn integrate(
         .into_iter()
         .map(TileWrite::from)
         .collect();
-    let head = match sign_head(shared, timestamp, size, next.edge.root()) {
+    let head = match sign_head(core, timestamp, size, next.edge.root()) {
         Ok(head) => head,
         Err(e) => {
             fail_batch(replies, appended);
@@ -369,12 +365,12 @@ pub(crate) fn integrate(
         return Err(e.into());
     }
     tracing::debug!(
-        log = %shared.name,
+        log = %core.name,
         prepare_ms = (prepared - started).as_millis() as u64,
         commit_ms = prepared.elapsed().as_millis() as u64,
         "batch committed"
     );
-    shared.recent.insert(
+    core.recent.insert(
         writes
             .entries
             .iter()
@@ -398,7 +394,7 @@ pub(crate) fn integrate(
 }
 
 /// Signs every message, spread over the machine's cores; order is kept.
-fn sign_all(shared: &Shared, messages: &[&[u8]]) -> Result<Vec<DigitallySigned>, SubmitError> {
+fn sign_all(core: &LogCore, messages: &[&[u8]]) -> Result<Vec<DigitallySigned>, SubmitError> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(messages.len().div_ceil(64))
@@ -407,8 +403,7 @@ fn sign_all(shared: &Shared, messages: &[&[u8]]) -> Result<Vec<DigitallySigned>,
         chunk
             .iter()
             .map(|m| {
-                shared
-                    .signer
+                core.signer
                     .sign_digitally_signed(m)
                     .map_err(|e| SubmitError::Encoding(e.to_string()))
             })

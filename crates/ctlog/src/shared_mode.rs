@@ -24,7 +24,7 @@ use store::shared::{SequencerLease, SharedSequencing};
 use tokio::sync::oneshot;
 
 use crate::sequencer::{self, Pending, SequencerState};
-use crate::{Shared, SubmitError};
+use crate::{LogCore, SubmitError};
 
 /// How often a non-holder tries to take the lease: a dead holder's session ends
 /// within seconds, and a takeover then waits at most this long.
@@ -97,13 +97,13 @@ impl Waiters {
 
 /// Runs the coordinator until `stop`'s sender is dropped (the `Log` is dropped).
 pub(crate) fn run(
-    shared: Arc<Shared>,
+    core: Arc<LogCore>,
     sequencing: Arc<dyn SharedSequencing>,
     waiters: Arc<Waiters>,
     max_batch: usize,
     stop: Receiver<()>,
 ) {
-    let interval = shared.sequence_interval;
+    let interval = core.sequence_interval;
     let mut holder: Option<(Box<dyn SequencerLease>, SequencerState)> = None;
     let mut next_lease_try = Instant::now();
     let mut next_batch = Instant::now() + interval;
@@ -123,56 +123,56 @@ pub(crate) fn run(
         }
         if holder.is_none() && Instant::now() >= next_lease_try {
             next_lease_try = Instant::now() + LEASE_RETRY;
-            holder = take_lease(&shared, sequencing.as_ref());
+            holder = take_lease(&core, sequencing.as_ref());
             next_batch = Instant::now();
         }
         if let Some((lease, state)) = holder.as_mut()
             && Instant::now() >= next_batch
         {
             next_batch = (next_batch + interval).max(Instant::now() + interval / 4);
-            if !sequence_once(&shared, lease.as_mut(), state, max_batch) {
-                tracing::warn!(log = %shared.name, "giving up the sequencer lease");
+            if !sequence_once(&core, lease.as_mut(), state, max_batch) {
+                tracing::warn!(log = %core.name, "giving up the sequencer lease");
                 holder = None;
                 next_lease_try = Instant::now() + LEASE_RETRY;
             }
         }
         if holder.is_none() {
-            follow_head(&shared);
+            follow_head(&core);
         }
-        let size = shared.published().head.tree_size;
+        let size = core.published().head.tree_size;
         if size != answered_size || Instant::now() >= next_waiter_check {
             answered_size = size;
             next_waiter_check = Instant::now() + IDLE_WAITER_CHECK;
-            answer_waiters(&shared, &waiters);
+            answer_waiters(&core, &waiters);
         }
     }
 }
 
 /// Takes the lease if free and resumes the tree from storage.
 fn take_lease(
-    shared: &Shared,
+    core: &LogCore,
     sequencing: &dyn SharedSequencing,
 ) -> Option<(Box<dyn SequencerLease>, SequencerState)> {
     let lease = match sequencing.try_acquire_lease() {
         Ok(Some(lease)) => lease,
         Ok(None) => return None,
         Err(e) => {
-            tracing::warn!(log = %shared.name, error = %e, "cannot ask for the sequencer lease");
+            tracing::warn!(log = %core.name, error = %e, "cannot ask for the sequencer lease");
             return None;
         }
     };
-    match SequencerState::resume(shared) {
+    match SequencerState::resume(core) {
         Ok((state, head)) => {
             tracing::info!(
-                log = %shared.name,
+                log = %core.name,
                 tree_size = head.tree_size,
                 "holding the sequencer lease"
             );
-            shared.publish(head);
+            core.publish(head);
             Some((lease, state))
         }
         Err(e) => {
-            tracing::error!(log = %shared.name, error = %e, "cannot resume the log; lease released");
+            tracing::error!(log = %core.name, error = %e, "cannot resume the log; lease released");
             None
         }
     }
@@ -181,7 +181,7 @@ fn take_lease(
 /// One batch from the shared queue. `false`: the lease is lost or the state is
 /// doubtful, and the caller must drop both.
 fn sequence_once(
-    shared: &Shared,
+    core: &LogCore,
     lease: &mut dyn SequencerLease,
     state: &mut SequencerState,
     max_batch: usize,
@@ -189,7 +189,7 @@ fn sequence_once(
     let queued = match lease.pending(max_batch) {
         Ok(queued) => queued,
         Err(e) => {
-            tracing::warn!(log = %shared.name, error = %e, "reading the submission queue");
+            tracing::warn!(log = %core.name, error = %e, "reading the submission queue");
             return lease.is_held();
         }
     };
@@ -203,12 +203,12 @@ fn sequence_once(
                 reply: None,
             }),
             None => {
-                tracing::error!(log = %shared.name, queue_id = q.id, "undecodable queued submission dropped");
+                tracing::error!(log = %core.name, queue_id = q.id, "undecodable queued submission dropped");
                 None
             }
         })
         .collect();
-    let refresh = shared.clock.now_ms()
+    let refresh = core.clock.now_ms()
         >= state
             .head()
             .timestamp_ms
@@ -219,66 +219,66 @@ fn sequence_once(
     let started = Instant::now();
     let count = batch.len();
     let commit = &mut |writes: &store::Batch| lease.commit(writes, &consumed);
-    match sequencer::integrate(shared, state, batch, refresh, commit) {
+    match sequencer::integrate(core, state, batch, refresh, commit) {
         Ok((next, _replies)) => {
             *state = next;
-            shared.publish(state.head().clone());
+            core.publish(state.head().clone());
             tracing::debug!(
-                log = %shared.name,
+                log = %core.name,
                 entries = count,
                 tree_size = state.head().tree_size,
                 millis = started.elapsed().as_millis() as u64,
-                "shared batch sequenced"
+                "core batch sequenced"
             );
             true
         }
         Err(e) => {
-            tracing::error!(log = %shared.name, error = %e, "shared batch not sequenced");
+            tracing::error!(log = %core.name, error = %e, "core batch not sequenced");
             false
         }
     }
 }
 
 /// Publishes the newest stored head, if it is newer and signed by this log's key.
-fn follow_head(shared: &Shared) {
-    let stored = match shared.store.tree_head() {
+fn follow_head(core: &LogCore) {
+    let stored = match core.store.tree_head() {
         Ok(Some(head)) => head,
         Ok(None) => return,
         Err(e) => {
-            tracing::warn!(log = %shared.name, error = %e, "reading the tree head");
+            tracing::warn!(log = %core.name, error = %e, "reading the tree head");
             return;
         }
     };
-    let current = shared.published();
+    let current = core.published();
     let newer = stored.tree_size > current.head.tree_size
         || (stored.tree_size == current.head.tree_size
             && stored.timestamp_ms > current.head.timestamp_ms);
     if !newer {
         return;
     }
-    if let Err(e) = sequencer::check_head_signature(shared, &stored) {
-        tracing::error!(log = %shared.name, error = %e, "stored tree head refused");
+    if let Err(e) = sequencer::check_head_signature(core, &stored) {
+        tracing::error!(log = %core.name, error = %e, "stored tree head refused");
         return;
     }
-    shared.publish(stored);
+    core.publish(stored);
 }
 
 /// Answers this process's waiting submitters whose entries are now logged.
-fn answer_waiters(shared: &Shared, waiters: &Waiters) {
+fn answer_waiters(core: &LogCore, waiters: &Waiters) {
     let keys = waiters.keys();
     if keys.is_empty() {
         return;
     }
-    let records = match shared.store.dedup_many(&keys) {
+    let records = match core.store.dedup_many(&keys) {
         Ok(records) => records,
         Err(e) => {
-            tracing::warn!(log = %shared.name, error = %e, "looking up waiting submissions");
+            tracing::warn!(log = %core.name, error = %e, "looking up waiting submissions");
             return;
         }
     };
     for (key, record) in keys.iter().zip(records) {
         if let Some(record) = record {
-            waiters.answer(key, &shared.sct_from_record(&record));
+            waiters.answer(key, &core.sct_from_record(&record));
         }
     }
 }

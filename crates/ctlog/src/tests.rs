@@ -93,14 +93,14 @@ async fn submissions_are_sequenced_proven_deduplicated_and_survive_a_restart() {
             extensions: sct.extensions.clone(),
         }));
         let mut source = CachedHashes {
-            shared: &log.shared,
+            core: &log.core,
             size: head.tree_size,
         };
         let proof = inclusion_proof(index, head.tree_size, &mut source).unwrap();
         verify_inclusion(&leaf_hash, index, head.tree_size, &proof, &head.root).unwrap();
     }
     // Entries come back as submitted.
-    let entries = log.shared.entries(0, 255).unwrap();
+    let entries = log.core.entries(0, 255).unwrap();
     assert_eq!(entries.len(), 256);
 
     // Resubmission returns the very same SCT.
@@ -127,7 +127,7 @@ async fn submissions_are_sequenced_proven_deduplicated_and_survive_a_restart() {
     assert_eq!(parse_leaf_index_extension(&fresh.extensions).unwrap(), 300);
     let new_head = log.tree_head();
     let mut source = CachedHashes {
-        shared: &log.shared,
+        core: &log.core,
         size: new_head.tree_size,
     };
     let proof =
@@ -270,7 +270,7 @@ async fn a_failed_commit_hands_out_no_sct_and_leaves_no_gap() {
     let head = log.tree_head();
     assert_eq!(head.tree_size, 2);
     let mut source = CachedHashes {
-        shared: &log.shared,
+        core: &log.core,
         size: 2,
     };
     let peaks = source.hashes(&merkle::tree::peak_ids(2)).unwrap();
