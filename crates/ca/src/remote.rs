@@ -3,11 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::Deserialize;
-
-use pki::ct::{DigitallySigned, SignedEntry, TimestampedEntry, sct_signed_data};
+use pki::ct::{SignedEntry, TimestampedEntry, sct_signed_data};
+use pki::ct_api::{AddChainRequest, AddChainResponse, CtApiError};
 use pki::{SignedCertificateTimestamp, verify_digitally_signed};
 
 use oidc::fetch::limited_body;
@@ -16,16 +13,6 @@ use crate::issue::{PrecertSubmission, SctError, SctFuture, SctSource};
 
 /// Time limit for one request to a log.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// RFC 6962 §4.1 `add-chain`/`add-pre-chain` answer.
-#[derive(Debug, Deserialize)]
-struct AddChainResponse {
-    sct_version: u8,
-    id: String,
-    timestamp: u64,
-    extensions: String,
-    signature: String,
-}
 
 /// A CT log reached over HTTP. Its SCTs are verified against its key before they are
 /// embedded: a certificate must never carry an SCT that clients would reject.
@@ -61,12 +48,14 @@ impl RemoteLog {
         &self,
         submission: &PrecertSubmission,
     ) -> Result<SignedCertificateTimestamp, SctError> {
-        let chain: Vec<String> = submission.chain.iter().map(|c| BASE64.encode(c)).collect();
+        let request = AddChainRequest {
+            chain: submission.chain.clone(),
+        };
         let endpoint = format!("{}/ct/v1/add-pre-chain", self.url);
         let resp = self
             .client
             .post(&endpoint)
-            .json(&serde_json::json!({ "chain": chain }))
+            .json(&request)
             .send()
             .await
             .map_err(|e| SctError(format!("POST {endpoint}: {e}")))?;
@@ -91,40 +80,26 @@ impl RemoteLog {
         let bad = |what: &str| SctError(format!("log {} answered {what}", self.url));
         let answer: AddChainResponse =
             serde_json::from_slice(body).map_err(|e| bad(&format!("malformed JSON: {e}")))?;
-        if answer.sct_version != 0 {
-            return Err(bad("an SCT version other than v1"));
-        }
-        let id = BASE64.decode(&answer.id).map_err(|_| bad("a bad log id"))?;
-        if id != self.log_id {
+        let sct = answer.into_sct().map_err(|e| match e {
+            CtApiError::SctVersion(_) => bad("an SCT version other than v1"),
+            CtApiError::Malformed { reason, .. } => {
+                bad(&format!("a malformed signature ({reason})"))
+            }
+        })?;
+        if sct.log_id != self.log_id {
             return Err(bad("an SCT with another log's id"));
         }
-        let extensions = BASE64
-            .decode(&answer.extensions)
-            .map_err(|_| bad("bad extensions"))?;
-        let raw_signature = BASE64
-            .decode(&answer.signature)
-            .map_err(|_| bad("a bad signature encoding"))?;
-        let (signature, used) =
-            DigitallySigned::decode(&raw_signature).map_err(|_| bad("a malformed signature"))?;
-        if used != raw_signature.len() {
-            return Err(bad("trailing bytes after the signature"));
-        }
         let entry = TimestampedEntry {
-            timestamp: answer.timestamp,
+            timestamp: sct.timestamp,
             entry: SignedEntry::Precert {
                 issuer_key_hash: submission.issuer_key_hash,
                 tbs_certificate: submission.tbs_certificate.clone(),
             },
-            extensions: extensions.clone(),
+            extensions: sct.extensions.clone(),
         };
-        verify_digitally_signed(&self.spki_der, &sct_signed_data(&entry), &signature)
+        verify_digitally_signed(&self.spki_der, &sct_signed_data(&entry), &sct.signature)
             .map_err(|e| bad(&format!("an SCT whose signature does not verify ({e})")))?;
-        Ok(SignedCertificateTimestamp {
-            log_id: self.log_id,
-            timestamp: answer.timestamp,
-            extensions,
-            signature,
-        })
+        Ok(sct)
     }
 }
 

@@ -1,6 +1,6 @@
-//! RFC 6962 §4 JSON messages as `ccc` sees them, and the client-side checks built on
-//! them: rebuilding an entry's Merkle leaf from its SCT, verifying the SCT, and finding
-//! a log's key in the server's Chrome-v3-shaped `log_list.json`.
+//! The client-side checks built on the RFC 6962 §4 JSON messages (`pki::ct_api`):
+//! rebuilding an entry's Merkle leaf from its SCT, verifying the SCT, and finding a
+//! log's key in the server's Chrome-v3-shaped `log_list.json`.
 //!
 //! Parsing is strict about the binary fields (base64, TLS structures with no trailing
 //! bytes) and lenient about unknown JSON fields, so a server adding fields later does
@@ -9,9 +9,14 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use pki::ct::{merkle_tree_leaf, sct_signed_data};
-use pki::{DigitallySigned, SignedCertificateTimestamp, SignedEntry, TimestampedEntry};
+use pki::{SignedCertificateTimestamp, SignedEntry, TimestampedEntry};
 use reqwest::Url;
 use serde::Deserialize;
+
+pub use pki::ct_api::{
+    AddChainResponse, GetProofByHashResponse as ProofByHashResponse, GetRootsResponse,
+    GetSthResponse, SignedTreeHead as TreeHead,
+};
 
 /// Why a server answer could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -45,129 +50,6 @@ fn b64_32(field: &'static str, s: &str) -> Result<[u8; 32], ApiError> {
         field,
         reason: format!("expected 32 bytes, got {}", v.len()),
     })
-}
-
-fn digitally_signed(field: &'static str, s: &str) -> Result<DigitallySigned, ApiError> {
-    let raw = b64(field, s)?;
-    let (ds, used) = DigitallySigned::decode(&raw).map_err(|e| ApiError::Malformed {
-        field,
-        reason: e.to_string(),
-    })?;
-    if used != raw.len() {
-        return Err(ApiError::Malformed {
-            field,
-            reason: format!("{} trailing bytes after DigitallySigned", raw.len() - used),
-        });
-    }
-    Ok(ds)
-}
-
-/// RFC 6962 §4.1 `add-chain` output.
-///
-/// ```text
-/// sct_version:  The version of the SignedCertificateTimestamp structure, in decimal.
-/// id:           The log ID, base64 encoded.
-/// timestamp:    The SCT timestamp, in decimal.
-/// extensions:   An opaque type for future expansion, base64 encoded.
-/// signature:    The SCT signature, base64 encoded.
-/// ```
-#[derive(Debug, Deserialize)]
-pub struct AddChainResponse {
-    /// `sct_version` (v1 = 0).
-    pub sct_version: u8,
-    /// Base64 `LogID`.
-    pub id: String,
-    /// Milliseconds since the epoch.
-    pub timestamp: u64,
-    /// Base64 `CtExtensions` body.
-    #[serde(default)]
-    pub extensions: String,
-    /// Base64 TLS `DigitallySigned`.
-    pub signature: String,
-}
-
-impl AddChainResponse {
-    /// Decodes the binary fields into an SCT.
-    pub fn into_sct(self) -> Result<SignedCertificateTimestamp, ApiError> {
-        if self.sct_version != 0 {
-            return Err(ApiError::Malformed {
-                field: "sct_version",
-                reason: format!("unsupported version {}", self.sct_version),
-            });
-        }
-        Ok(SignedCertificateTimestamp {
-            log_id: b64_32("id", &self.id)?,
-            timestamp: self.timestamp,
-            extensions: b64("extensions", &self.extensions)?,
-            signature: digitally_signed("signature", &self.signature)?,
-        })
-    }
-}
-
-/// RFC 6962 §4.3 `get-sth` output.
-#[derive(Debug, Deserialize)]
-pub struct GetSthResponse {
-    /// Number of entries in the tree.
-    pub tree_size: u64,
-    /// Milliseconds since the epoch.
-    pub timestamp: u64,
-    /// Base64 Merkle tree root.
-    pub sha256_root_hash: String,
-    /// Base64 TLS `DigitallySigned` over the RFC 6962 §3.5 tree head.
-    pub tree_head_signature: String,
-}
-
-/// A decoded Signed Tree Head.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TreeHead {
-    /// Number of entries in the tree.
-    pub tree_size: u64,
-    /// Milliseconds since the epoch.
-    pub timestamp: u64,
-    /// Merkle tree root.
-    pub root_hash: [u8; 32],
-    /// The log's signature over [`pki::ct::tree_head_signed_data`].
-    pub signature: DigitallySigned,
-}
-
-impl GetSthResponse {
-    /// Decodes the binary fields.
-    pub fn into_tree_head(self) -> Result<TreeHead, ApiError> {
-        Ok(TreeHead {
-            tree_size: self.tree_size,
-            timestamp: self.timestamp,
-            root_hash: b64_32("sha256_root_hash", &self.sha256_root_hash)?,
-            signature: digitally_signed("tree_head_signature", &self.tree_head_signature)?,
-        })
-    }
-}
-
-impl TreeHead {
-    /// Verifies the tree head signature (RFC 6962 §3.5) with the log key `spki_der`.
-    pub fn verify(&self, spki_der: &[u8]) -> Result<(), ApiError> {
-        let msg = pki::ct::tree_head_signed_data(self.timestamp, self.tree_size, &self.root_hash);
-        pki::verify_digitally_signed(spki_der, &msg, &self.signature)
-            .map_err(|e| ApiError::Verify(format!("tree head signature: {e}")))
-    }
-}
-
-/// RFC 6962 §4.5 `get-proof-by-hash` output.
-#[derive(Debug, Deserialize)]
-pub struct ProofByHashResponse {
-    /// 0-based index of the entry.
-    pub leaf_index: u64,
-    /// Base64 Merkle audit path, leaf to root.
-    pub audit_path: Vec<String>,
-}
-
-impl ProofByHashResponse {
-    /// Decodes the audit path.
-    pub fn audit_path(&self) -> Result<Vec<merkle::Hash>, ApiError> {
-        self.audit_path
-            .iter()
-            .map(|h| b64_32("audit_path", h))
-            .collect()
-    }
 }
 
 /// The RFC 6962 §3.4 `TimestampedEntry` of an `x509_entry` as the log built it: the SCT's
@@ -331,6 +213,7 @@ pub fn push_query_value(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pki::DigitallySigned;
     use pki::ct::leaf_index_extension;
 
     const LEAF: &[u8] = b"\x30\x03\x02\x01\x07"; // stands in for a DER certificate
@@ -418,61 +301,6 @@ mod tests {
         s.timestamp += 1;
         let moved = x509_timestamped_entry(LEAF, s.timestamp, &ext);
         assert!(verify_sct(&moved, &s, &key).is_err());
-    }
-
-    #[test]
-    fn add_chain_response_decodes_to_sct() {
-        let ds = DigitallySigned {
-            hash: 4,
-            signature_algorithm: 3,
-            signature: vec![9; 70],
-        };
-        let mut ds_raw = Vec::new();
-        ds.encode(&mut ds_raw);
-        let ext = leaf_index_extension(3).unwrap();
-        let json = format!(
-            r#"{{"sct_version":0,"id":"{}","timestamp":99,"extensions":"{}","signature":"{}","future":1}}"#,
-            B64.encode([5u8; 32]),
-            B64.encode(&ext),
-            B64.encode(&ds_raw)
-        );
-        let resp: AddChainResponse = serde_json::from_str(&json).unwrap();
-        let s = resp.into_sct().unwrap();
-        assert_eq!(s.log_id, [5; 32]);
-        assert_eq!(s.timestamp, 99);
-        assert_eq!(
-            pki::ct::parse_leaf_index_extension(&s.extensions).unwrap(),
-            3
-        );
-        assert_eq!(s.signature, ds);
-    }
-
-    #[test]
-    fn add_chain_response_rejects_trailing_signature_bytes_and_short_id() {
-        let mut ds_raw = Vec::new();
-        DigitallySigned {
-            hash: 4,
-            signature_algorithm: 3,
-            signature: vec![1],
-        }
-        .encode(&mut ds_raw);
-        ds_raw.push(0);
-        let resp = AddChainResponse {
-            sct_version: 0,
-            id: B64.encode([5u8; 32]),
-            timestamp: 1,
-            extensions: String::new(),
-            signature: B64.encode(&ds_raw),
-        };
-        assert!(resp.into_sct().is_err());
-        let resp = AddChainResponse {
-            sct_version: 0,
-            id: B64.encode([5u8; 31]),
-            timestamp: 1,
-            extensions: String::new(),
-            signature: B64.encode([4u8, 3, 0, 0]),
-        };
-        assert!(resp.into_sct().is_err());
     }
 
     fn log_list(url: &str, key: &[u8]) -> LogList {

@@ -13,13 +13,16 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use merkle::tiles::{TilePath, parse_tile_path};
 use merkle::{TileId, consistency_proof, inclusion_proof};
-use pki::chain::{MAX_CHAIN_LEN, SubmissionKind};
-use pki::ct::SignedCertificateTimestamp;
-use serde::{Deserialize, Serialize};
+use pki::chain::SubmissionKind;
+use pki::ct_api::{
+    AddChainRequest, AddChainResponse, GetEntriesRequest, GetEntriesResponse,
+    GetEntryAndProofRequest, GetEntryAndProofResponse, GetProofByHashRequest,
+    GetProofByHashResponse, GetRootsResponse, GetSthConsistencyRequest, GetSthConsistencyResponse,
+    LogEntry,
+};
+use serde::Serialize;
 pub use webapi::ApiError;
 use webapi::{body_error, query_error};
 
@@ -82,64 +85,11 @@ pub fn router(log: Arc<Log>) -> Router {
         .with_state(log)
 }
 
-#[derive(Deserialize)]
-struct AddChainRequest {
-    chain: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct SctResponse {
-    sct_version: u8,
-    id: String,
-    timestamp: u64,
-    extensions: String,
-    signature: String,
-}
-
-impl SctResponse {
-    fn new(sct: &SignedCertificateTimestamp) -> Self {
-        let mut signature = Vec::with_capacity(80);
-        sct.signature.encode(&mut signature);
-        Self {
-            sct_version: 0,
-            id: BASE64.encode(sct.log_id),
-            timestamp: sct.timestamp,
-            extensions: BASE64.encode(&sct.extensions),
-            signature: BASE64.encode(signature),
-        }
-    }
-}
-
 fn json<T: Serialize>(value: &T) -> Response {
     match serde_json::to_vec(value) {
         Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
-}
-
-/// Parses an `add-chain` / `add-pre-chain` body into DER certificates.
-fn parse_chain(body: &[u8]) -> Api<Vec<Vec<u8>>> {
-    let request: AddChainRequest = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("malformed JSON body: {e}")))?;
-    if request.chain.is_empty() {
-        return Err(ApiError::bad_request("chain is empty"));
-    }
-    if request.chain.len() > MAX_CHAIN_LEN {
-        return Err(ApiError::bad_request(format!(
-            "chain has {} certificates, at most {MAX_CHAIN_LEN} are accepted",
-            request.chain.len()
-        )));
-    }
-    request
-        .chain
-        .iter()
-        .enumerate()
-        .map(|(i, b64)| {
-            BASE64
-                .decode(b64)
-                .map_err(|e| ApiError::bad_request(format!("chain[{i}] is not valid base64: {e}")))
-        })
-        .collect()
 }
 
 async fn submit(
@@ -148,9 +98,10 @@ async fn submit(
     kind: SubmissionKind,
 ) -> Api<Response> {
     let body = body.map_err(body_error)?;
-    let chain = parse_chain(&body)?;
-    let sct = log.submit(chain, kind).await?;
-    Ok(json(&SctResponse::new(&sct)))
+    let request =
+        AddChainRequest::from_json(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let sct = log.submit(request.chain, kind).await?;
+    Ok(json(&AddChainResponse::from_sct(&sct)))
 }
 
 async fn add_chain(
@@ -176,19 +127,9 @@ async fn get_sth(State(log): State<Arc<Log>>) -> Response {
         .into_response()
 }
 
-#[derive(Deserialize)]
-struct ConsistencyQuery {
-    first: u64,
-    second: u64,
-}
-
-fn b64_hashes(hashes: &[merkle::Hash]) -> Vec<String> {
-    hashes.iter().map(|h| BASE64.encode(h)).collect()
-}
-
 async fn get_sth_consistency(
     State(log): State<Arc<Log>>,
-    query: Result<Query<ConsistencyQuery>, QueryRejection>,
+    query: Result<Query<GetSthConsistencyRequest>, QueryRejection>,
 ) -> Api<Response> {
     let Query(q) = query.map_err(query_error)?;
     let size = log.core.published().head.tree_size;
@@ -203,13 +144,7 @@ async fn get_sth_consistency(
         size: q.second,
     };
     let proof = consistency_proof(q.first, q.second, &mut source).map_err(proof_error)?;
-    #[derive(Serialize)]
-    struct Body {
-        consistency: Vec<String>,
-    }
-    Ok(json(&Body {
-        consistency: b64_hashes(&proof),
-    }))
+    Ok(json(&GetSthConsistencyResponse { consistency: proof }))
 }
 
 fn proof_error(e: merkle::proof::GenerateError<ReadError>) -> ApiError {
@@ -219,29 +154,14 @@ fn proof_error(e: merkle::proof::GenerateError<ReadError>) -> ApiError {
     }
 }
 
-#[derive(Deserialize)]
-struct ProofByHashQuery {
-    hash: String,
-    tree_size: u64,
-}
-
-/// Query-string base64 whose `+` was turned into a space by form decoding.
-fn decode_query_hash(value: &str) -> Api<[u8; 32]> {
-    let fixed = value.replace(' ', "+");
-    let bytes = BASE64
-        .decode(fixed.as_bytes())
-        .map_err(|e| ApiError::bad_request(format!("hash is not valid base64: {e}")))?;
-    bytes
-        .try_into()
-        .map_err(|b: Vec<u8>| ApiError::bad_request(format!("hash has {} bytes, not 32", b.len())))
-}
-
 async fn get_proof_by_hash(
     State(log): State<Arc<Log>>,
-    query: Result<Query<ProofByHashQuery>, QueryRejection>,
+    query: Result<Query<GetProofByHashRequest>, QueryRejection>,
 ) -> Api<Response> {
     let Query(q) = query.map_err(query_error)?;
-    let leaf_hash = decode_query_hash(&q.hash)?;
+    let leaf_hash = q
+        .leaf_hash()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let size = log.core.published().head.tree_size;
     if q.tree_size == 0 || q.tree_size > size {
         return Err(ApiError::bad_request(format!(
@@ -264,32 +184,15 @@ async fn get_proof_by_hash(
         size: q.tree_size,
     };
     let proof = inclusion_proof(index, q.tree_size, &mut source).map_err(proof_error)?;
-    #[derive(Serialize)]
-    struct Body {
-        leaf_index: u64,
-        audit_path: Vec<String>,
-    }
-    Ok(json(&Body {
+    Ok(json(&GetProofByHashResponse {
         leaf_index: index,
-        audit_path: b64_hashes(&proof),
+        audit_path: proof,
     }))
-}
-
-#[derive(Deserialize)]
-struct EntriesQuery {
-    start: u64,
-    end: u64,
-}
-
-#[derive(Serialize)]
-struct EntryJson {
-    leaf_input: String,
-    extra_data: String,
 }
 
 async fn get_entries(
     State(log): State<Arc<Log>>,
-    query: Result<Query<EntriesQuery>, QueryRejection>,
+    query: Result<Query<GetEntriesRequest>, QueryRejection>,
 ) -> Api<Response> {
     let Query(q) = query.map_err(query_error)?;
     let size = log.core.published().head.tree_size;
@@ -304,44 +207,26 @@ async fn get_entries(
         .min(size - 1)
         .min(q.start.saturating_add(MAX_GET_ENTRIES - 1));
     let entries = log.core.entries(q.start, end)?;
-    #[derive(Serialize)]
-    struct Body {
-        entries: Vec<EntryJson>,
-    }
-    Ok(json(&Body {
+    Ok(json(&GetEntriesResponse {
         entries: entries
-            .iter()
-            .map(|e| EntryJson {
-                leaf_input: BASE64.encode(&e.leaf_input),
-                extra_data: BASE64.encode(&e.extra_data),
+            .into_iter()
+            .map(|e| LogEntry {
+                leaf_input: e.leaf_input,
+                extra_data: e.extra_data,
             })
             .collect(),
     }))
 }
 
 async fn get_roots(State(log): State<Arc<Log>>) -> Response {
-    #[derive(Serialize)]
-    struct Body {
-        certificates: Vec<String>,
-    }
-    json(&Body {
-        certificates: log
-            .roots()
-            .roots_der()
-            .map(|der| BASE64.encode(der))
-            .collect(),
+    json(&GetRootsResponse {
+        certificates: log.roots().roots_der().map(<[u8]>::to_vec).collect(),
     })
-}
-
-#[derive(Deserialize)]
-struct EntryAndProofQuery {
-    leaf_index: u64,
-    tree_size: u64,
 }
 
 async fn get_entry_and_proof(
     State(log): State<Arc<Log>>,
-    query: Result<Query<EntryAndProofQuery>, QueryRejection>,
+    query: Result<Query<GetEntryAndProofRequest>, QueryRejection>,
 ) -> Api<Response> {
     let Query(q) = query.map_err(query_error)?;
     let size = log.core.published().head.tree_size;
@@ -361,16 +246,10 @@ async fn get_entry_and_proof(
         size: q.tree_size,
     };
     let proof = inclusion_proof(q.leaf_index, q.tree_size, &mut source).map_err(proof_error)?;
-    #[derive(Serialize)]
-    struct Body {
-        leaf_input: String,
-        extra_data: String,
-        audit_path: Vec<String>,
-    }
-    Ok(json(&Body {
-        leaf_input: BASE64.encode(&entry.leaf_input),
-        extra_data: BASE64.encode(&entry.extra_data),
-        audit_path: b64_hashes(&proof),
+    Ok(json(&GetEntryAndProofResponse {
+        leaf_input: entry.leaf_input,
+        extra_data: entry.extra_data,
+        audit_path: proof,
     }))
 }
 

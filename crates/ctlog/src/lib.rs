@@ -18,10 +18,9 @@ use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use pki::chain::{ChainError, RootStore, SubmissionKind, validate_chain};
 use pki::ct::{DigitallySigned, SignedCertificateTimestamp, SignedEntry, TimestampedEntry};
+use pki::ct_api::GetSthResponse;
 use pki::keys::EcdsaP256Signer;
 use sha2::{Digest, Sha256};
 use store::{LogStore, StoreError, StoredTreeHead};
@@ -143,12 +142,12 @@ pub(crate) struct PublishedHead {
 
 impl PublishedHead {
     fn new(head: StoredTreeHead) -> Self {
-        let sth_json = serde_json::to_vec(&serde_json::json!({
-            "tree_size": head.tree_size,
-            "timestamp": head.timestamp_ms,
-            "sha256_root_hash": BASE64.encode(head.root),
-            "tree_head_signature": BASE64.encode(&head.signature),
-        }))
+        let sth_json = serde_json::to_vec(&GetSthResponse {
+            tree_size: head.tree_size,
+            timestamp: head.timestamp_ms,
+            sha256_root_hash: head.root,
+            tree_head_signature: head.signature.clone(),
+        })
         .expect("JSON of plain values");
         Self {
             head,

@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
-use pki::DigitallySigned;
+use pki::ct_api::JsonError;
 use serde::Deserialize;
 
 /// Largest JSON answer read (a get-entries page of 256 certificates with chains).
@@ -113,78 +111,24 @@ impl Client {
             reason: e.to_string(),
         })
     }
-}
 
-/// RFC 6962 §4.3 `get-sth` output.
-#[derive(Debug, Deserialize)]
-pub struct GetSth {
-    pub tree_size: u64,
-    pub timestamp: u64,
-    pub sha256_root_hash: String,
-    pub tree_head_signature: String,
-}
-
-/// RFC 6962 §4.4 `get-sth-consistency` output.
-#[derive(Debug, Deserialize)]
-pub struct GetConsistency {
-    pub consistency: Vec<String>,
-}
-
-/// RFC 6962 §4.5 `get-proof-by-hash` output.
-#[derive(Debug, Deserialize)]
-pub struct GetProofByHash {
-    pub leaf_index: u64,
-    pub audit_path: Vec<String>,
-}
-
-/// RFC 6962 §4.6 `get-entries` output.
-#[derive(Debug, Deserialize)]
-pub struct GetEntries {
-    pub entries: Vec<EntryJson>,
-}
-
-/// One entry of [`GetEntries`]; `extra_data` is not needed to check or match entries.
-#[derive(Debug, Deserialize)]
-pub struct EntryJson {
-    pub leaf_input: String,
-}
-
-/// A tree head whose fields decoded (its signature is checked by the caller).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignedTreeHead {
-    pub tree_size: u64,
-    pub timestamp: u64,
-    pub root_hash: merkle::Hash,
-    pub signature: DigitallySigned,
-}
-
-/// Decodes a base64 SHA-256 hash.
-pub fn b64_hash(s: &str) -> Option<merkle::Hash> {
-    B64.decode(s).ok()?.try_into().ok()
-}
-
-impl GetSth {
-    /// Decodes the binary fields; `None` if they are malformed.
-    pub fn decode(&self) -> Option<SignedTreeHead> {
-        let raw = B64.decode(&self.tree_head_signature).ok()?;
-        let (signature, used) = DigitallySigned::decode(&raw).ok()?;
-        if used != raw.len() {
-            return None;
+    /// GETs one of the RFC 6962 §4 answers (`pki::ct_api`). An answer of the right
+    /// shape whose binary fields do not decode is the log's own misbehaviour, not a
+    /// failed request: it comes back as `Ok(Err(reason))` for the caller to raise an
+    /// alert with.
+    pub async fn get_ct_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        url: &str,
+    ) -> Result<Result<T, String>, HttpError> {
+        let bytes = self.get_bytes(url, MAX_JSON_BYTES).await?;
+        match pki::ct_api::from_json(&bytes) {
+            Ok(value) => Ok(Ok(value)),
+            Err(JsonError::Field(e)) => Ok(Err(e.to_string())),
+            Err(JsonError::Shape(e)) => Err(HttpError::Malformed {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            }),
         }
-        Some(SignedTreeHead {
-            tree_size: self.tree_size,
-            timestamp: self.timestamp,
-            root_hash: b64_hash(&self.sha256_root_hash)?,
-            signature,
-        })
-    }
-}
-
-impl SignedTreeHead {
-    /// Verifies the RFC 6962 §3.5 signature with the log key.
-    pub fn verify(&self, spki_der: &[u8]) -> Result<(), pki::VerifyError> {
-        let msg = pki::ct::tree_head_signed_data(self.timestamp, self.tree_size, &self.root_hash);
-        pki::verify_digitally_signed(spki_der, &msg, &self.signature)
     }
 }
 

@@ -18,13 +18,11 @@ use merkle::note::{Rfc6962NoteVerifier, SignedNote};
 use merkle::tiles::{TILE_HEIGHT, TILE_WIDTH, data_tile_path};
 use merkle::{CompactTree, Hash, TileId, TileSource};
 use pki::ct::parse_merkle_tree_leaf;
+use pki::ct_api::{GetEntriesResponse, GetSthConsistencyResponse, GetSthResponse};
 use pki::{SignedEntry, TileLeaf, TimestampedEntry};
 use serde::Serialize;
 
-use crate::client::{
-    Client, GetConsistency, GetEntries, GetSth, HttpError, MAX_CHECKPOINT_BYTES, MAX_TILE_BYTES,
-    b64_hash, log_base,
-};
+use crate::client::{Client, HttpError, MAX_CHECKPOINT_BYTES, MAX_TILE_BYTES, log_base};
 use crate::identity::{Identity, identity_of_cert_der, identity_of_tbs_der};
 use crate::loglist::LogKey;
 use crate::rules::WatchRule;
@@ -167,13 +165,18 @@ struct VerifiedHead {
 async fn fetch_head(client: &Client, t: &LogTarget) -> Result<VerifiedHead, FollowError> {
     match t.api {
         LogApi::Rfc6962 => {
-            let sth: GetSth = client.get_json(&format!("{}ct/v1/get-sth", t.url)).await?;
-            let head = sth.decode().ok_or_else(|| {
+            let malformed = || {
                 t.alert(
                     AlertKind::BadSignature,
                     "get-sth answer has a malformed root or signature",
                 )
-            })?;
+            };
+            let head = client
+                .get_ct_json::<GetSthResponse>(&format!("{}ct/v1/get-sth", t.url))
+                .await?
+                .map_err(|_| malformed())?
+                .into_tree_head()
+                .map_err(|_| malformed())?;
             head.verify(&t.key.spki_der).map_err(|e| {
                 t.alert(
                     AlertKind::BadSignature,
@@ -360,13 +363,11 @@ pub async fn follow_once(
             "{}ct/v1/get-sth-consistency?first={old_size}&second={}",
             t.url, head.size
         );
-        let proof: GetConsistency = client.get_json(&url).await?;
-        let proof: Vec<Hash> = proof
-            .consistency
-            .iter()
-            .map(|h| b64_hash(h))
-            .collect::<Option<_>>()
-            .ok_or_else(|| t.alert(AlertKind::Fork, "consistency proof is not base64 hashes"))?;
+        let proof: Vec<Hash> = client
+            .get_ct_json::<GetSthConsistencyResponse>(&url)
+            .await?
+            .map_err(|_| t.alert(AlertKind::Fork, "consistency proof is not base64 hashes"))?
+            .consistency;
         merkle::verify_consistency(old_size, head.size, &prev_root, &head.root, &proof).map_err(
             |e| {
                 t.alert(
@@ -482,7 +483,15 @@ async fn fetch_entries(
     while next < to {
         let end = next.saturating_add(ENTRIES_PAGE).min(to) - 1;
         let url = format!("{}ct/v1/get-entries?start={next}&end={end}", t.url);
-        let page: GetEntries = client.get_json(&url).await?;
+        let page = client
+            .get_ct_json::<GetEntriesResponse>(&url)
+            .await?
+            .map_err(|reason| {
+                t.alert(
+                    AlertKind::BadEntries,
+                    format!("entries from {next} are not base64 ({reason})"),
+                )
+            })?;
         let want = end - next + 1;
         if page.entries.is_empty() || page.entries.len() as u64 > want {
             return Err(HttpError::Malformed {
@@ -492,14 +501,9 @@ async fn fetch_entries(
             .into());
         }
         for e in &page.entries {
-            let leaf = B64.decode(&e.leaf_input).map_err(|_| {
-                t.alert(
-                    AlertKind::BadEntries,
-                    format!("entry {} leaf_input is not base64", next),
-                )
-            })?;
-            let parsed = parse_merkle_tree_leaf(&leaf).ok();
-            sink.push(merkle::leaf_hash(&leaf), parsed.as_ref())?;
+            let leaf = &e.leaf_input;
+            let parsed = parse_merkle_tree_leaf(leaf).ok();
+            sink.push(merkle::leaf_hash(leaf), parsed.as_ref())?;
             next += 1;
         }
         progress(next - from, to - from);

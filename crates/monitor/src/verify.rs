@@ -23,13 +23,14 @@ use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5280;
 use der::{Decode, Encode};
 use pki::ct::{merkle_tree_leaf, sct_signed_data};
+use pki::ct_api::{GetProofByHashResponse, GetSthResponse};
 use pki::{SignedCertificateTimestamp, SignedEntry, TimestampedEntry};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage};
 
-use crate::client::{Client, GetProofByHash, GetSth, b64_hash, log_base, query_value};
+use crate::client::{Client, log_base, query_value};
 use crate::identity::{Identity, identity_of};
 use crate::loglist::LogKeys;
 use crate::time::format_time_ms;
@@ -561,11 +562,13 @@ async fn inclusion_one(
         return Err("the log list gives no URL for this log".into());
     }
     let base = log_base(&key.url);
-    let sth: GetSth = client
-        .get_json(&format!("{base}ct/v1/get-sth"))
+    let sth = client
+        .get_ct_json::<GetSthResponse>(&format!("{base}ct/v1/get-sth"))
         .await
-        .map_err(|e| e.to_string())?;
-    let sth = sth.decode().ok_or("get-sth answer is malformed")?;
+        .map_err(|e| e.to_string())?
+        .ok()
+        .and_then(|sth| sth.into_tree_head().ok())
+        .ok_or("get-sth answer is malformed")?;
     sth.verify(&key.spki_der)
         .map_err(|e| format!("tree head signature does not verify: {e}"))?;
     if sth.tree_size == 0 || sth.timestamp < entry.timestamp {
@@ -580,16 +583,15 @@ async fn inclusion_one(
         query_value(&B64.encode(leaf_hash)),
         sth.tree_size
     );
-    let proof: GetProofByHash = client.get_json(&url).await.map_err(|e| match e.status() {
-        Some(404) => "the log has no entry for this SCT in its signed tree".to_owned(),
-        _ => e.to_string(),
-    })?;
-    let path = proof
-        .audit_path
-        .iter()
-        .map(|h| b64_hash(h))
-        .collect::<Option<Vec<_>>>()
-        .ok_or("audit_path is not a list of base64 hashes")?;
+    let proof = client
+        .get_ct_json::<GetProofByHashResponse>(&url)
+        .await
+        .map_err(|e| match e.status() {
+            Some(404) => "the log has no entry for this SCT in its signed tree".to_owned(),
+            _ => e.to_string(),
+        })?
+        .map_err(|_| "audit_path is not a list of base64 hashes")?;
+    let path = proof.audit_path;
     merkle::verify_inclusion(
         &leaf_hash,
         proof.leaf_index,

@@ -8,6 +8,7 @@
 
 pub mod chain;
 pub mod ct;
+pub mod ct_api;
 pub mod keys;
 pub mod verify;
 

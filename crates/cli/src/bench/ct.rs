@@ -30,7 +30,8 @@ use super::certs::{BenchRoot, LeafSet};
 use super::http::{get_json, join_workers, progress_bar, send_timed, spawn_ticker};
 use super::rss;
 use crate::ctapi::{
-    self, AddChainResponse, GetSthResponse, LogKey, LogList, ProofByHashResponse, TreeHead,
+    self, AddChainResponse, GetRootsResponse, GetSthResponse, LogKey, LogList, ProofByHashResponse,
+    TreeHead,
 };
 use crate::stats::{ErrorKind, LatencySummary, Recorder, rate};
 
@@ -285,12 +286,6 @@ impl Endpoints {
     }
 }
 
-/// RFC 6962 §4.7 `get-roots`.
-#[derive(serde::Deserialize)]
-struct GetRootsResponse {
-    certificates: Vec<String>,
-}
-
 /// Fails early if the log does not list the bench root as accepted.
 async fn check_root_accepted(
     client: &Client,
@@ -310,11 +305,7 @@ async fn check_root_accepted(
             return Ok(());
         }
     };
-    if roots
-        .certificates
-        .iter()
-        .any(|c| B64.decode(c).is_ok_and(|der| der == root.cert_der))
-    {
+    if roots.certificates.contains(&root.cert_der) {
         return Ok(());
     }
     bail!(
@@ -683,14 +674,12 @@ fn check_proof(
         ));
     }
     if full {
-        let path = proof
-            .audit_path()
-            .map_err(|e| (ErrorKind::Decode, e.to_string()))?;
+        let path = &proof.audit_path;
         merkle::verify_inclusion(
             &target.leaf_hash,
             proof.leaf_index,
             sth.tree_size,
-            &path,
+            path,
             &sth.root_hash,
         )
         .map_err(|e| (ErrorKind::Verify, format!("inclusion proof: {e}")))?;
