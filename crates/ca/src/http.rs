@@ -12,12 +12,12 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
-use webapi::{ApiError, body_error};
+use webapi::{ApiError, body_error, json_response};
 
 use crate::issue::{CertificateAuthority, IssueError, Proof};
 use oidc::IdentityKind;
@@ -131,8 +131,7 @@ fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
             Ok(Some(token.trim().to_string()))
         }
-        _ => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
+        _ => Err(ApiError::unauthorized(
             "invalid_token",
             "Authorization header must be `Bearer <OIDC identity token>`",
         )),
@@ -150,8 +149,7 @@ fn parse_request(headers: &HeaderMap, body: &[u8]) -> Result<(String, Proof), Ap
     let token = match body_token {
         Some(token) => token,
         None => bearer_token(headers)?.ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
+            ApiError::unauthorized(
                 "invalid_token",
                 "no OIDC identity token: send credentials.oidcIdentityToken or an `Authorization: Bearer` header",
             )
@@ -213,14 +211,6 @@ fn pem(der: &[u8]) -> String {
     }
     out.push_str("-----END CERTIFICATE-----\n");
     out
-}
-
-fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
-    match serde_json::to_vec(value) {
-        Ok(body) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-            .into_response(),
-    }
 }
 
 async fn signing_cert(

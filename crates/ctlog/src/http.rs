@@ -24,7 +24,7 @@ use pki::ct_api::{
 };
 use serde::Serialize;
 pub use webapi::ApiError;
-use webapi::{body_error, query_error};
+use webapi::{body_error, json_response, query_error};
 
 use crate::reads::{CachedHashes, ReadError};
 use crate::{Log, MAX_GET_ENTRIES, SubmitError};
@@ -39,11 +39,7 @@ const SHORT_LIVED: &str = "public, max-age=60";
 impl From<ReadError> for ApiError {
     fn from(e: ReadError) -> Self {
         tracing::error!(error = %e, "read failed");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the log could not read its storage",
-        )
+        Self::internal("the log could not read its storage")
     }
 }
 
@@ -85,11 +81,9 @@ pub fn router(log: Arc<Log>) -> Router {
         .with_state(log)
 }
 
-fn json<T: Serialize>(value: &T) -> Response {
-    match serde_json::to_vec(value) {
-        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
+/// A 200 JSON answer.
+fn json(value: &impl Serialize) -> Response {
+    json_response(StatusCode::OK, value)
 }
 
 async fn submit(

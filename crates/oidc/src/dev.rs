@@ -17,14 +17,14 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use webapi::{ApiError, body_error};
+use webapi::{ApiError, body_error, json_response};
 
 use crate::{IdentityKind, IssuerConfig};
 
@@ -153,14 +153,6 @@ fn check_email(email: &str) -> Result<(), ApiError> {
     }
 }
 
-fn json(value: &Value) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        value.to_string(),
-    )
-        .into_response()
-}
-
 /// `/dev/oidc/.well-known/openid-configuration`, `/dev/oidc/jwks`, `POST /dev/oidc/token`.
 pub fn router(issuer: Arc<DevIssuer>) -> Router {
     Router::new()
@@ -178,19 +170,22 @@ pub fn router(issuer: Arc<DevIssuer>) -> Router {
 
 async fn discovery(State(issuer): State<Arc<DevIssuer>>) -> Response {
     let base = &issuer.issuer_url;
-    json(&json!({
-        "issuer": base,
-        "jwks_uri": format!("{base}/jwks"),
-        "token_endpoint": format!("{base}/token"),
-        "response_types_supported": ["id_token"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "email", "email_verified"],
-    }))
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "issuer": base,
+            "jwks_uri": format!("{base}/jwks"),
+            "token_endpoint": format!("{base}/token"),
+            "response_types_supported": ["id_token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "email", "email_verified"],
+        }),
+    )
 }
 
 async fn jwks(State(issuer): State<Arc<DevIssuer>>) -> Response {
-    json(&issuer.jwks)
+    json_response(StatusCode::OK, &issuer.jwks)
 }
 
 async fn token(
@@ -204,13 +199,16 @@ async fn token(
     check_email(&request.email)?;
     let token = issuer
         .mint(&request.email, SystemTime::now())
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    Ok(json(&json!({
-        "id_token": token,
-        "access_token": token,
-        "token_type": "Bearer",
-        "expires_in": DEV_TOKEN_LIFETIME.as_secs(),
-    })))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "id_token": token,
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": DEV_TOKEN_LIFETIME.as_secs(),
+        }),
+    ))
 }
 
 #[cfg(test)]

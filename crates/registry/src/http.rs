@@ -27,7 +27,7 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_S
 use merkle::tiles::{TilePath, parse_tile_path};
 use serde::{Deserialize, Serialize};
 use store::registry::{CertRecord, Page};
-use webapi::{ApiError, body_error, query_error};
+use webapi::{ApiError, body_error, json_response, query_error};
 
 use crate::cert::pem;
 use crate::service::{
@@ -102,19 +102,10 @@ pub fn credential(headers: &HeaderMap) -> Result<String, ApiError> {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
             Ok(token.trim().to_owned())
         }
-        _ => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
+        _ => Err(ApiError::unauthorized(
             "invalid_api_key",
             "Authorization header must be `Bearer <credential>`",
         )),
-    }
-}
-
-fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
-    match serde_json::to_vec(value) {
-        Ok(body) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-            .into_response(),
     }
 }
 
@@ -198,15 +189,14 @@ async fn register(
 ) -> Result<Response, ApiError> {
     let body = body.map_err(body_error)?;
     let token = credential(&headers).map_err(|_| {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
+        ApiError::unauthorized(
             "invalid_token",
             "send the OIDC identity token as `Authorization: Bearer <token>`",
         )
     })?;
     let request: RegisterRequest = parse_json(&body)?;
     let issued = blocking(move || registry.register(&token, &request.username)).await?;
-    Ok(json(
+    Ok(json_response(
         StatusCode::CREATED,
         &serde_json::json!({ "username": issued.username, "api_key": issued.api_key }),
     ))
@@ -218,7 +208,7 @@ async fn rotate(
 ) -> Result<Response, ApiError> {
     let credential = credential(&headers)?;
     let issued = blocking(move || registry.rotate_key(&credential)).await?;
-    Ok(json(
+    Ok(json_response(
         StatusCode::OK,
         &serde_json::json!({ "username": issued.username, "api_key": issued.api_key }),
     ))
@@ -234,7 +224,7 @@ async fn challenge(
         registry.challenge(&account)
     })
     .await?;
-    Ok(json(
+    Ok(json_response(
         StatusCode::CREATED,
         &serde_json::json!({
             "challenge_id": issued.challenge_id,
@@ -273,7 +263,7 @@ async fn push(
         registry.push(&account, &request.challenge_id, &cms)
     })
     .await?;
-    Ok(json(StatusCode::CREATED, &logged_view(change)?))
+    Ok(json_response(StatusCode::CREATED, &logged_view(change)?))
 }
 
 async fn revoke(
@@ -287,7 +277,7 @@ async fn revoke(
         registry.revoke(&account, &thumbprint)
     })
     .await?;
-    Ok(json(StatusCode::OK, &logged_view(change)?))
+    Ok(json_response(StatusCode::OK, &logged_view(change)?))
 }
 
 #[derive(Deserialize)]
@@ -362,7 +352,7 @@ async fn user_certs(
     let name = username.clone();
     let certs = blocking(move || registry.user_certs(&name, page)).await?;
     let views: Vec<CertView> = certs.iter().map(CertView::from).collect();
-    Ok(json(
+    Ok(json_response(
         StatusCode::OK,
         &serde_json::json!({ "username": username, "certs": views }),
     ))
@@ -379,7 +369,7 @@ async fn search(
             .ok_or_else(|| ApiError::bad_request("missing query parameter q"))?;
     let certs = blocking(move || registry.search(&text, page)).await?;
     let views: Vec<CertView> = certs.iter().map(CertView::from).collect();
-    Ok(json(
+    Ok(json_response(
         StatusCode::OK,
         &serde_json::json!({
             "q": q.q,
@@ -400,7 +390,7 @@ async fn by_storage_key(
     if let Some(map) = view.as_object_mut() {
         map.insert("pem".into(), pem(&cert.der).into());
     }
-    Ok(json(StatusCode::OK, &view))
+    Ok(json_response(StatusCode::OK, &view))
 }
 
 async fn checkpoint(State(registry): State<Arc<Registry>>) -> Result<Response, ApiError> {
@@ -432,7 +422,7 @@ async fn proof(
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(query_error)?;
     let (root, proof) = blocking(move || registry.inclusion(q.index, q.size)).await?;
-    Ok(json(
+    Ok(json_response(
         StatusCode::OK,
         &serde_json::json!({
             "index": q.index,
@@ -455,7 +445,7 @@ async fn consistency(
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(query_error)?;
     let proof = blocking(move || registry.consistency(q.old, q.size)).await?;
-    Ok(json(
+    Ok(json_response(
         StatusCode::OK,
         &serde_json::json!({ "old": q.old, "size": q.size, "proof": b64_hashes(&proof) }),
     ))

@@ -49,7 +49,7 @@ use registry::{Entropy, Registry, SystemEntropy};
 use serde::{Deserialize, Serialize};
 use store::MonitorStore;
 use store::monitor::{DeliveryOutcome, MonitorLease, NewDelivery, PendingDelivery, Subscription};
-use webapi::{ApiError, body_error};
+use webapi::{ApiError, body_error, json_response};
 
 use crate::config::MonitorSection;
 
@@ -709,11 +709,7 @@ impl From<Subscription> for SubscriptionView {
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
     tracing::warn!(error = %e, "monitor request failed");
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "the monitor could not complete the request",
-    )
+    ApiError::internal("the monitor could not complete the request")
 }
 
 /// The registry account behind `Authorization: Bearer <API key>`: 401 for a missing,
@@ -768,13 +764,6 @@ async fn check_webhook(url: &str, destinations: Destinations) -> Result<(), ApiE
             )),
             other => ApiError::bad_request(other.to_string()),
         })
-}
-
-fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
-    match serde_json::to_vec(value) {
-        Ok(body) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(e) => internal(e).into_response(),
-    }
 }
 
 async fn create_subscription(

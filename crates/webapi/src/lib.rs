@@ -40,6 +40,27 @@ impl ApiError {
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
+
+    /// 401 with `code`: a missing, malformed or unknown credential (the code names
+    /// which credential: `invalid_token`, `invalid_api_key`).
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    /// 500 `internal`: the server's own trouble. The message is shown to clients, so
+    /// it must not carry secrets.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+}
+
+/// A JSON answer with `status`; a value that does not serialize answers 500
+/// `internal` instead.
+pub fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => ApiError::internal(e.to_string()).into_response(),
+    }
 }
 
 #[derive(Serialize)]
@@ -129,5 +150,42 @@ mod tests {
         let bad = ApiError::bad_request("no").into_response();
         assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
         assert!(bad.headers().get(header::CONNECTION).is_none());
+    }
+
+    async fn body_of(response: Response) -> (StatusCode, String, Vec<u8>) {
+        let status = response.status();
+        let content_type = response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, content_type, body.to_vec())
+    }
+
+    #[tokio::test]
+    async fn errors_and_answers_are_compact_json_with_their_status() {
+        let (status, content_type, body) =
+            body_of(ApiError::unauthorized("invalid_token", "no \"token\"").into_response()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(content_type, "application/json");
+        assert_eq!(
+            body,
+            br#"{"code":"invalid_token","message":"no \"token\""}"#
+        );
+
+        let (status, _, body) = body_of(ApiError::internal("disk").into_response()).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body, br#"{"code":"internal","message":"disk"}"#);
+
+        let (status, content_type, body) = body_of(json_response(
+            StatusCode::CREATED,
+            &serde_json::json!({"b": 1, "a": [true]}),
+        ))
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+        assert_eq!(content_type, "application/json");
+        assert_eq!(body, br#"{"a":[true],"b":1}"#);
     }
 }
