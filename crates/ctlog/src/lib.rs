@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use clock::{Clock, SystemClock};
 use pki::chain::{ChainError, RootStore, SubmissionKind, validate_chain};
 use pki::ct::{DigitallySigned, SignedCertificateTimestamp, SignedEntry, TimestampedEntry};
 use pki::keys::EcdsaP256Signer;
@@ -45,24 +46,6 @@ pub const DEFAULT_TILE_CACHE: usize = 8192;
 /// Recently sequenced entries whose leaf hash → index is kept in memory for
 /// `get-proof-by-hash` (about 60 bytes each).
 pub const RECENT_LEAVES: usize = 256 * 1024;
-
-/// Wall-clock milliseconds since the Unix epoch; injected so tests control time.
-pub trait Clock: Send + Sync + 'static {
-    fn now_ms(&self) -> u64;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
-    }
-}
 
 /// Everything that defines one log.
 pub struct LogConfig {
