@@ -71,7 +71,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         None => Vec::new(),
     };
     let at_ms = match &args.at {
-        Some(at) => monitor::time::parse_time_ms(at)?,
+        Some(at) => clock::parse_time_ms(at)?,
         None => std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .context("system clock before 1970")?

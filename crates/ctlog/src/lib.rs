@@ -18,6 +18,7 @@ use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use clock::{Clock, SystemClock};
 use pki::chain::{ChainError, RootStore, SubmissionKind, validate_chain};
 use pki::ct::{DigitallySigned, SignedCertificateTimestamp, SignedEntry, TimestampedEntry};
 use pki::ct_api::GetSthResponse;
@@ -44,24 +45,6 @@ pub const DEFAULT_TILE_CACHE: usize = 8192;
 /// Recently sequenced entries whose leaf hash → index is kept in memory for
 /// `get-proof-by-hash` (about 60 bytes each).
 pub const RECENT_LEAVES: usize = 256 * 1024;
-
-/// Wall-clock milliseconds since the Unix epoch; injected so tests control time.
-pub trait Clock: Send + Sync + 'static {
-    fn now_ms(&self) -> u64;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
-    }
-}
 
 /// Everything that defines one log.
 pub struct LogConfig {

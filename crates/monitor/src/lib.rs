@@ -21,7 +21,6 @@ pub mod identity;
 pub mod loglist;
 pub mod rules;
 pub mod state;
-pub mod time;
 pub mod verify;
 pub mod webhook;
 

@@ -19,6 +19,7 @@ use std::collections::BTreeSet;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use clock::format_time_ms;
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5280;
 use der::{Decode, Encode};
@@ -33,7 +34,6 @@ use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage};
 use crate::client::{Client, log_base, query_value};
 use crate::identity::{Identity, identity_of};
 use crate::loglist::LogKeys;
-use crate::time::format_time_ms;
 
 /// Longest path built (leaf and root included): real paths have 2–4 certificates.
 pub const MAX_PATH_LEN: usize = 8;

@@ -243,7 +243,7 @@ mod tests {
         let verifier = Verifier::new(
             vec![issuer.issuer_config()],
             Arc::new(Local(issuer.clone())),
-            Arc::new(crate::SystemClock),
+            Arc::new(clock::SystemClock),
         )
         .unwrap();
         let token = issuer.mint("alice@example.com", SystemTime::now()).unwrap();

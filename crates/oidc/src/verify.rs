@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use aws_lc_rs::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use clock::{Clock, format_time_ms};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
@@ -96,30 +97,6 @@ pub struct FetchError(pub String);
 pub trait Fetch: Send + Sync {
     /// The response body of a successful `GET url`.
     fn get(&self, url: &str) -> Result<Vec<u8>, FetchError>;
-}
-
-/// The current time, injected so that tests are deterministic.
-pub trait Clock: Send + Sync {
-    /// Seconds since the Unix epoch.
-    fn now_unix(&self) -> u64;
-}
-
-impl<F: Fn() -> u64 + Send + Sync> Clock for F {
-    fn now_unix(&self) -> u64 {
-        self()
-    }
-}
-
-/// The operating-system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_unix(&self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    }
 }
 
 /// Errors of token verification and verifier configuration. Every message is meant
@@ -515,6 +492,11 @@ impl Verifier {
         self
     }
 
+    /// Now, in the whole seconds of JWT NumericDates (RFC 7519 §2).
+    fn now_secs(&self) -> u64 {
+        self.clock.now_ms() / 1000
+    }
+
     /// The configured issuers.
     pub fn issuers(&self) -> &[IssuerConfig] {
         &self.issuers
@@ -551,7 +533,7 @@ impl Verifier {
 
         self.verify_signature(iss, &jws)?;
 
-        let now = self.clock.now_unix();
+        let now = self.now_secs();
         let claims = &jws.claims;
         let exp = numeric_date(claims, "exp")?.ok_or(OidcError::MissingClaim("exp"))?;
         if exp.saturating_add(CLOCK_SKEW_SECS) <= now {
@@ -675,7 +657,7 @@ impl Verifier {
     }
 
     fn issuer_state(&self, iss: &str) -> Arc<Mutex<IssuerKeys>> {
-        let now = self.clock.now_unix();
+        let now = self.now_secs();
         let mut cache = lock(&self.cache);
         if let Some(entry) = cache.get_mut(iss) {
             entry.last_used = now;
@@ -713,7 +695,7 @@ impl Verifier {
         if let (Some(keys), false) = (&st.keys, refresh) {
             return Ok(keys.clone());
         }
-        let now = self.clock.now_unix();
+        let now = self.now_secs();
         let next_allowed = st.last_fetch.map(|t| t.saturating_add(self.refresh_secs));
         if let Some(next) = next_allowed
             && now < next
@@ -1134,24 +1116,7 @@ fn printable(s: &str) -> String {
 
 /// Unix seconds as RFC 3339 UTC (`2026-11-23T18:41:49Z`), for error messages.
 fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format_time_ms(secs.saturating_mul(1000))
 }
 
 #[cfg(test)]
@@ -1207,13 +1172,6 @@ mod tests {
             "https://a.example",
             "https://a.example"
         ));
-    }
-
-    #[test]
-    fn rfc3339_formats_civil_time() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_795_459_309), "2026-11-23T18:41:49Z");
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! for the cross-check), an in-memory `Fetch` that counts calls, and an injected clock.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use aws_lc_rs::rand::SystemRandom;
@@ -13,10 +12,9 @@ use aws_lc_rs::signature::{
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use clock::{Clock, ManualClock};
 use der::Decode;
-use oidc::{
-    Clock, Fetch, FetchError, IdentityKind, IssuerConfig, MAX_TOKEN_BYTES, OidcError, Verifier,
-};
+use oidc::{Fetch, FetchError, IdentityKind, IssuerConfig, MAX_TOKEN_BYTES, OidcError, Verifier};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -219,17 +217,15 @@ impl Fetch for MemFetch {
 struct Fixture {
     verifier: Verifier,
     fetch: Arc<MemFetch>,
-    now: Arc<AtomicU64>,
+    now: Arc<ManualClock>,
 }
 
 impl Fixture {
     fn with(issuers: Vec<IssuerConfig>) -> Self {
         let fetch = Arc::new(MemFetch::default());
         fetch.publish(ISS, &default_jwks());
-        let now = Arc::new(AtomicU64::new(NOW));
-        let clock_now = now.clone();
-        let clock: Arc<dyn Clock> = Arc::new(move || clock_now.load(Ordering::SeqCst));
-        let verifier = Verifier::new(issuers, fetch.clone(), clock)
+        let now = Arc::new(ManualClock::new(NOW * 1000));
+        let verifier = Verifier::new(issuers, fetch.clone(), now.clone())
             .unwrap()
             .with_jwks_refresh_interval(REFRESH);
         Self {
@@ -244,7 +240,7 @@ impl Fixture {
     }
 
     fn advance(&self, secs: u64) {
-        self.now.fetch_add(secs, Ordering::SeqCst);
+        self.now.advance_ms(secs * 1000);
     }
 
     fn verify(&self, token: &str) -> Result<oidc::VerifiedIdentity, OidcError> {
@@ -946,7 +942,7 @@ fn oversized_tokens_are_rejected_before_parsing() {
 #[test]
 fn config_is_validated() {
     let fetch: Arc<dyn Fetch> = Arc::new(MemFetch::default());
-    let clock: Arc<dyn Clock> = Arc::new(|| NOW);
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(NOW * 1000));
     for bad in [
         vec![issuer("", IdentityKind::Email)],
         vec![issuer("ftp://x", IdentityKind::Email)],

@@ -24,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use clock::format_time_ms;
 use merkle::tiles::{TilePath, parse_tile_path};
 use serde::{Deserialize, Serialize};
 use store::registry::{CertRecord, Page};
@@ -114,12 +115,6 @@ fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("malformed JSON body: {e}")))
 }
 
-/// RFC 3339 UTC time of a millisecond timestamp.
-fn rfc3339(ms: u64) -> String {
-    der::DateTime::from_unix_duration(std::time::Duration::from_millis(ms))
-        .map_or_else(|_| ms.to_string(), |t| t.to_string())
-}
-
 /// The public view of a stored certificate.
 #[derive(Serialize)]
 struct CertView {
@@ -146,9 +141,9 @@ impl From<&CertRecord> for CertView {
             sha256: c.sha256.clone(),
             storage_key: c.storage_key.clone(),
             subject: c.subject.clone(),
-            not_before: rfc3339(c.not_before_ms),
-            not_after: rfc3339(c.not_after_ms),
-            pushed_at: rfc3339(c.pushed_ms),
+            not_before: format_time_ms(c.not_before_ms),
+            not_after: format_time_ms(c.not_after_ms),
+            pushed_at: format_time_ms(c.pushed_ms),
             log_index: c.log_index,
             revoked: c.revoked,
             revoke_log_index: c.revoke_log_index,
@@ -229,7 +224,7 @@ async fn challenge(
         &serde_json::json!({
             "challenge_id": issued.challenge_id,
             "nonce": STANDARD.encode(issued.nonce),
-            "expires_at": rfc3339(issued.expires_ms),
+            "expires_at": format_time_ms(issued.expires_ms),
         }),
     ))
 }

@@ -17,4 +17,4 @@ pub mod http;
 pub mod log;
 pub mod service;
 
-pub use service::{Clock, Entropy, Registry, RegistryError, SystemClock, SystemEntropy};
+pub use service::{Entropy, Registry, RegistryError, SystemEntropy};

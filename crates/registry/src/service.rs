@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use clock::Clock;
 use merkle::Hash;
 use store::registry::{
     Account, CertRecord, Challenge, CommitOutcome, CreateAccount, LogAppend, NewAccount, Page,
@@ -35,23 +36,6 @@ pub const MAX_PAGE: u32 = 200;
 
 /// Longest search query.
 pub const MAX_QUERY_CHARS: usize = 128;
-
-/// Milliseconds since the Unix epoch, injected so tests control time.
-pub trait Clock: Send + Sync {
-    fn now_ms(&self) -> u64;
-}
-
-/// The operating-system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    }
-}
 
 /// Secure randomness for API keys, nonces and storage keys, injected so tests can be
 /// deterministic.

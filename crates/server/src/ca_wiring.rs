@@ -12,10 +12,11 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use ca::cert::{CaSigner, EcdsaP256CaSigner, intermediate_ca, random_serial, self_signed_ca};
 use ca::issue::{CertificateAuthority, PrecertSubmission, SctError, SctFuture, SctSource};
 use ca::remote::RemoteLog;
+use clock::SystemClock;
 use ctlog::{Log, SubmitError};
 use oidc::dev::DevIssuer;
 use oidc::fetch::HttpFetch;
-use oidc::{IssuerConfig, SystemClock, Verifier};
+use oidc::{IssuerConfig, Verifier};
 use pki::chain::SubmissionKind;
 use pki::keys::EcdsaP256Signer;
 

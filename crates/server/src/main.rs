@@ -164,10 +164,9 @@ fn alerts(action: AlertsAction) -> anyhow::Result<()> {
     let open = store.open_alerts(usize::MAX)?;
     let Some(log) = clear else {
         for a in &open {
-            let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(a.at_ms);
             println!(
                 "{}  {}  {}  {}",
-                humantime::format_rfc3339_millis(at),
+                clock::format_time_ms_millis(a.at_ms),
                 a.log,
                 a.kind,
                 a.detail

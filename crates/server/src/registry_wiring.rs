@@ -6,9 +6,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use clock::SystemClock;
 use oidc::Verifier;
 use oidc::dev::DevIssuer;
-use registry::{Entropy, Registry, SystemClock, SystemEntropy};
+use registry::{Entropy, Registry, SystemEntropy};
 
 use crate::config::RegistrySection;
 

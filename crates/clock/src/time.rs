@@ -1,6 +1,8 @@
-//! Parsing of the `--at` times: RFC 3339 UTC (`2026-11-23T21:00:00Z`) or `@<unix seconds>`.
+//! RFC 3339 UTC times of millisecond timestamps: the one formatter behind API answers,
+//! error messages and command output, and the one parser of user-given times (`ccc
+//! verify --at`: `2026-11-23T21:00:00Z` or `@<unix seconds>`).
 //!
-//! Written here rather than pulling a date library into the monitor: only UTC instants
+//! Written here rather than pulling a date library into every crate: only UTC instants
 //! are needed, and the civil-date arithmetic is a few lines (days from civil, after
 //! the proleptic Gregorian calendar).
 
@@ -95,8 +97,22 @@ pub fn parse_time_ms(s: &str) -> Result<u64, TimeError> {
     Ok(secs * 1000 + millis)
 }
 
-/// Formats milliseconds since the epoch as RFC 3339 UTC, for human output.
+/// Formats milliseconds since the epoch as RFC 3339 UTC to the second
+/// (`2026-11-23T18:41:49Z`; the milliseconds are truncated).
 pub fn format_time_ms(ms: u64) -> String {
+    let (date_time, _) = civil(ms);
+    format!("{date_time}Z")
+}
+
+/// Formats milliseconds since the epoch as RFC 3339 UTC with the milliseconds
+/// (`2026-11-23T18:41:49.250Z`), where the order of events within a second matters.
+pub fn format_time_ms_millis(ms: u64) -> String {
+    let (date_time, millis) = civil(ms);
+    format!("{date_time}.{millis:03}Z")
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of a millisecond timestamp, and its milliseconds.
+fn civil(ms: u64) -> (String, u64) {
     let secs = ms / 1000;
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
@@ -110,12 +126,13 @@ pub fn format_time_ms(ms: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+    let date_time = format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
         rem / 3600,
         (rem % 3600) / 60,
         rem % 60
-    )
+    );
+    (date_time, ms % 1000)
 }
 
 #[cfg(test)]
@@ -130,6 +147,28 @@ mod tests {
         assert_eq!(
             parse_time_ms("2026-11-23T21:00:24Z").map(format_time_ms),
             Ok("2026-11-23T21:00:24Z".to_owned())
+        );
+    }
+
+    #[test]
+    fn formats_civil_time() {
+        assert_eq!(format_time_ms(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_time_ms(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(format_time_ms(1_795_459_309_000), "2026-11-23T18:41:49Z");
+        // Seconds precision truncates, never rounds up into the next second.
+        assert_eq!(format_time_ms(1_795_459_309_999), "2026-11-23T18:41:49Z");
+    }
+
+    #[test]
+    fn formats_milliseconds_when_asked() {
+        assert_eq!(format_time_ms_millis(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            format_time_ms_millis(1_795_459_309_250),
+            "2026-11-23T18:41:49.250Z"
+        );
+        assert_eq!(
+            format_time_ms_millis(1_795_459_309_007),
+            "2026-11-23T18:41:49.007Z"
         );
     }
 
