@@ -183,6 +183,26 @@ pub fn random_serial() -> Result<[u8; 20], CertError> {
     Ok(serial_from_random(bytes))
 }
 
+/// Where the CA's certificate serial numbers come from, injected so that tests can
+/// issue with fixed serials. The certificate builder clears the top bit again
+/// ([`serial_from_random`]), so any 20 bytes make a valid serial except all zeros.
+pub trait SerialSource: Send + Sync {
+    /// The serial of the next certificate.
+    fn next_serial(&self) -> Result<[u8; 20], CertError>;
+}
+
+/// Serials from the operating system CSPRNG ([`random_serial`]). CA/Browser Forum
+/// practice asks for at least 64 bits of randomness in each serial, so that a
+/// certificate's contents cannot be predicted before it is signed; these have 159.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RandomSerials;
+
+impl SerialSource for RandomSerials {
+    fn next_serial(&self) -> Result<[u8; 20], CertError> {
+        random_serial()
+    }
+}
+
 /// RFC 5280 §4.1 `TBSCertificate`, in the subset this CA issues.
 ///
 /// ```text

@@ -9,8 +9,9 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
+use clock::Clock;
 use der::Encode;
 use der::asn1::Utf8StringRef;
 use serde_json::Value;
@@ -20,7 +21,7 @@ use x509_cert::ext::Extension;
 
 use pki::SignedCertificateTimestamp;
 
-use crate::cert::{self, CaSigner, CertError, CertificateTemplate, San};
+use crate::cert::{self, CaSigner, CertError, CertificateTemplate, San, SerialSource};
 use crate::pop::{self, PopError, SubjectKey};
 use oidc::{IdentityKind, OidcError, VerifiedIdentity, Verifier};
 
@@ -149,10 +150,13 @@ pub struct Issued {
     pub identity: VerifiedIdentity,
 }
 
-/// The certificate authority: verifier, signer, chain, logs.
+/// The certificate authority: verifier, signer, chain, logs, and the clock and serial
+/// source every certificate's validity and serial come from.
 pub struct CertificateAuthority {
     verifier: Arc<Verifier>,
     signer: Arc<dyn CaSigner>,
+    clock: Arc<dyn Clock>,
+    serials: Arc<dyn SerialSource>,
     /// `[issuing CA, …, root]`, DER.
     ca_chain: Vec<Vec<u8>>,
     issuer_key_hash: [u8; 32],
@@ -178,12 +182,15 @@ impl std::fmt::Debug for CertificateAuthority {
 impl CertificateAuthority {
     /// Builds the CA. `ca_chain` starts with the certificate of `signer`'s key and ends
     /// with the root; the signer's key must match the first certificate, or every
-    /// issued certificate would fail to verify, so that is checked here.
+    /// issued certificate would fail to verify, so that is checked here. Validity
+    /// starts at `clock`'s time; serials come from `serials`.
     pub fn new(
         verifier: Arc<Verifier>,
         signer: Arc<dyn CaSigner>,
         ca_chain: Vec<Vec<u8>>,
         logs: Vec<Arc<dyn SctSource>>,
+        clock: Arc<dyn Clock>,
+        serials: Arc<dyn SerialSource>,
     ) -> Result<Self, IssueError> {
         let issuing = ca_chain
             .first()
@@ -203,6 +210,8 @@ impl CertificateAuthority {
             issuer_key_hash: cert::issuer_key_hash(issuing)?,
             verifier,
             signer,
+            clock,
+            serials,
             ca_chain,
             lifetime: DEFAULT_CERT_LIFETIME,
             logs,
@@ -299,10 +308,10 @@ impl CertificateAuthority {
             }
             Proof::Csr(csr) => pop::parse_csr(csr)?.public_key,
         };
-        let now = SystemTime::now();
-        let now = UNIX_EPOCH + Duration::from_secs(unix_secs(now));
+        // Whole seconds: X.509 validity has no finer resolution (RFC 5280 §4.1.2.5).
+        let now = UNIX_EPOCH + Duration::from_secs(self.clock.now_ms() / 1000);
         let template = CertificateTemplate {
-            serial: cert::random_serial()?,
+            serial: self.serials.next_serial()?,
             not_before: now,
             not_after: now + self.lifetime,
             subject_key,
@@ -323,10 +332,6 @@ impl CertificateAuthority {
         };
         Ok((template, identity, submission))
     }
-}
-
-fn unix_secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 async fn run_blocking<T: Send + 'static>(

@@ -96,6 +96,11 @@ impl DevIssuer {
         &self.issuer_url
     }
 
+    /// The JWKS with the issuer's public key, as `/dev/oidc/jwks` serves it.
+    pub fn jwks(&self) -> &Value {
+        &self.jwks
+    }
+
     /// The issuer entry the CA needs to accept these tokens.
     pub fn issuer_config(&self) -> IssuerConfig {
         IssuerConfig {

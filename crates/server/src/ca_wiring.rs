@@ -9,7 +9,9 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use ca::cert::{CaSigner, EcdsaP256CaSigner, intermediate_ca, random_serial, self_signed_ca};
+use ca::cert::{
+    CaSigner, EcdsaP256CaSigner, RandomSerials, intermediate_ca, random_serial, self_signed_ca,
+};
 use ca::issue::{CertificateAuthority, PrecertSubmission, SctError, SctFuture, SctSource};
 use ca::remote::RemoteLog;
 use clock::SystemClock;
@@ -204,9 +206,16 @@ pub fn build_ca(
             }
         }
     }
-    let ca = CertificateAuthority::new(verifier, key.signer, key.chain, sources)?
-        .with_lifetime(section.cert_lifetime)
-        .with_sct_timeout(section.sct_timeout);
+    let ca = CertificateAuthority::new(
+        verifier,
+        key.signer,
+        key.chain,
+        sources,
+        Arc::new(SystemClock),
+        Arc::new(RandomSerials),
+    )?
+    .with_lifetime(section.cert_lifetime)
+    .with_sct_timeout(section.sct_timeout);
     Ok(Arc::new(ca))
 }
 
