@@ -164,7 +164,7 @@ pub fn error_message(body: &[u8]) -> String {
         Ok(ErrorBody {
             message: Some(message),
         }) => message,
-        _ => crate::bench::http::body_excerpt(body),
+        _ => crate::error_text::body_excerpt(body),
     }
 }
 
@@ -190,7 +190,7 @@ pub async fn request_certificate(
     let resp = builder
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("POST {url}: {}", crate::bench::http::error_chain(&e)))?;
+        .map_err(|e| anyhow::anyhow!("POST {url}: {}", crate::error_text::error_chain(&e)))?;
     let status = resp.status();
     let body = resp
         .bytes()

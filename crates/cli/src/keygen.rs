@@ -61,7 +61,7 @@ fn ed25519_pkcs8_v1() -> Result<KeyPair, rcgen::Error> {
 /// certificates were issued for).
 pub fn write_key(path: &Path, key: &KeyPair) -> anyhow::Result<()> {
     let pem = zeroize::Zeroizing::new(key.serialize_pem());
-    crate::bench::certs::write_new(path, pem.as_bytes(), 0o600)
+    keyfile::create_new(path, pem.as_bytes())
         .with_context(|| format!("writing the private key to {}", path.display()))
 }
 

@@ -16,6 +16,7 @@
 mod bench;
 mod cert;
 mod ctapi;
+mod error_text;
 mod fulcio;
 mod issued;
 mod keygen;

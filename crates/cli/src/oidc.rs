@@ -94,7 +94,7 @@ pub async fn mint_dev_token(
         .json(&DevTokenRequest { email })
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("POST {url}: {}", crate::bench::http::error_chain(&e)))?;
+        .map_err(|e| anyhow::anyhow!("POST {url}: {}", crate::error_text::error_chain(&e)))?;
     let status = resp.status();
     let body = resp
         .bytes()

@@ -79,27 +79,8 @@ pub fn load_key(section: &LogSection, data_dir: &Path) -> anyhow::Result<EcdsaP2
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let signer = EcdsaP256Signer::generate()?;
     let pem = signer.to_pkcs8_pem()?;
-    write_private(&path, pem.as_bytes())?;
+    keyfile::replace(&path, pem.as_bytes())?;
     Ok(signer)
-}
-
-/// Writes a secret file readable by the owner only, atomically.
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    let mut file = options
-        .open(&tmp)
-        .with_context(|| format!("creating {}", tmp.display()))?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
 }
 
 /// A log's store, and its shared queue and lease when several processes serve it.

@@ -33,7 +33,7 @@ fn load_seed(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut seed = [0u8; 32];
     SystemEntropy.fill(&mut seed)?;
-    crate::app::write_private(&path, &seed)?;
+    keyfile::replace(&path, &seed)?;
     Ok(seed)
 }
 

@@ -130,8 +130,8 @@ impl BenchRoot {
         params.not_after = OffsetDateTime::from(not_after);
         let cert = params.self_signed(&key).context("self-signing root")?;
 
-        write_new(cert_path, cert.pem().as_bytes(), 0o644)?;
-        write_new(key_path, key.serialize_pem().as_bytes(), 0o600)?;
+        write_new_certificate(cert_path, cert.pem().as_bytes())?;
+        keyfile::create_new(key_path, key.serialize_pem().as_bytes())?;
         Ok(Self {
             cert_der: cert.der().to_vec(),
             issuer: Issuer::new(params, key),
@@ -142,17 +142,15 @@ impl BenchRoot {
     }
 }
 
-/// Creates `path` (failing if it exists) with `mode` on Unix.
-pub(crate) fn write_new(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<()> {
+/// Creates `path` (failing if it exists), mode 0644 on Unix: a certificate is public.
+fn write_new_certificate(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(mode);
+        opts.mode(0o644);
     }
-    #[cfg(not(unix))]
-    let _ = mode;
     let mut f = opts
         .open(path)
         .with_context(|| format!("creating {}", path.display()))?;

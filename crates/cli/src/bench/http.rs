@@ -1,5 +1,5 @@
 //! The HTTP side shared by the load generators: one keep-alive client, timed sends that
-//! record into a [`Recorder`], progress display, and error text a person can act on.
+//! record into a [`Recorder`], and progress display.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reqwest::{Client, StatusCode};
 use serde::de::DeserializeOwned;
 
+use crate::error_text::{body_excerpt, error_chain};
 use crate::stats::{ErrorKind, Recorder};
 
 /// A client for `concurrency` requests in flight against one host: that many idle
@@ -69,31 +70,6 @@ pub async fn get_json<T: DeserializeOwned>(client: &Client, url: &str) -> anyhow
         bail!("GET {url}: HTTP {status}: {}", body_excerpt(&body));
     }
     serde_json::from_slice(&body).with_context(|| format!("GET {url}: decoding JSON"))
-}
-
-/// `e: its source: its source…` — reqwest's top-level message alone ("error sending
-/// request") does not say what failed.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
-
-/// The first 200 bytes of a response body as text, for error messages.
-pub fn body_excerpt(body: &[u8]) -> String {
-    const MAX: usize = 200;
-    let text = String::from_utf8_lossy(&body[..body.len().min(MAX)]);
-    let text = text.trim();
-    if body.len() > MAX {
-        format!("{text}…")
-    } else {
-        text.to_owned()
-    }
 }
 
 /// Sends one request, timed until its whole body is in. Returns the latency and the

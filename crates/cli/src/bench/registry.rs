@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use super::ct::PhaseReport;
 use super::http::{join_workers, progress_bar, send_timed, spawn_ticker};
 use super::rss;
+use crate::error_text::body_excerpt;
 use crate::registry::signing::{CodeSigner, thumbprint};
 use crate::registry::{ChallengeAnswer, PushAnswer};
 use crate::stats::{ErrorKind, Recorder};
@@ -333,7 +334,7 @@ async fn create_accounts(
         if status != StatusCode::CREATED {
             bail!(
                 "creating a bench account: HTTP {status}: {}",
-                super::http::body_excerpt(&body)
+                body_excerpt(&body)
             );
         }
         let answer: AccountAnswer =
@@ -603,7 +604,7 @@ async fn read_worker(
                 rec.error_detail(kind, || detail);
             }
             Ok((status, body)) if status != 200 => {
-                rec.error_detail(ErrorKind::Http(status), || super::http::body_excerpt(&body));
+                rec.error_detail(ErrorKind::Http(status), || body_excerpt(&body));
             }
             Ok((_, body)) => match expected.map(|cert| check_download(cert, &body, k)) {
                 Some(Err(detail)) => rec.error_detail(ErrorKind::Verify, || detail),

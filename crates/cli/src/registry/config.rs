@@ -21,7 +21,6 @@
 //! registry whose log has the same name, so their history check is not lost.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -65,27 +64,12 @@ pub fn normalize_registry_url(url: &str) -> anyhow::Result<String> {
     Ok(format!("{scheme}://{host}{port}{path}"))
 }
 
-/// Writes `bytes` to `path` atomically (temp file + rename), mode 0600 on Unix, so a
-/// crash never leaves half a credential or checkpoint behind.
+/// Writes `bytes` to `path` atomically, mode 0600 (see [`keyfile::replace`]), creating
+/// its directory, so a crash never leaves half a credential or checkpoint behind.
 pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    // Per process: two writers of one file must not share (and truncate) a temp file.
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(&tmp)
-        .with_context(|| format!("creating {}", tmp.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))
+    Ok(keyfile::replace(path, bytes)?)
 }
 
 /// Reads a file that may not exist yet.
