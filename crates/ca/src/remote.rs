@@ -8,6 +8,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
 
 use pki::ct::{DigitallySigned, SignedEntry, TimestampedEntry, sct_signed_data};
+use pki::tls::Codec;
 use pki::{SignedCertificateTimestamp, verify_digitally_signed};
 
 use oidc::fetch::limited_body;
@@ -104,8 +105,8 @@ impl RemoteLog {
         let raw_signature = BASE64
             .decode(&answer.signature)
             .map_err(|_| bad("a bad signature encoding"))?;
-        let (signature, used) =
-            DigitallySigned::decode(&raw_signature).map_err(|_| bad("a malformed signature"))?;
+        let (signature, used) = DigitallySigned::read_prefix(&raw_signature)
+            .map_err(|_| bad("a malformed signature"))?;
         if used != raw_signature.len() {
             return Err(bad("trailing bytes after the signature"));
         }

@@ -9,6 +9,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use pki::ct::{merkle_tree_leaf, sct_signed_data};
+use pki::tls::Codec;
 use pki::{DigitallySigned, SignedCertificateTimestamp, SignedEntry, TimestampedEntry};
 use reqwest::Url;
 use serde::Deserialize;
@@ -49,7 +50,7 @@ fn b64_32(field: &'static str, s: &str) -> Result<[u8; 32], ApiError> {
 
 fn digitally_signed(field: &'static str, s: &str) -> Result<DigitallySigned, ApiError> {
     let raw = b64(field, s)?;
-    let (ds, used) = DigitallySigned::decode(&raw).map_err(|e| ApiError::Malformed {
+    let (ds, used) = DigitallySigned::read_prefix(&raw).map_err(|e| ApiError::Malformed {
         field,
         reason: e.to_string(),
     })?;
@@ -427,8 +428,7 @@ mod tests {
             signature_algorithm: 3,
             signature: vec![9; 70],
         };
-        let mut ds_raw = Vec::new();
-        ds.encode(&mut ds_raw);
+        let ds_raw = ds.to_bytes().unwrap();
         let ext = leaf_index_extension(3).unwrap();
         let json = format!(
             r#"{{"sct_version":0,"id":"{}","timestamp":99,"extensions":"{}","signature":"{}","future":1}}"#,
@@ -455,7 +455,8 @@ mod tests {
             signature_algorithm: 3,
             signature: vec![1],
         }
-        .encode(&mut ds_raw);
+        .encode(&mut ds_raw)
+        .unwrap();
         ds_raw.push(0);
         let resp = AddChainResponse {
             sct_version: 0,

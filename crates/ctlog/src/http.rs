@@ -19,6 +19,7 @@ use merkle::tiles::{TilePath, parse_tile_path};
 use merkle::{TileId, consistency_proof, inclusion_proof};
 use pki::chain::{MAX_CHAIN_LEN, SubmissionKind};
 use pki::ct::SignedCertificateTimestamp;
+use pki::tls::Codec;
 use serde::{Deserialize, Serialize};
 pub use webapi::ApiError;
 use webapi::{body_error, query_error};
@@ -97,16 +98,18 @@ struct SctResponse {
 }
 
 impl SctResponse {
-    fn new(sct: &SignedCertificateTimestamp) -> Self {
-        let mut signature = Vec::with_capacity(80);
-        sct.signature.encode(&mut signature);
-        Self {
+    fn new(sct: &SignedCertificateTimestamp) -> Result<Self, SubmitError> {
+        let signature = sct
+            .signature
+            .to_bytes()
+            .map_err(|e| SubmitError::Encoding(e.to_string()))?;
+        Ok(Self {
             sct_version: 0,
             id: BASE64.encode(sct.log_id),
             timestamp: sct.timestamp,
             extensions: BASE64.encode(&sct.extensions),
             signature: BASE64.encode(signature),
-        }
+        })
     }
 }
 
@@ -150,7 +153,7 @@ async fn submit(
     let body = body.map_err(body_error)?;
     let chain = parse_chain(&body)?;
     let sct = log.submit(chain, kind).await?;
-    Ok(json(&SctResponse::new(&sct)))
+    Ok(json(&SctResponse::new(&sct)?))
 }
 
 async fn add_chain(

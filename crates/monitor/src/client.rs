@@ -6,6 +6,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use pki::DigitallySigned;
+use pki::tls::Codec;
 use serde::Deserialize;
 
 /// Largest JSON answer read (a get-entries page of 256 certificates with chains).
@@ -167,7 +168,7 @@ impl GetSth {
     /// Decodes the binary fields; `None` if they are malformed.
     pub fn decode(&self) -> Option<SignedTreeHead> {
         let raw = B64.decode(&self.tree_head_signature).ok()?;
-        let (signature, used) = DigitallySigned::decode(&raw).ok()?;
+        let (signature, used) = DigitallySigned::read_prefix(&raw).ok()?;
         if used != raw.len() {
             return None;
         }

@@ -9,10 +9,12 @@
 pub mod chain;
 pub mod ct;
 pub mod keys;
+pub mod tls;
 pub mod verify;
 
 mod der_util;
 pub mod oids;
+pub mod rfc6962_note;
 
 pub use chain::{
     ChainError, RootStore, SubmissionKind, ValidatedChain, embedded_scts, pem_certificates,
