@@ -14,6 +14,7 @@ pub mod verify;
 
 mod der_util;
 pub mod oids;
+pub mod registry_log;
 pub mod rfc6962_note;
 
 pub use chain::{
