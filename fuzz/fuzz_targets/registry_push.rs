@@ -6,12 +6,13 @@
 use libfuzzer_sys::fuzz_target;
 use registry::cert::check_code_signing;
 use registry::cms::verify_signed_nonce;
-use registry::log::RegistryLogEntry;
+use pki::registry_log::RegistryLogEntry;
+use pki::tls::Codec;
 
 fuzz_target!(|data: &[u8]| {
     let _ = verify_signed_nonce(data, b"0123456789abcdef0123456789abcdef");
     let _ = check_code_signing(data, 1_700_000_000_000);
-    if let Ok(entry) = RegistryLogEntry::decode(data) {
-        assert_eq!(entry.encode().expect("a decoded entry encodes"), data);
+    if let Ok(entry) = RegistryLogEntry::read_bytes(data) {
+        assert_eq!(entry.to_bytes().expect("a decoded entry encodes"), data);
     }
 });

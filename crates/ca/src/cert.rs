@@ -33,6 +33,7 @@ use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 
+use pki::tls::Codec as _;
 use pki::{EcdsaP256Signer, SignedCertificateTimestamp, oids};
 
 use crate::pop::SubjectKey;
@@ -343,9 +344,13 @@ impl CtExtension<'_> {
                     return Err(CertError::Template("no SCTs to embed".into()));
                 }
                 // The TLS list from pki's encoder, wrapped in a DER OCTET STRING: the
-                // same bytes as `pki::ct::encode_sct_list_extension_value`, via the
-                // fallible encoder so an oversized list is an error, not a panic.
-                let list = pki::ct::try_encode_sct_list(scts).map_err(encode_err)?;
+                // same bytes as `SignedCertificateTimestampList::to_extension_value`;
+                // an oversized list is an error, not a panic.
+                let list = pki::ct::SignedCertificateTimestampList {
+                    sct_list: scts.to_vec(),
+                }
+                .to_bytes()
+                .map_err(encode_err)?;
                 let value = OctetString::new(list)
                     .and_then(|o| o.to_der())
                     .map_err(encode_err)?;

@@ -146,7 +146,9 @@ mod tests {
         params.subject_alt_names = vec![SanType::Rfc822Name(email.try_into().unwrap())];
         if scts > 0 {
             let list: Vec<_> = (0..scts as u64).map(sample_sct).collect();
-            let value = pki::ct::encode_sct_list_extension_value(&list);
+            let value = pki::ct::SignedCertificateTimestampList { sct_list: list }
+                .to_extension_value()
+                .unwrap();
             params.custom_extensions = vec![CustomExtension::from_oid_content(
                 &[1, 3, 6, 1, 4, 1, 11129, 2, 4, 2],
                 value,

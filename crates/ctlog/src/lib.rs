@@ -23,6 +23,7 @@ use pki::chain::{ChainError, RootStore, SubmissionKind, validate_chain};
 use pki::ct::{DigitallySigned, SignedCertificateTimestamp, SignedEntry, TimestampedEntry};
 use pki::ct_api::GetSthResponse;
 use pki::keys::EcdsaP256Signer;
+use pki::tls::Codec;
 use sha2::{Digest, Sha256};
 use store::{LogStore, StoreError, StoredTreeHead};
 
@@ -346,7 +347,11 @@ async fn submit_shared(
     dedup_key: [u8; 32],
     validated: &pki::chain::ValidatedChain,
 ) -> Result<SignedCertificateTimestamp, SubmitError> {
-    let payload = shared_mode::encode_payload(validated)?;
+    let payload = shared_mode::QueuedSubmission {
+        validated: validated.clone(),
+    }
+    .to_bytes()
+    .map_err(|e| SubmitError::Encoding(e.to_string()))?;
     // Wait first, then queue: the answer cannot slip past between the two.
     let answer = waiters
         .add(dedup_key, max_waiting)
@@ -385,7 +390,7 @@ impl LogCore {
         &self,
         record: &store::DedupRecord,
     ) -> Result<SignedCertificateTimestamp, SubmitError> {
-        let (signature, used) = DigitallySigned::decode(&record.sct_signature)
+        let (signature, used) = DigitallySigned::read_prefix(&record.sct_signature)
             .map_err(|e| SubmitError::Encoding(e.to_string()))?;
         if used != record.sct_signature.len() {
             return Err(SubmitError::Encoding(
@@ -413,7 +418,7 @@ pub fn dedup_key(entry: &SignedEntry) -> Result<[u8; 32], SubmitError> {
     };
     let mut bytes = Vec::new();
     probe
-        .try_encode(&mut bytes)
+        .encode(&mut bytes)
         .map_err(|e| SubmitError::Encoding(e.to_string()))?;
     // Skip the zero timestamp; what stays is entry_type || signed_entry || 0x0000.
     Ok(Sha256::digest(&bytes[8..]).into())

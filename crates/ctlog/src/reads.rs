@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use merkle::tiles::{TILE_HEIGHT, TILE_WIDTH};
 use merkle::{ExpandedTile, Hash, HashSource, NodeId};
-use pki::ct::{PrecertChainEntry, TileLeaf, merkle_tree_leaf};
+use pki::ct::{CertificateChain, PrecertChainEntry, TileLeaf, merkle_tree_leaf};
+use pki::tls::Codec;
 use store::StoreError;
 
 use crate::LogCore;
@@ -208,7 +209,7 @@ impl HashSource for CachedHashes<'_> {
 fn leaves_prefix_len(tile: &[u8], count: usize) -> Option<usize> {
     let mut offset = 0;
     for _ in 0..count {
-        let (_, used) = TileLeaf::decode(tile.get(offset..)?).ok()?;
+        let (_, used) = TileLeaf::read_prefix(tile.get(offset..)?).ok()?;
         offset += used;
     }
     Some(offset)
@@ -268,9 +269,13 @@ impl LogCore {
                 pre_certificate,
                 precertificate_chain: chain,
             }
-            .try_encode()
+            .to_bytes()
             .map_err(corrupt)?,
-            None => pki::ct::try_encode_certificate_chain(&chain).map_err(corrupt)?,
+            None => CertificateChain {
+                certificates: chain,
+            }
+            .to_bytes()
+            .map_err(corrupt)?,
         };
         Ok(EntryWithChain {
             leaf_input: merkle_tree_leaf(&leaf.entry),

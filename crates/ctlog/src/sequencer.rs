@@ -8,13 +8,15 @@ use std::time::{Duration, Instant};
 
 use merkle::appender::partial_bundle;
 use merkle::checkpoint::Checkpoint;
-use merkle::note::{SignedNote, rfc6962_note_signature};
+use merkle::note::SignedNote;
 use merkle::{LogEdge, TileId, TileSource};
 use pki::chain::ValidatedChain;
 use pki::ct::{
     DigitallySigned, SignedCertificateTimestamp, SignedEntry, TileLeaf, TimestampedEntry,
     leaf_index_extension, merkle_tree_leaf, sct_signed_data, tree_head_signed_data,
 };
+use pki::rfc6962_note::rfc6962_note_signature;
+use pki::tls::Codec;
 use sha2::{Digest, Sha256};
 use store::{Batch, DedupRecord, NewEntry, StoreError, StoredTreeHead, TileWrite};
 use tokio::sync::oneshot;
@@ -108,7 +110,7 @@ impl SequencerState {
 /// A stored head must verify under the configured key: a log restarted with another
 /// key would hand out SCTs nobody can reconcile with its history.
 pub(crate) fn check_head_signature(core: &LogCore, head: &StoredTreeHead) -> Result<(), OpenError> {
-    let (signature, used) = pki::ct::DigitallySigned::decode(&head.signature)
+    let (signature, used) = pki::ct::DigitallySigned::read_prefix(&head.signature)
         .map_err(|e| OpenError::Corrupt(format!("stored tree head signature: {e}")))?;
     if used != head.signature.len() {
         return Err(OpenError::Corrupt(
@@ -134,16 +136,14 @@ fn sign_head(
         .sign_digitally_signed(&signed)
         .map_err(|e| SubmitError::Encoding(e.to_string()))?;
     let mut signature = Vec::with_capacity(80);
-    ds.try_encode(&mut signature)
+    ds.encode(&mut signature)
         .map_err(|e| SubmitError::Encoding(e.to_string()))?;
     let text = Checkpoint::new(core.origin.clone(), tree_size, root).to_text();
     let mut note = SignedNote::new(text).map_err(|e| SubmitError::Encoding(e.to_string()))?;
-    note.signatures.push(rfc6962_note_signature(
-        &core.origin,
-        &core.spki_der,
-        timestamp_ms,
-        &signature,
-    ));
+    note.signatures.push(
+        rfc6962_note_signature(&core.origin, &core.spki_der, timestamp_ms, &ds)
+            .map_err(|e| SubmitError::Encoding(e.to_string()))?,
+    );
     Ok(StoredTreeHead {
         tree_size,
         timestamp_ms,
@@ -325,7 +325,7 @@ pub(crate) fn integrate(
         let mut scts = Vec::with_capacity(appended.len());
         for ((entry, a), signature) in writes.entries.iter_mut().zip(&appended).zip(signatures) {
             signature
-                .try_encode(&mut entry.record.sct_signature)
+                .encode(&mut entry.record.sct_signature)
                 .map_err(|e| SubmitError::Encoding(e.to_string()))?;
             scts.push(SignedCertificateTimestamp {
                 log_id: core.log_id,
@@ -478,7 +478,7 @@ fn append_entry(
     // Encode first: an entry that cannot be encoded must not touch the tree.
     let mut leaf_bytes = Vec::new();
     tile_leaf
-        .try_encode(&mut leaf_bytes)
+        .encode(&mut leaf_bytes)
         .map_err(|e| SubmitError::Encoding(e.to_string()))?;
     let leaf = merkle_tree_leaf(&tile_leaf.entry);
     let signed_data = sct_signed_data(&tile_leaf.entry);

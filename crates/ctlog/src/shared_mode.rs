@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use pki::chain::ValidatedChain;
 use pki::ct::{SignedCertificateTimestamp, SignedEntry, TimestampedEntry};
+use pki::tls::{Codec, LengthPrefix, Reader, TlsError, put_opaque};
 use store::shared::{SequencerLease, SharedSequencing};
 use tokio::sync::oneshot;
 
@@ -196,14 +197,14 @@ fn sequence_once(
     let consumed: Vec<i64> = queued.iter().map(|q| q.id).collect();
     let batch: Vec<Pending> = queued
         .into_iter()
-        .filter_map(|q| match decode_payload(&q.payload) {
-            Some(validated) => Some(Pending {
+        .filter_map(|q| match QueuedSubmission::read_bytes(&q.payload) {
+            Ok(QueuedSubmission { validated }) => Some(Pending {
                 dedup_key: q.dedup_key,
                 validated,
                 reply: None,
             }),
-            None => {
-                tracing::error!(log = %core.name, queue_id = q.id, "undecodable queued submission dropped");
+            Err(e) => {
+                tracing::error!(log = %core.name, queue_id = q.id, error = %e, "undecodable queued submission dropped");
                 None
             }
         })
@@ -283,77 +284,87 @@ fn answer_waiters(core: &LogCore, waiters: &Waiters) {
     }
 }
 
-/// Queue payload: what the sequencer needs of a validated chain. Layout:
-/// `TimestampedEntry` (timestamp 0, no extensions) ‖ u24 leaf length ‖ leaf ‖
-/// u8 chain length ‖ (u24 length ‖ DER)*.
-pub(crate) fn encode_payload(validated: &ValidatedChain) -> Result<Vec<u8>, SubmitError> {
-    let mut out = Vec::with_capacity(
-        validated.leaf_der.len() * 2 + validated.chain_der.iter().map(Vec::len).sum::<usize>() + 64,
-    );
-    TimestampedEntry {
-        timestamp: 0,
-        entry: validated.entry.clone(),
-        extensions: Vec::new(),
-    }
-    .try_encode(&mut out)
-    .map_err(|e| SubmitError::Encoding(e.to_string()))?;
-    let too_long = || SubmitError::Encoding("chain too long to queue".into());
-    put_u24(&mut out, &validated.leaf_der).ok_or_else(too_long)?;
-    out.push(u8::try_from(validated.chain_der.len()).map_err(|_| too_long())?);
-    for der in &validated.chain_der {
-        put_u24(&mut out, der).ok_or_else(too_long)?;
-    }
-    Ok(out)
+/// Queue payload: what the sequencer needs of a validated chain.
+///
+/// ```text
+/// struct {
+///   TimestampedEntry entry;            /* timestamp 0, no extensions */
+///   opaque leaf_der<0..2^24-1>;
+///   uint8 chain_length;
+///   opaque chain_der<0..2^24-1>[chain_length];
+/// } QueuedSubmission;
+/// ```
+///
+/// Every process sharing the database reads what the others queued, so the layout
+/// is fixed; an x509 entry must be the leaf certificate itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct QueuedSubmission {
+    pub(crate) validated: ValidatedChain,
 }
 
-fn put_u24(out: &mut Vec<u8>, bytes: &[u8]) -> Option<()> {
-    let len = u32::try_from(bytes.len()).ok().filter(|&n| n < 1 << 24)?;
-    out.extend_from_slice(&len.to_be_bytes()[1..]);
-    out.extend_from_slice(bytes);
-    Some(())
-}
+impl Codec for QueuedSubmission {
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), TlsError> {
+        let validated = &self.validated;
+        TimestampedEntry {
+            timestamp: 0,
+            entry: validated.entry.clone(),
+            extensions: Vec::new(),
+        }
+        .write(out)?;
+        put_opaque(out, LengthPrefix::U24, 0, "leaf_der", &validated.leaf_der)?;
+        let count = u8::try_from(validated.chain_der.len()).map_err(|_| TlsError::TooLong {
+            field: "chain_der",
+            len: validated.chain_der.len(),
+            max: usize::from(u8::MAX),
+        })?;
+        out.push(count);
+        for der in &validated.chain_der {
+            put_opaque(out, LengthPrefix::U24, 0, "chain_der", der)?;
+        }
+        Ok(())
+    }
 
-/// Inverse of [`encode_payload`]; `None` for anything malformed (never panics).
-pub(crate) fn decode_payload(input: &[u8]) -> Option<ValidatedChain> {
-    let (entry, used) = TimestampedEntry::decode(input).ok()?;
-    let mut rest = &input[used..];
-    let leaf_der = take_u24_prefixed(&mut rest)?;
-    let (&count, tail) = rest.split_first()?;
-    rest = tail;
-    let chain_der = (0..count)
-        .map(|_| take_u24_prefixed(&mut rest))
-        .collect::<Option<Vec<_>>>()?;
-    if !rest.is_empty() {
-        return None;
+    fn read(r: &mut Reader<'_>) -> Result<Self, TlsError> {
+        let entry = TimestampedEntry::read(r)?;
+        let leaf_der = r.opaque(LengthPrefix::U24, 0, "leaf_der")?.to_vec();
+        let count = r.u8("chain_length")?;
+        let chain_der = (0..count)
+            .map(|_| Ok(r.opaque(LengthPrefix::U24, 0, "chain_der")?.to_vec()))
+            .collect::<Result<Vec<_>, TlsError>>()?;
+        if let SignedEntry::X509(der) = &entry.entry
+            && der != &leaf_der
+        {
+            return Err(TlsError::Inconsistent(
+                "an x509 entry must be the leaf certificate",
+            ));
+        }
+        Ok(Self {
+            validated: ValidatedChain {
+                entry: entry.entry,
+                leaf_der,
+                chain_der,
+            },
+        })
     }
-    if let SignedEntry::X509(der) = &entry.entry
-        && der != &leaf_der
-    {
-        return None;
-    }
-    Some(ValidatedChain {
-        entry: entry.entry,
-        leaf_der,
-        chain_der,
-    })
-}
-
-/// Splits a u24-length-prefixed value off the front of `rest`.
-fn take_u24_prefixed(rest: &mut &[u8]) -> Option<Vec<u8>> {
-    let (len, tail) = rest.split_first_chunk::<3>()?;
-    let len = usize::from(len[0]) << 16 | usize::from(len[1]) << 8 | usize::from(len[2]);
-    if tail.len() < len {
-        return None;
-    }
-    let (value, tail) = tail.split_at(len);
-    *rest = tail;
-    Some(value.to_vec())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn encode_payload(validated: &ValidatedChain) -> Result<Vec<u8>, TlsError> {
+        QueuedSubmission {
+            validated: validated.clone(),
+        }
+        .to_bytes()
+    }
+
+    fn decode_payload(input: &[u8]) -> Option<ValidatedChain> {
+        QueuedSubmission::read_bytes(input)
+            .ok()
+            .map(|queued| queued.validated)
+    }
 
     fn sample() -> ValidatedChain {
         ValidatedChain {

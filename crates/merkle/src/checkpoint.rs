@@ -94,27 +94,6 @@ impl Checkpoint {
     }
 }
 
-/// RFC 6962 §3.5, the data a signed tree head signs:
-///
-/// ```text
-/// digitally-signed struct {
-///     Version version;                          // v1(0)
-///     SignatureType signature_type = tree_hash; // 1
-///     uint64 timestamp;
-///     uint64 tree_size;
-///     opaque sha256_root_hash[32];
-/// } TreeHeadSignature;
-/// ```
-pub fn tree_head_signature_input(timestamp_ms: u64, tree_size: u64, root: &Hash) -> [u8; 50] {
-    let mut out = [0u8; 50];
-    out[0] = 0; // v1
-    out[1] = 1; // tree_hash
-    out[2..10].copy_from_slice(&timestamp_ms.to_be_bytes());
-    out[10..18].copy_from_slice(&tree_size.to_be_bytes());
-    out[18..].copy_from_slice(root);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,14 +129,5 @@ mod tests {
                 "{bad:?} should be rejected"
             );
         }
-    }
-
-    #[test]
-    fn tree_head_input_layout() {
-        let input = tree_head_signature_input(0x0102, 7, &[0xaa; 32]);
-        assert_eq!(&input[..2], &[0, 1]);
-        assert_eq!(&input[2..10], &[0, 0, 0, 0, 0, 0, 1, 2]);
-        assert_eq!(&input[10..18], &[0, 0, 0, 0, 0, 0, 0, 7]);
-        assert_eq!(&input[18..], &[0xaa; 32]);
     }
 }

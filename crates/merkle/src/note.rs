@@ -1,22 +1,17 @@
 //! C2SP signed-note: a UTF-8 text followed by one or more signature lines
 //! (`— <key name> <base64(key ID || signature)>`).
 //!
-//! Two signature types are implemented: Ed25519 (type 0x01) and the static-ct-api
-//! `RFC6962NoteSignature` (type 0x05), whose signature is an RFC 6962 tree head
-//! signature over the checkpoint the note carries, so the same signature serves the
-//! RFC 6962 `get-sth` response and the tiled log's checkpoint.
+//! Ed25519 (type 0x01) is implemented here; the static-ct-api `RFC6962NoteSignature`
+//! (type 0x05), an RFC 6962 tree head signature, is `pki::rfc6962_note`, which
+//! implements [`NoteVerifier`] with the TLS codec this crate does not have.
 
 use aws_lc_rs::signature::{self, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest, Sha256};
 
-use crate::checkpoint::{Checkpoint, tree_head_signature_input};
-
 /// Signature type byte for Ed25519 note keys.
 pub const ALG_ED25519: u8 = 0x01;
-/// Signature type byte for static-ct-api RFC 6962 note signatures.
-pub const ALG_RFC6962: u8 = 0x05;
 
 /// Upper bound on a note we are willing to parse; checkpoints are a few hundred bytes.
 pub const MAX_NOTE_BYTES: usize = 64 * 1024;
@@ -335,91 +330,6 @@ impl NoteVerifier for Ed25519NoteVerifier {
     }
 }
 
-/// static-ct-api: the key ID of an RFC6962NoteSignature hashes the 32-byte RFC 6962
-/// `LogID` (SHA-256 of the SPKI), not the SPKI itself.
-pub fn rfc6962_key_id(key_name: &str, spki_der: &[u8]) -> [u8; 4] {
-    let log_id: [u8; 32] = Sha256::digest(spki_der).into();
-    key_id(key_name, ALG_RFC6962, &log_id)
-}
-
-/// Encodes an `RFC6962NoteSignature`: `uint64 timestamp || TLS DigitallySigned`, the
-/// latter being a tree head signature already made over the checkpoint's size and root.
-pub fn rfc6962_note_signature(
-    key_name: &str,
-    spki_der: &[u8],
-    timestamp_ms: u64,
-    digitally_signed: &[u8],
-) -> NoteSignature {
-    let mut signature = timestamp_ms.to_be_bytes().to_vec();
-    signature.extend_from_slice(digitally_signed);
-    NoteSignature {
-        key_name: key_name.to_owned(),
-        key_id: rfc6962_key_id(key_name, spki_der),
-        signature,
-    }
-}
-
-/// Verifies static-ct-api checkpoint signatures made with an ECDSA P-256 log key.
-#[derive(Clone, Debug)]
-pub struct Rfc6962NoteVerifier {
-    name: String,
-    key_id: [u8; 4],
-    spki_der: Vec<u8>,
-}
-
-impl Rfc6962NoteVerifier {
-    /// `name` is the log's origin (the checkpoint's first line).
-    pub fn new(name: &str, spki_der: &[u8]) -> Result<Self, NoteError> {
-        check_key_name(name)?;
-        Ok(Self {
-            name: name.to_owned(),
-            key_id: rfc6962_key_id(name, spki_der),
-            spki_der: spki_der.to_vec(),
-        })
-    }
-
-    /// Splits a note signature into its timestamp and the raw ECDSA signature,
-    /// checking the DigitallySigned header (SHA-256 = 4, ECDSA = 3).
-    pub fn split_signature(signature: &[u8]) -> Option<(u64, &[u8])> {
-        let (ts, rest) = signature.split_first_chunk::<8>()?;
-        let (&[hash, sig_alg, len_hi, len_lo], sig) = rest.split_first_chunk::<4>()?;
-        if hash != 4
-            || sig_alg != 3
-            || usize::from(u16::from_be_bytes([len_hi, len_lo])) != sig.len()
-        {
-            return None;
-        }
-        Some((u64::from_be_bytes(*ts), sig))
-    }
-}
-
-impl NoteVerifier for Rfc6962NoteVerifier {
-    fn key_name(&self) -> &str {
-        &self.name
-    }
-    fn key_id(&self) -> [u8; 4] {
-        self.key_id
-    }
-    fn verify(&self, text: &[u8], signature: &[u8]) -> bool {
-        let Ok(text) = std::str::from_utf8(text) else {
-            return false;
-        };
-        let Ok(checkpoint) = Checkpoint::parse(text) else {
-            return false;
-        };
-        if checkpoint.origin != self.name {
-            return false;
-        }
-        let Some((timestamp, sig)) = Self::split_signature(signature) else {
-            return false;
-        };
-        let message = tree_head_signature_input(timestamp, checkpoint.size, &checkpoint.root);
-        UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_ASN1, &self.spki_der)
-            .verify(&message, sig)
-            .is_ok()
-    }
-}
-
 fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -430,20 +340,6 @@ mod tests {
 
     fn signer() -> Ed25519NoteSigner {
         Ed25519NoteSigner::from_seed("example.com/log", &[7u8; 32]).unwrap()
-    }
-
-    #[test]
-    fn rfc6962_key_id_hashes_the_log_id_as_static_ct_api_says() {
-        let spki = b"not really an spki, only bytes";
-        let log_id = Sha256::digest(spki);
-        let mut input = b"ct.example/log\n\x05".to_vec();
-        input.extend_from_slice(&log_id);
-        let digest = Sha256::digest(&input);
-        assert_eq!(rfc6962_key_id("ct.example/log", spki), digest[..4]);
-        assert_eq!(
-            rfc6962_note_signature("ct.example/log", spki, 1, &[4, 3, 0, 0]).key_id,
-            digest[..4]
-        );
     }
 
     #[test]

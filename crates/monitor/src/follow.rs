@@ -14,11 +14,13 @@ use std::fmt;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use merkle::checkpoint::Checkpoint;
-use merkle::note::{Rfc6962NoteVerifier, SignedNote};
+use merkle::note::SignedNote;
 use merkle::tiles::{TILE_HEIGHT, TILE_WIDTH, data_tile_path};
 use merkle::{CompactTree, Hash, TileId, TileSource};
-use pki::ct::parse_merkle_tree_leaf;
+use pki::ct::MerkleTreeLeaf;
 use pki::ct_api::{GetEntriesResponse, GetSthConsistencyResponse, GetSthResponse};
+use pki::rfc6962_note::{Rfc6962NoteSignature, Rfc6962NoteVerifier};
+use pki::tls::Codec;
 use pki::{SignedEntry, TileLeaf, TimestampedEntry};
 use serde::Serialize;
 
@@ -216,8 +218,8 @@ async fn fetch_head(client: &Client, t: &LogTarget) -> Result<VerifiedHead, Foll
                 .signatures
                 .iter()
                 .filter(|s| s.key_id == merkle::note::NoteVerifier::key_id(&verifier))
-                .find_map(|s| Rfc6962NoteVerifier::split_signature(&s.signature))
-                .map(|(ts, _)| ts)
+                .find_map(|s| Rfc6962NoteSignature::decode_ecdsa(&s.signature))
+                .map(|s| s.timestamp)
                 .unwrap_or(0);
             Ok(VerifiedHead {
                 size: checkpoint.size,
@@ -502,8 +504,11 @@ async fn fetch_entries(
         }
         for e in &page.entries {
             let leaf = &e.leaf_input;
-            let parsed = parse_merkle_tree_leaf(leaf).ok();
-            sink.push(merkle::leaf_hash(leaf), parsed.as_ref())?;
+            let parsed = MerkleTreeLeaf::read_bytes(leaf).ok();
+            sink.push(
+                merkle::leaf_hash(leaf),
+                parsed.as_ref().map(|l| &l.timestamped_entry),
+            )?;
             next += 1;
         }
         progress(next - from, to - from);
@@ -559,7 +564,7 @@ async fn fetch_tiles(
         let start = tile * TILE_WIDTH;
         let mut rest = bytes.as_slice();
         for i in 0..u64::from(width) {
-            let (leaf, used) = TileLeaf::decode(rest).map_err(|e| {
+            let (leaf, used) = TileLeaf::read_prefix(rest).map_err(|e| {
                 t.alert(
                     AlertKind::BadEntries,
                     format!("data tile {tile} entry {i}: {e}"),
@@ -569,16 +574,20 @@ async fn fetch_tiles(
             if start + i < from {
                 continue;
             }
-            // MerkleTreeLeaf = version v1 (0) || leaf_type timestamped_entry (0) || entry.
+            let merkle_leaf = MerkleTreeLeaf {
+                timestamped_entry: leaf.entry,
+            };
             leaf_buf.clear();
-            leaf_buf.extend_from_slice(&[0, 0]);
-            leaf.entry.try_encode(&mut leaf_buf).map_err(|e| {
+            merkle_leaf.encode(&mut leaf_buf).map_err(|e| {
                 t.alert(
                     AlertKind::BadEntries,
                     format!("data tile {tile} entry {i}: {e}"),
                 )
             })?;
-            sink.push(merkle::leaf_hash(&leaf_buf), Some(&leaf.entry))?;
+            sink.push(
+                merkle::leaf_hash(&leaf_buf),
+                Some(&merkle_leaf.timestamped_entry),
+            )?;
         }
         if !rest.is_empty() {
             return Err(t.alert(

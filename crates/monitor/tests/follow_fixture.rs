@@ -14,6 +14,7 @@ use monitor::follow::{AlertKind, FollowError, LogApi, LogTarget, follow_once};
 use monitor::loglist::LogKey;
 use monitor::{LogState, WatchRule};
 use pki::ct::merkle_tree_leaf;
+use pki::tls::Codec;
 use pki::{EcdsaP256Signer, SignedEntry, TimestampedEntry};
 use rcgen::{CertificateParams, KeyPair, SanType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -55,7 +56,8 @@ fn answer(view: &View, path: &str) -> (u16, String) {
         view.signer
             .sign_digitally_signed(&msg)
             .unwrap()
-            .encode(&mut sig);
+            .encode(&mut sig)
+            .unwrap();
         let body = serde_json::json!({
             "tree_size": tree.size(), "timestamp": ts,
             "sha256_root_hash": B64.encode(tree.root()),
@@ -100,13 +102,16 @@ fn answer(view: &View, path: &str) -> (u16, String) {
         let start = (index * 256) as usize;
         let mut out = Vec::new();
         for l in leaves.iter().skip(start).take(usize::from(width)) {
-            let entry = pki::ct::parse_merkle_tree_leaf(l).unwrap();
+            let entry = pki::ct::MerkleTreeLeaf::read_bytes(l)
+                .unwrap()
+                .timestamped_entry;
             pki::TileLeaf {
                 entry,
                 pre_certificate: None,
                 chain_fingerprints: Vec::new(),
             }
-            .encode(&mut out);
+            .encode(&mut out)
+            .unwrap();
         }
         // Binary bodies travel base64-free: the fixture writes raw bytes (see serve).
         return (200, latin1(&out));
@@ -146,18 +151,12 @@ fn checkpoint(view: &View, tree: &CompactTree) -> String {
     let ts = 1_700_000_000_000 + tree.size();
     let text = merkle::checkpoint::Checkpoint::new(ORIGIN, tree.size(), tree.root()).to_text();
     let msg = pki::ct::tree_head_signed_data(ts, tree.size(), &tree.root());
-    let mut ds = Vec::new();
-    view.signer
-        .sign_digitally_signed(&msg)
-        .unwrap()
-        .encode(&mut ds);
+    let ds = view.signer.sign_digitally_signed(&msg).unwrap();
     let mut note = merkle::note::SignedNote::new(text).unwrap();
-    note.signatures.push(merkle::note::rfc6962_note_signature(
-        ORIGIN,
-        &view.signer.spki_der(),
-        ts,
-        &ds,
-    ));
+    note.signatures.push(
+        pki::rfc6962_note::rfc6962_note_signature(ORIGIN, &view.signer.spki_der(), ts, &ds)
+            .unwrap(),
+    );
     note.encode()
 }
 

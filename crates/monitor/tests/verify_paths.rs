@@ -5,7 +5,7 @@
 use der::{Decode, Encode};
 use monitor::loglist::{LogKey, LogKeys};
 use monitor::verify::{Report, VerifyOptions, verify_certificate};
-use pki::ct::{encode_sct_list_extension_value, sct_signed_data};
+use pki::ct::{SignedCertificateTimestampList, sct_signed_data};
 use pki::{EcdsaP256Signer, SignedCertificateTimestamp, SignedEntry, TimestampedEntry};
 use rcgen::{
     BasicConstraints, CertificateParams, CustomExtension, ExtendedKeyUsagePurpose, IsCa, KeyPair,
@@ -58,7 +58,11 @@ fn leaf_with_sct(params: CertificateParams, issuer: &Ca, log: &EcdsaP256Signer) 
         .custom_extensions
         .push(CustomExtension::from_oid_content(
             testkit::SCT_LIST_OID,
-            encode_sct_list_extension_value(&[sct]),
+            SignedCertificateTimestampList {
+                sct_list: vec![sct],
+            }
+            .to_extension_value()
+            .unwrap(),
         ));
     params.signed_by(&key, issuer).unwrap().der().to_vec()
 }

@@ -679,9 +679,10 @@ pub fn embedded_scts(cert_der: &[u8]) -> Result<Vec<SignedCertificateTimestamp>,
         .find_extensions(oids::CT_SCT_LIST)
         .next()
         .ok_or(ChainError::NoSctList)?;
-    Ok(ct::decode_sct_list_extension_value(
-        ext.extn_value.as_bytes(),
-    )?)
+    Ok(
+        ct::SignedCertificateTimestampList::from_extension_value(ext.extn_value.as_bytes())?
+            .sct_list,
+    )
 }
 
 #[cfg(test)]

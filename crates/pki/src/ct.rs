@@ -1,203 +1,23 @@
 //! RFC 6962 TLS-encoded structures and the c2sp.org/static-ct-api additions.
 //!
-//! Every structure is encoded and decoded in exactly one place, under a doc
-//! comment quoting its definition. Decoders only ever slice their input, so
-//! the memory they allocate is bounded by the input length; they never panic.
+//! Every structure is encoded and decoded in exactly one place, its [`Codec`]
+//! implementation, under a doc comment quoting its definition. Decoders only ever
+//! slice their input, so the memory they allocate is bounded by the input length;
+//! they never panic.
 //!
-//! Encoders write values this crate (or the log) constructed. A field longer
-//! than its TLS length prefix can express is a programming error: the
-//! `try_*` encoders return [`CtError::TooLong`], the infallible ones panic
-//! with that message (documented under `# Panics`).
+//! Encoders write values this crate (or the log) constructed. A field longer than
+//! its TLS length prefix can express is refused with [`CtError::TooLong`]; the few
+//! infallible wrappers kept for their many callers ([`merkle_tree_leaf`],
+//! [`sct_signed_data`]) panic with that message (documented under `# Panics`).
 
 use sha2::{Digest, Sha256};
-use thiserror::Error;
 
-/// Errors of the TLS codecs in this module.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum CtError {
-    /// The input ended inside a structure.
-    #[error("truncated input while reading {0}")]
-    Truncated(&'static str),
-    /// Bytes remain after a structure that must fill its input.
-    #[error("{0} trailing bytes after structure")]
-    TrailingData(usize),
-    /// `LogEntryType` other than x509_entry(0) / precert_entry(1).
-    #[error("unknown LogEntryType {0}")]
-    UnknownEntryType(u16),
-    /// `Version` other than v1(0).
-    #[error("unsupported version {0}")]
-    UnsupportedVersion(u8),
-    /// `MerkleLeafType` other than timestamped_entry(0).
-    #[error("unknown MerkleLeafType {0}")]
-    UnknownLeafType(u8),
-    /// A vector whose lower bound is 1 was empty.
-    #[error("{0} must not be empty")]
-    Empty(&'static str),
-    /// A value does not fit its TLS length prefix.
-    #[error("{field} is {len} bytes, more than the maximum {max}")]
-    TooLong {
-        /// Which field.
-        field: &'static str,
-        /// Its length.
-        len: usize,
-        /// The maximum the encoding allows.
-        max: usize,
-    },
-    /// A vector of fixed-size elements had a length that is not a multiple of the element size.
-    #[error("{0} length is not a multiple of its element size")]
-    Misaligned(&'static str),
-    /// static-ct-api: LeafIndex is a 40-bit integer.
-    #[error("leaf index {0} does not fit in 40 bits")]
-    LeafIndexOutOfRange(u64),
-    /// static-ct-api: the leaf_index extension is REQUIRED.
-    #[error("no leaf_index extension")]
-    MissingLeafIndex,
-    /// static-ct-api: duplicate extension types MUST NOT be included.
-    #[error("duplicate CT extension type {0}")]
-    DuplicateExtension(u8),
-    /// static-ct-api: the leaf_index extension data must be exactly 5 bytes.
-    #[error("leaf_index extension data is {0} bytes, expected 5")]
-    BadLeafIndexLength(usize),
-    /// A TileLeaf carried a pre_certificate for an x509 entry or lacked one for a precert entry.
-    #[error("pre_certificate presence does not match the entry type")]
-    PreCertificateMismatch,
-    /// The DER wrapping of the SCT list X.509 extension is malformed.
-    #[error("malformed SCT list extension DER: {0}")]
-    Der(String),
-}
+use crate::tls::{Codec, LengthPrefix, Reader, TlsError, put_opaque, put_uint, put_vector};
 
-/// Upper bound of `opaque ASN.1Cert<1..2^24-1>` and other 24-bit vectors.
-pub const MAX_U24: usize = (1 << 24) - 1;
-/// Upper bound of 16-bit vectors such as `CtExtensions<0..2^16-1>`.
-pub const MAX_U16: usize = (1 << 16) - 1;
+pub use crate::tls::{MAX_U16, MAX_U24};
 
-// ---------------------------------------------------------------------------
-// Primitive TLS reader/writer (RFC 8446 §3 presentation language).
-// ---------------------------------------------------------------------------
-
-/// Bounds-checked reader over a TLS-encoded byte string.
-struct TlsReader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> TlsReader<'a> {
-    fn new(buf: &'a [u8]) -> Self {
-        Self { buf, pos: 0 }
-    }
-
-    fn remaining(&self) -> usize {
-        self.buf.len().saturating_sub(self.pos)
-    }
-
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], CtError> {
-        let end = self.pos.checked_add(n).ok_or(CtError::Truncated(what))?;
-        let out = self
-            .buf
-            .get(self.pos..end)
-            .ok_or(CtError::Truncated(what))?;
-        self.pos = end;
-        Ok(out)
-    }
-
-    fn u8(&mut self, what: &'static str) -> Result<u8, CtError> {
-        Ok(self.take(1, what)?[0])
-    }
-
-    fn uint(&mut self, width: usize, what: &'static str) -> Result<u64, CtError> {
-        Ok(self
-            .take(width, what)?
-            .iter()
-            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
-    }
-
-    fn u16(&mut self, what: &'static str) -> Result<u16, CtError> {
-        // Width 2 always fits in u16.
-        Ok(self.uint(2, what)? as u16)
-    }
-
-    fn u64(&mut self, what: &'static str) -> Result<u64, CtError> {
-        self.uint(8, what)
-    }
-
-    fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], CtError> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N, what)?);
-        Ok(out)
-    }
-
-    /// `opaque x<min..2^(8*width)-1>`: a length prefix of `width` bytes, then the data.
-    fn opaque(
-        &mut self,
-        width: usize,
-        min: usize,
-        what: &'static str,
-    ) -> Result<&'a [u8], CtError> {
-        let len = self.uint(width, what)?;
-        let len = usize::try_from(len).map_err(|_| CtError::Truncated(what))?;
-        if len < min {
-            return Err(CtError::Empty(what));
-        }
-        self.take(len, what)
-    }
-
-    fn finish(&self) -> Result<(), CtError> {
-        match self.remaining() {
-            0 => Ok(()),
-            n => Err(CtError::TrailingData(n)),
-        }
-    }
-}
-
-fn put_uint(out: &mut Vec<u8>, value: u64, width: usize) {
-    let bytes = value.to_be_bytes();
-    out.extend_from_slice(&bytes[8 - width..]);
-}
-
-/// Writes `opaque x<min..2^(8*width)-1>`.
-fn put_opaque(
-    out: &mut Vec<u8>,
-    data: &[u8],
-    width: usize,
-    what: &'static str,
-) -> Result<(), CtError> {
-    let max = (1usize << (8 * width)) - 1;
-    if data.len() > max {
-        return Err(CtError::TooLong {
-            field: what,
-            len: data.len(),
-            max,
-        });
-    }
-    put_uint(out, data.len() as u64, width);
-    out.extend_from_slice(data);
-    Ok(())
-}
-
-/// Writes a vector whose body is produced by `body`, prefixed with its length in `width` bytes.
-fn put_vector(
-    out: &mut Vec<u8>,
-    width: usize,
-    what: &'static str,
-    body: impl FnOnce(&mut Vec<u8>) -> Result<(), CtError>,
-) -> Result<(), CtError> {
-    let start = out.len();
-    out.extend(std::iter::repeat_n(0u8, width));
-    body(out)?;
-    let len = out.len() - start - width;
-    let max = (1usize << (8 * width)) - 1;
-    if len > max {
-        out.truncate(start);
-        return Err(CtError::TooLong {
-            field: what,
-            len,
-            max,
-        });
-    }
-    let bytes = (len as u64).to_be_bytes();
-    out[start..start + width].copy_from_slice(&bytes[8 - width..]);
-    Ok(())
-}
+/// Errors of the TLS codecs in this module (the crate's one TLS error type).
+pub type CtError = TlsError;
 
 fn must<T>(r: Result<T, CtError>) -> T {
     match r {
@@ -224,8 +44,13 @@ pub enum LogEntryType {
     Precert = 1,
 }
 
-impl LogEntryType {
-    fn decode(r: &mut TlsReader<'_>) -> Result<Self, CtError> {
+impl Codec for LogEntryType {
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), CtError> {
+        put_uint(out, *self as u64, 2);
+        Ok(())
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, CtError> {
         match r.u16("LogEntryType")? {
             0 => Ok(Self::X509),
             1 => Ok(Self::Precert),
@@ -272,25 +97,28 @@ impl SignedEntry {
         }
     }
 
-    fn try_encode(&self, out: &mut Vec<u8>) -> Result<(), CtError> {
+    /// `entry_type` then the selected body: the part of a [`TimestampedEntry`] (and so of
+    /// an SCT's signed data) that names what was logged.
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), CtError> {
+        self.entry_type().write(out)?;
         match self {
-            Self::X509(cert) => put_asn1_cert(out, cert, "ASN.1Cert"),
+            Self::X509(cert) => put_asn1_cert(out, "ASN.1Cert", cert),
             Self::Precert {
                 issuer_key_hash,
                 tbs_certificate,
             } => {
                 out.extend_from_slice(issuer_key_hash);
-                put_asn1_cert(out, tbs_certificate, "TBSCertificate")
+                put_asn1_cert(out, "TBSCertificate", tbs_certificate)
             }
         }
     }
 
-    fn decode(r: &mut TlsReader<'_>, entry_type: LogEntryType) -> Result<Self, CtError> {
-        match entry_type {
-            LogEntryType::X509 => Ok(Self::X509(r.opaque(3, 1, "ASN.1Cert")?.to_vec())),
+    fn read(r: &mut Reader<'_>) -> Result<Self, CtError> {
+        match LogEntryType::read(r)? {
+            LogEntryType::X509 => Ok(Self::X509(read_asn1_cert(r, "ASN.1Cert")?)),
             LogEntryType::Precert => {
                 let issuer_key_hash = r.array::<32>("issuer_key_hash")?;
-                let tbs_certificate = r.opaque(3, 1, "TBSCertificate")?.to_vec();
+                let tbs_certificate = read_asn1_cert(r, "TBSCertificate")?;
                 Ok(Self::Precert {
                     issuer_key_hash,
                     tbs_certificate,
@@ -301,11 +129,12 @@ impl SignedEntry {
 }
 
 /// `opaque ASN.1Cert<1..2^24-1>` (non-empty, 24-bit length).
-fn put_asn1_cert(out: &mut Vec<u8>, der: &[u8], what: &'static str) -> Result<(), CtError> {
-    if der.is_empty() {
-        return Err(CtError::Empty(what));
-    }
-    put_opaque(out, der, 3, what)
+fn put_asn1_cert(out: &mut Vec<u8>, what: &'static str, der: &[u8]) -> Result<(), CtError> {
+    put_opaque(out, LengthPrefix::U24, 1, what, der)
+}
+
+fn read_asn1_cert(r: &mut Reader<'_>, what: &'static str) -> Result<Vec<u8>, CtError> {
+    Ok(r.opaque(LengthPrefix::U24, 1, what)?.to_vec())
 }
 
 /// RFC 6962 §3.4 `TimestampedEntry`.
@@ -333,49 +162,38 @@ pub struct TimestampedEntry {
     pub extensions: Vec<u8>,
 }
 
-impl TimestampedEntry {
-    /// Appends the TLS encoding.
-    ///
-    /// # Panics
-    /// If a field exceeds its TLS bound (certificate ≥ 2^24 bytes, extensions ≥ 2^16 bytes)
-    /// or a certificate is empty; use [`Self::try_encode`] for untrusted values.
-    pub fn encode(&self, out: &mut Vec<u8>) {
-        must(self.try_encode(out));
+impl Codec for TimestampedEntry {
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), CtError> {
+        put_uint(out, self.timestamp, 8);
+        self.entry.write(out)?;
+        put_opaque(out, LengthPrefix::U16, 0, "CtExtensions", &self.extensions)
     }
 
-    /// Appends the TLS encoding, or fails without writing if a field exceeds its bound.
-    pub fn try_encode(&self, out: &mut Vec<u8>) -> Result<(), CtError> {
-        let start = out.len();
-        let r = (|| {
-            put_uint(out, self.timestamp, 8);
-            put_uint(out, self.entry.entry_type() as u64, 2);
-            self.entry.try_encode(out)?;
-            put_opaque(out, &self.extensions, 2, "CtExtensions")
-        })();
-        if r.is_err() {
-            out.truncate(start);
-        }
-        r
-    }
-
-    /// Decodes one `TimestampedEntry` from the front of `input`, returning it and the
-    /// number of bytes consumed.
-    pub fn decode(input: &[u8]) -> Result<(Self, usize), CtError> {
-        let mut r = TlsReader::new(input);
-        let e = Self::read(&mut r)?;
-        Ok((e, r.pos))
-    }
-
-    fn read(r: &mut TlsReader<'_>) -> Result<Self, CtError> {
-        let timestamp = r.u64("timestamp")?;
-        let entry_type = LogEntryType::decode(r)?;
-        let entry = SignedEntry::decode(r, entry_type)?;
-        let extensions = r.opaque(2, 0, "CtExtensions")?.to_vec();
+    fn read(r: &mut Reader<'_>) -> Result<Self, CtError> {
         Ok(Self {
-            timestamp,
-            entry,
-            extensions,
+            timestamp: r.u64("timestamp")?,
+            entry: SignedEntry::read(r)?,
+            extensions: r.opaque(LengthPrefix::U16, 0, "CtExtensions")?.to_vec(),
         })
+    }
+}
+
+const VERSION_V1: u8 = 0;
+const LEAF_TYPE_TIMESTAMPED_ENTRY: u8 = 0;
+const SIGNATURE_TYPE_CERTIFICATE_TIMESTAMP: u8 = 0;
+const SIGNATURE_TYPE_TREE_HASH: u8 = 1;
+
+fn read_version(r: &mut Reader<'_>, what: &'static str) -> Result<(), CtError> {
+    match r.u8(what)? {
+        VERSION_V1 => Ok(()),
+        other => Err(CtError::UnsupportedVersion(other)),
+    }
+}
+
+fn read_signature_type(r: &mut Reader<'_>, want: u8) -> Result<(), CtError> {
+    match r.u8("SignatureType")? {
+        t if t == want => Ok(()),
+        other => Err(CtError::UnexpectedSignatureType(other)),
     }
 }
 
@@ -393,34 +211,48 @@ impl TimestampedEntry {
 ///   }
 /// } MerkleTreeLeaf;
 /// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MerkleTreeLeaf {
+    /// The only leaf type, `timestamped_entry`.
+    pub timestamped_entry: TimestampedEntry,
+}
+
+impl MerkleTreeLeaf {
+    /// The encoding of the leaf of a borrowed entry (what [`merkle_tree_leaf`] returns).
+    fn write_entry(entry: &TimestampedEntry, out: &mut Vec<u8>) -> Result<(), CtError> {
+        out.extend_from_slice(&[VERSION_V1, LEAF_TYPE_TIMESTAMPED_ENTRY]);
+        entry.write(out)
+    }
+}
+
+impl Codec for MerkleTreeLeaf {
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), CtError> {
+        Self::write_entry(&self.timestamped_entry, out)
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, CtError> {
+        read_version(r, "MerkleTreeLeaf.version")?;
+        let leaf_type = r.u8("MerkleLeafType")?;
+        if leaf_type != LEAF_TYPE_TIMESTAMPED_ENTRY {
+            return Err(CtError::UnknownLeafType(leaf_type));
+        }
+        Ok(Self {
+            timestamped_entry: TimestampedEntry::read(r)?,
+        })
+    }
+}
+
+/// The [`MerkleTreeLeaf`] encoding of `entry`, the input of its leaf hash.
 ///
 /// # Panics
-/// As [`TimestampedEntry::encode`].
+/// If a field exceeds its TLS bound (certificate ≥ 2^24 bytes, extensions ≥ 2^16 bytes)
+/// or a certificate is empty; the log encodes its entries (with [`Codec::encode`])
+/// before it hashes them.
 pub fn merkle_tree_leaf(entry: &TimestampedEntry) -> Vec<u8> {
-    let mut out = vec![VERSION_V1, LEAF_TYPE_TIMESTAMPED_ENTRY];
-    entry.encode(&mut out);
+    let mut out = Vec::new();
+    must(MerkleTreeLeaf::write_entry(entry, &mut out));
     out
 }
-
-/// Parses a `MerkleTreeLeaf` (see [`merkle_tree_leaf`]); trailing bytes are rejected.
-pub fn parse_merkle_tree_leaf(input: &[u8]) -> Result<TimestampedEntry, CtError> {
-    let mut r = TlsReader::new(input);
-    let version = r.u8("MerkleTreeLeaf.version")?;
-    if version != VERSION_V1 {
-        return Err(CtError::UnsupportedVersion(version));
-    }
-    let leaf_type = r.u8("MerkleLeafType")?;
-    if leaf_type != LEAF_TYPE_TIMESTAMPED_ENTRY {
-        return Err(CtError::UnknownLeafType(leaf_type));
-    }
-    let entry = TimestampedEntry::read(&mut r)?;
-    r.finish()?;
-    Ok(entry)
-}
-
-const VERSION_V1: u8 = 0;
-const LEAF_TYPE_TIMESTAMPED_ENTRY: u8 = 0;
-const SIGNATURE_TYPE_CERTIFICATE_TIMESTAMP: u8 = 0;
 
 /// RFC 6962 §3.2: the input of the SCT signature.
 ///
@@ -441,12 +273,41 @@ const SIGNATURE_TYPE_CERTIFICATE_TIMESTAMP: u8 = 0;
 /// ```
 ///
 /// The fields after `signature_type` are exactly a [`TimestampedEntry`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CertificateTimestamp {
+    /// The signed entry, timestamp and extensions.
+    pub timestamped_entry: TimestampedEntry,
+}
+
+impl CertificateTimestamp {
+    /// The encoding for a borrowed entry (what [`sct_signed_data`] returns).
+    fn write_entry(entry: &TimestampedEntry, out: &mut Vec<u8>) -> Result<(), CtError> {
+        out.extend_from_slice(&[VERSION_V1, SIGNATURE_TYPE_CERTIFICATE_TIMESTAMP]);
+        entry.write(out)
+    }
+}
+
+impl Codec for CertificateTimestamp {
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), CtError> {
+        Self::write_entry(&self.timestamped_entry, out)
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, CtError> {
+        read_version(r, "sct_version")?;
+        read_signature_type(r, SIGNATURE_TYPE_CERTIFICATE_TIMESTAMP)?;
+        Ok(Self {
+            timestamped_entry: TimestampedEntry::read(r)?,
+        })
+    }
+}
+
+/// The [`CertificateTimestamp`] encoding of `entry`: the bytes an SCT signs.
 ///
 /// # Panics
-/// As [`TimestampedEntry::encode`].
+/// As [`merkle_tree_leaf`].
 pub fn sct_signed_data(entry: &TimestampedEntry) -> Vec<u8> {
-    let mut out = vec![VERSION_V1, SIGNATURE_TYPE_CERTIFICATE_TIMESTAMP];
-    entry.encode(&mut out);
+    let mut out = Vec::new();
+    must(CertificateTimestamp::write_entry(entry, &mut out));
     out
 }
 
@@ -461,9 +322,50 @@ pub fn sct_signed_data(entry: &TimestampedEntry) -> Vec<u8> {
 ///   opaque sha256_root_hash[32];
 /// } TreeHeadSignature;
 /// ```
+///
+/// The same signature serves `get-sth` and, wrapped as an RFC6962NoteSignature
+/// ([`crate::rfc6962_note`]), the tiled log's checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TreeHeadSignature {
+    /// Milliseconds since the Unix epoch.
+    pub timestamp: u64,
+    /// Number of leaves.
+    pub tree_size: u64,
+    /// The tree's root hash.
+    pub sha256_root_hash: [u8; 32],
+}
+
+impl Codec for TreeHeadSignature {
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), CtError> {
+        out.extend_from_slice(&[VERSION_V1, SIGNATURE_TYPE_TREE_HASH]);
+        put_uint(out, self.timestamp, 8);
+        put_uint(out, self.tree_size, 8);
+        out.extend_from_slice(&self.sha256_root_hash);
+        Ok(())
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, CtError> {
+        read_version(r, "TreeHeadSignature.version")?;
+        read_signature_type(r, SIGNATURE_TYPE_TREE_HASH)?;
+        Ok(Self {
+            timestamp: r.u64("timestamp")?,
+            tree_size: r.u64("tree_size")?,
+            sha256_root_hash: r.array::<32>("sha256_root_hash")?,
+        })
+    }
+}
+
+/// The [`TreeHeadSignature`] encoding: the bytes a tree head signature signs.
 pub fn tree_head_signed_data(timestamp: u64, tree_size: u64, root: &[u8; 32]) -> Vec<u8> {
-    // Encoded once, in the Merkle engine, which also needs it for checkpoint notes.
-    merkle::checkpoint::tree_head_signature_input(timestamp, tree_size, root).to_vec()
+    // Fixed-size fields only: encoding cannot fail.
+    must(
+        TreeHeadSignature {
+            timestamp,
+            tree_size,
+            sha256_root_hash: *root,
+        }
+        .to_bytes(),
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -503,41 +405,28 @@ impl DigitallySigned {
     pub const SIG_RSA: u8 = 1;
     /// `SignatureAlgorithm.ecdsa`.
     pub const SIG_ECDSA: u8 = 3;
+}
 
-    /// Appends the TLS encoding.
-    ///
-    /// # Panics
-    /// If the signature is ≥ 2^16 bytes (use [`Self::try_encode`]).
-    pub fn encode(&self, out: &mut Vec<u8>) {
-        must(self.try_encode(out));
-    }
-
-    /// Appends the TLS encoding or fails without writing.
-    pub fn try_encode(&self, out: &mut Vec<u8>) -> Result<(), CtError> {
-        if self.signature.len() > MAX_U16 {
-            return Err(CtError::TooLong {
-                field: "DigitallySigned.signature",
-                len: self.signature.len(),
-                max: MAX_U16,
-            });
-        }
+impl Codec for DigitallySigned {
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), CtError> {
         out.push(self.hash);
         out.push(self.signature_algorithm);
-        put_opaque(out, &self.signature, 2, "DigitallySigned.signature")
+        put_opaque(
+            out,
+            LengthPrefix::U16,
+            0,
+            "DigitallySigned.signature",
+            &self.signature,
+        )
     }
 
-    /// Decodes from the front of `input`, returning the value and bytes consumed.
-    pub fn decode(input: &[u8]) -> Result<(Self, usize), CtError> {
-        let mut r = TlsReader::new(input);
-        let v = Self::read(&mut r)?;
-        Ok((v, r.pos))
-    }
-
-    fn read(r: &mut TlsReader<'_>) -> Result<Self, CtError> {
+    fn read(r: &mut Reader<'_>) -> Result<Self, CtError> {
         Ok(Self {
             hash: r.u8("HashAlgorithm")?,
             signature_algorithm: r.u8("SignatureAlgorithm")?,
-            signature: r.opaque(2, 0, "DigitallySigned.signature")?.to_vec(),
+            signature: r
+                .opaque(LengthPrefix::U16, 0, "DigitallySigned.signature")?
+                .to_vec(),
         })
     }
 }
@@ -546,8 +435,8 @@ impl DigitallySigned {
 // RFC 6962 §3.2, §3.3 SCT and SCT list
 // ---------------------------------------------------------------------------
 
-/// RFC 6962 §3.2 `SignedCertificateTimestamp` (the `digitally-signed` body is computed by
-/// [`sct_signed_data`]; here only its [`DigitallySigned`] result is carried).
+/// RFC 6962 §3.2 `SignedCertificateTimestamp` (the `digitally-signed` body is a
+/// [`CertificateTimestamp`]; here only its [`DigitallySigned`] result is carried).
 ///
 /// ```text
 /// struct {
@@ -574,41 +463,24 @@ pub struct SignedCertificateTimestamp {
     pub signature: DigitallySigned,
 }
 
-impl SignedCertificateTimestamp {
-    /// TLS encoding, starting with `sct_version` v1 (0).
-    ///
-    /// # Panics
-    /// If extensions or signature are ≥ 2^16 bytes (use [`Self::try_encode`]).
-    pub fn encode(&self) -> Vec<u8> {
-        must(self.try_encode())
-    }
-
-    /// TLS encoding, or an error if a field exceeds its bound.
-    pub fn try_encode(&self) -> Result<Vec<u8>, CtError> {
-        let mut out = Vec::with_capacity(1 + 32 + 8 + 2 + self.extensions.len() + 4 + 72);
+impl Codec for SignedCertificateTimestamp {
+    /// Starts with `sct_version` v1 (0).
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), CtError> {
         out.push(VERSION_V1);
         out.extend_from_slice(&self.log_id);
-        put_uint(&mut out, self.timestamp, 8);
-        put_opaque(&mut out, &self.extensions, 2, "CtExtensions")?;
-        self.signature.try_encode(&mut out)?;
-        Ok(out)
+        put_uint(out, self.timestamp, 8);
+        put_opaque(out, LengthPrefix::U16, 0, "CtExtensions", &self.extensions)?;
+        self.signature.write(out)
     }
 
-    /// Decodes one SCT filling all of `input` (trailing bytes are rejected).
-    pub fn decode(input: &[u8]) -> Result<Self, CtError> {
-        let mut r = TlsReader::new(input);
-        let version = r.u8("sct_version")?;
-        if version != VERSION_V1 {
-            return Err(CtError::UnsupportedVersion(version));
-        }
-        let sct = Self {
+    fn read(r: &mut Reader<'_>) -> Result<Self, CtError> {
+        read_version(r, "sct_version")?;
+        Ok(Self {
             log_id: r.array::<32>("LogID")?,
             timestamp: r.u64("timestamp")?,
-            extensions: r.opaque(2, 0, "CtExtensions")?.to_vec(),
-            signature: DigitallySigned::read(&mut r)?,
-        };
-        r.finish()?;
-        Ok(sct)
+            extensions: r.opaque(LengthPrefix::U16, 0, "CtExtensions")?.to_vec(),
+            signature: DigitallySigned::read(r)?,
+        })
     }
 }
 
@@ -622,66 +494,61 @@ impl SignedCertificateTimestamp {
 /// } SignedCertificateTimestampList;
 /// ```
 ///
-/// # Panics
-/// If the list does not fit 2^16-1 bytes (use [`try_encode_sct_list`]).
-pub fn encode_sct_list(scts: &[SignedCertificateTimestamp]) -> Vec<u8> {
-    must(try_encode_sct_list(scts))
+/// An empty list is refused both ways (`sct_list<1..2^16-1>`); each `SerializedSCT`
+/// must hold exactly one SCT.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SignedCertificateTimestampList {
+    /// The SCTs, in order.
+    pub sct_list: Vec<SignedCertificateTimestamp>,
 }
 
-/// Fallible [`encode_sct_list`]. An empty list is rejected (`sct_list<1..2^16-1>`).
-pub fn try_encode_sct_list(scts: &[SignedCertificateTimestamp]) -> Result<Vec<u8>, CtError> {
-    if scts.is_empty() {
-        return Err(CtError::Empty("sct_list"));
-    }
-    let mut out = Vec::new();
-    put_vector(&mut out, 2, "sct_list", |out| {
-        for sct in scts {
-            let serialized = sct.try_encode()?;
-            put_opaque(out, &serialized, 2, "SerializedSCT")?;
+impl Codec for SignedCertificateTimestampList {
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), CtError> {
+        if self.sct_list.is_empty() {
+            return Err(CtError::Empty("sct_list"));
         }
-        Ok(())
-    })?;
-    Ok(out)
-}
-
-/// Decodes a `SignedCertificateTimestampList` filling all of `input`.
-pub fn decode_sct_list(input: &[u8]) -> Result<Vec<SignedCertificateTimestamp>, CtError> {
-    let mut r = TlsReader::new(input);
-    let body = r.opaque(2, 1, "sct_list")?;
-    r.finish()?;
-    let mut r = TlsReader::new(body);
-    let mut out = Vec::new();
-    while r.remaining() > 0 {
-        let serialized = r.opaque(2, 1, "SerializedSCT")?;
-        out.push(SignedCertificateTimestamp::decode(serialized)?);
+        put_vector(out, LengthPrefix::U16, "sct_list", |out| {
+            for sct in &self.sct_list {
+                put_vector(out, LengthPrefix::U16, "SerializedSCT", |out| {
+                    sct.write(out)
+                })?;
+            }
+            Ok(())
+        })
     }
-    Ok(out)
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, CtError> {
+        let mut body = r.vector(LengthPrefix::U16, 1, "sct_list")?;
+        let mut sct_list = Vec::new();
+        while body.remaining() > 0 {
+            let serialized = body.opaque(LengthPrefix::U16, 1, "SerializedSCT")?;
+            sct_list.push(SignedCertificateTimestamp::read_bytes(serialized)?);
+        }
+        Ok(Self { sct_list })
+    }
 }
 
-/// The `extnValue` contents of the X.509 extension 1.3.6.1.4.1.11129.2.4.2 carrying
-/// embedded SCTs: RFC 6962 §3.3 says the TLS-encoded list "is encoded as an ASN.1 OCTET
-/// STRING and inserted into the X.509v3 certificate extension", so the extension's
-/// `extnValue OCTET STRING` contains a DER `OCTET STRING` whose contents are the TLS list.
-///
-/// Returns the inner DER `OCTET STRING` (what goes inside `extnValue`).
-///
-/// # Panics
-/// As [`encode_sct_list`].
-pub fn encode_sct_list_extension_value(scts: &[SignedCertificateTimestamp]) -> Vec<u8> {
-    let list = encode_sct_list(scts);
-    let mut out = Vec::with_capacity(list.len() + 4);
-    crate::der_util::put_tlv(&mut out, crate::der_util::TAG_OCTET_STRING, &list);
-    out
-}
+impl SignedCertificateTimestampList {
+    /// The `extnValue` contents of the X.509 extension 1.3.6.1.4.1.11129.2.4.2 carrying
+    /// embedded SCTs: RFC 6962 §3.3 says the TLS-encoded list "is encoded as an ASN.1 OCTET
+    /// STRING and inserted into the X.509v3 certificate extension", so the extension's
+    /// `extnValue OCTET STRING` contains a DER `OCTET STRING` whose contents are the TLS list.
+    ///
+    /// Returns the inner DER `OCTET STRING` (what goes inside `extnValue`).
+    pub fn to_extension_value(&self) -> Result<Vec<u8>, CtError> {
+        let list = self.to_bytes()?;
+        let mut out = Vec::with_capacity(list.len() + 4);
+        crate::der_util::put_tlv(&mut out, crate::der_util::TAG_OCTET_STRING, &list);
+        Ok(out)
+    }
 
-/// Inverse of [`encode_sct_list_extension_value`]: `extn_value` is the contents of the
-/// extension's `extnValue` (a DER `OCTET STRING` holding the TLS list).
-pub fn decode_sct_list_extension_value(
-    extn_value: &[u8],
-) -> Result<Vec<SignedCertificateTimestamp>, CtError> {
-    let inner = crate::der_util::single_octet_string(extn_value)
-        .map_err(|e| CtError::Der(e.to_string()))?;
-    decode_sct_list(inner)
+    /// Inverse of [`Self::to_extension_value`]: `extn_value` is the contents of the
+    /// extension's `extnValue` (a DER `OCTET STRING` holding the TLS list).
+    pub fn from_extension_value(extn_value: &[u8]) -> Result<Self, CtError> {
+        let inner = crate::der_util::single_octet_string(extn_value)
+            .map_err(|e| CtError::Der(e.to_string()))?;
+        Self::read_bytes(inner)
+    }
 }
 
 /// RFC 6962 §3.2 `LogID`: SHA-256 of the log's SubjectPublicKeyInfo DER.
@@ -698,8 +565,7 @@ pub const EXTENSION_TYPE_LEAF_INDEX: u8 = 0;
 /// LeafIndex is a `uint40`.
 pub const MAX_LEAF_INDEX: u64 = (1 << 40) - 1;
 
-/// c2sp.org/static-ct-api "SCT Extension": a `CtExtensions` body holding only
-/// `leaf_index` (8 bytes).
+/// c2sp.org/static-ct-api "SCT Extension": one element of `CtExtensions`.
 ///
 /// ```text
 /// enum {
@@ -712,44 +578,91 @@ pub const MAX_LEAF_INDEX: u64 = (1 << 40) - 1;
 /// } Extension;
 ///
 /// Extension CtExtensions<0..2^16-1>;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CtExtension {
+    /// `ExtensionType`.
+    pub extension_type: u8,
+    /// `extension_data`.
+    pub extension_data: Vec<u8>,
+}
+
+impl Codec for CtExtension {
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), CtError> {
+        out.push(self.extension_type);
+        put_opaque(
+            out,
+            LengthPrefix::U16,
+            0,
+            "extension_data",
+            &self.extension_data,
+        )
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, CtError> {
+        Ok(Self {
+            extension_type: r.u8("ExtensionType")?,
+            extension_data: r.opaque(LengthPrefix::U16, 0, "extension_data")?.to_vec(),
+        })
+    }
+}
+
+/// c2sp.org/static-ct-api: the `CtExtensions` body of a tiled log's SCTs, holding
+/// only `leaf_index` (8 bytes encoded).
 ///
+/// ```text
 /// uint8 uint40[5];
 /// uint40 LeafIndex;
 /// ```
 ///
-/// The returned bytes are the contents of `CtExtensions` (the value to put in
-/// [`SignedCertificateTimestamp::extensions`] / [`TimestampedEntry::extensions`]).
-pub fn leaf_index_extension(index: u64) -> Result<Vec<u8>, CtError> {
-    if index > MAX_LEAF_INDEX {
-        return Err(CtError::LeafIndexOutOfRange(index));
+/// Reading walks the whole body: duplicate extension types are rejected, unknown
+/// types are skipped, and the `leaf_index` extension is REQUIRED.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LeafIndex(pub u64);
+
+impl Codec for LeafIndex {
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), CtError> {
+        if self.0 > MAX_LEAF_INDEX {
+            return Err(CtError::LeafIndexOutOfRange(self.0));
+        }
+        let mut extension_data = Vec::with_capacity(5);
+        put_uint(&mut extension_data, self.0, 5);
+        CtExtension {
+            extension_type: EXTENSION_TYPE_LEAF_INDEX,
+            extension_data,
+        }
+        .write(out)
     }
-    let mut out = Vec::with_capacity(8);
-    out.push(EXTENSION_TYPE_LEAF_INDEX);
-    put_uint(&mut out, 5, 2);
-    put_uint(&mut out, index, 5);
-    Ok(out)
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, CtError> {
+        let mut seen = [false; 256];
+        let mut index = None;
+        while r.remaining() > 0 {
+            let ext = CtExtension::read(r)?;
+            let ty = ext.extension_type;
+            if std::mem::replace(&mut seen[usize::from(ty)], true) {
+                return Err(CtError::DuplicateExtension(ty));
+            }
+            if ty == EXTENSION_TYPE_LEAF_INDEX {
+                if ext.extension_data.len() != 5 {
+                    return Err(CtError::BadLeafIndexLength(ext.extension_data.len()));
+                }
+                index = Some(Reader::new(&ext.extension_data).uint(5, "LeafIndex")?);
+            }
+        }
+        index.map(Self).ok_or(CtError::MissingLeafIndex)
+    }
 }
 
-/// Finds the `leaf_index` in a `CtExtensions` body (see [`leaf_index_extension`]).
-/// Duplicate extension types are rejected, unknown types are skipped.
+/// The `CtExtensions` contents holding `leaf_index` (the value to put in
+/// [`SignedCertificateTimestamp::extensions`] / [`TimestampedEntry::extensions`]).
+pub fn leaf_index_extension(index: u64) -> Result<Vec<u8>, CtError> {
+    LeafIndex(index).to_bytes()
+}
+
+/// Finds the `leaf_index` in a `CtExtensions` body (see [`LeafIndex`]).
 pub fn parse_leaf_index_extension(ext: &[u8]) -> Result<u64, CtError> {
-    let mut r = TlsReader::new(ext);
-    let mut seen = [false; 256];
-    let mut index = None;
-    while r.remaining() > 0 {
-        let ty = r.u8("ExtensionType")?;
-        let data = r.opaque(2, 0, "extension_data")?;
-        if std::mem::replace(&mut seen[usize::from(ty)], true) {
-            return Err(CtError::DuplicateExtension(ty));
-        }
-        if ty == EXTENSION_TYPE_LEAF_INDEX {
-            if data.len() != 5 {
-                return Err(CtError::BadLeafIndexLength(data.len()));
-            }
-            index = Some(TlsReader::new(data).uint(5, "LeafIndex")?);
-        }
-    }
-    index.ok_or(CtError::MissingLeafIndex)
+    LeafIndex::read_bytes(ext).map(|LeafIndex(index)| index)
 }
 
 /// c2sp.org/static-ct-api "Log entries": one entry of a data tile.
@@ -776,49 +689,29 @@ pub struct TileLeaf {
     pub chain_fingerprints: Vec<[u8; 32]>,
 }
 
-impl TileLeaf {
-    /// Appends the TLS encoding.
-    ///
-    /// # Panics
-    /// If a field exceeds its bound or `pre_certificate` does not match the entry type
-    /// (use [`Self::try_encode`]).
-    pub fn encode(&self, out: &mut Vec<u8>) {
-        must(self.try_encode(out));
-    }
-
-    /// Appends the TLS encoding, or fails without writing.
-    pub fn try_encode(&self, out: &mut Vec<u8>) -> Result<(), CtError> {
-        let start = out.len();
-        let r = (|| {
-            self.entry.try_encode(out)?;
-            match (self.entry.entry.entry_type(), &self.pre_certificate) {
-                (LogEntryType::X509, None) => {}
-                (LogEntryType::Precert, Some(pc)) => put_asn1_cert(out, pc, "pre_certificate")?,
-                _ => return Err(CtError::PreCertificateMismatch),
-            }
-            put_vector(out, 2, "certificate_chain", |out| {
-                for fp in &self.chain_fingerprints {
-                    out.extend_from_slice(fp);
-                }
-                Ok(())
-            })
-        })();
-        if r.is_err() {
-            out.truncate(start);
+impl Codec for TileLeaf {
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), CtError> {
+        self.entry.write(out)?;
+        match (self.entry.entry.entry_type(), &self.pre_certificate) {
+            (LogEntryType::X509, None) => {}
+            (LogEntryType::Precert, Some(pc)) => put_asn1_cert(out, "pre_certificate", pc)?,
+            _ => return Err(CtError::PreCertificateMismatch),
         }
-        r
+        put_vector(out, LengthPrefix::U16, "certificate_chain", |out| {
+            for fp in &self.chain_fingerprints {
+                out.extend_from_slice(fp);
+            }
+            Ok(())
+        })
     }
 
-    /// Decodes one `TileLeaf` from the front of `input`, returning it and the bytes consumed,
-    /// so that a data tile can be walked entry by entry.
-    pub fn decode(input: &[u8]) -> Result<(Self, usize), CtError> {
-        let mut r = TlsReader::new(input);
-        let entry = TimestampedEntry::read(&mut r)?;
+    fn read(r: &mut Reader<'_>) -> Result<Self, CtError> {
+        let entry = TimestampedEntry::read(r)?;
         let pre_certificate = match entry.entry.entry_type() {
             LogEntryType::X509 => None,
-            LogEntryType::Precert => Some(r.opaque(3, 1, "pre_certificate")?.to_vec()),
+            LogEntryType::Precert => Some(read_asn1_cert(r, "pre_certificate")?),
         };
-        let chain = r.opaque(2, 0, "certificate_chain")?;
+        let chain = r.opaque(LengthPrefix::U16, 0, "certificate_chain")?;
         if chain.len() % 32 != 0 {
             return Err(CtError::Misaligned("certificate_chain"));
         }
@@ -830,23 +723,21 @@ impl TileLeaf {
                 fp
             })
             .collect();
-        Ok((
-            Self {
-                entry,
-                pre_certificate,
-                chain_fingerprints,
-            },
-            r.pos,
-        ))
+        Ok(Self {
+            entry,
+            pre_certificate,
+            chain_fingerprints,
+        })
     }
+}
 
+impl TileLeaf {
     /// Decodes a whole data tile (concatenated `TileLeaf`s).
-    pub fn decode_tile(mut input: &[u8]) -> Result<Vec<Self>, CtError> {
+    pub fn decode_tile(input: &[u8]) -> Result<Vec<Self>, CtError> {
+        let mut r = Reader::new(input);
         let mut out = Vec::new();
-        while !input.is_empty() {
-            let (leaf, used) = Self::decode(input)?;
-            out.push(leaf);
-            input = input.get(used..).ok_or(CtError::Truncated("TileLeaf"))?;
+        while r.remaining() > 0 {
+            out.push(Self::read(&mut r)?);
         }
         Ok(out)
     }
@@ -864,46 +755,46 @@ impl TileLeaf {
 ///   ASN.1Cert certificate_chain<0..2^24-1>;
 /// } X509ChainEntry;
 /// ```
-///
-/// # Panics
-/// If a certificate is empty or ≥ 2^24 bytes, or the chain is ≥ 2^24 bytes
-/// (use [`try_encode_certificate_chain`]).
-pub fn encode_certificate_chain(chain: &[Vec<u8>]) -> Vec<u8> {
-    must(try_encode_certificate_chain(chain))
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CertificateChain {
+    /// The DER certificates, each non-empty.
+    pub certificates: Vec<Vec<u8>>,
 }
 
-/// Fallible [`encode_certificate_chain`].
-pub fn try_encode_certificate_chain(chain: &[Vec<u8>]) -> Result<Vec<u8>, CtError> {
-    let mut out = Vec::new();
-    put_cert_chain(&mut out, chain, "certificate_chain")?;
-    Ok(out)
-}
-
-/// Decodes an `X509ChainEntry.certificate_chain` filling all of `input`.
-pub fn decode_certificate_chain(input: &[u8]) -> Result<Vec<Vec<u8>>, CtError> {
-    let mut r = TlsReader::new(input);
-    let chain = read_cert_chain(&mut r, "certificate_chain")?;
-    r.finish()?;
-    Ok(chain)
-}
-
-fn put_cert_chain(out: &mut Vec<u8>, chain: &[Vec<u8>], what: &'static str) -> Result<(), CtError> {
-    put_vector(out, 3, what, |out| {
-        for cert in chain {
-            put_asn1_cert(out, cert, "ASN.1Cert")?;
-        }
-        Ok(())
-    })
-}
-
-fn read_cert_chain(r: &mut TlsReader<'_>, what: &'static str) -> Result<Vec<Vec<u8>>, CtError> {
-    let body = r.opaque(3, 0, what)?;
-    let mut r = TlsReader::new(body);
-    let mut out = Vec::new();
-    while r.remaining() > 0 {
-        out.push(r.opaque(3, 1, "ASN.1Cert")?.to_vec());
+impl CertificateChain {
+    fn write_certificates(
+        out: &mut Vec<u8>,
+        what: &'static str,
+        certificates: &[Vec<u8>],
+    ) -> Result<(), CtError> {
+        put_vector(out, LengthPrefix::U24, what, |out| {
+            for cert in certificates {
+                put_asn1_cert(out, "ASN.1Cert", cert)?;
+            }
+            Ok(())
+        })
     }
-    Ok(out)
+
+    fn read_certificates(r: &mut Reader<'_>, what: &'static str) -> Result<Vec<Vec<u8>>, CtError> {
+        let mut body = r.vector(LengthPrefix::U24, 0, what)?;
+        let mut out = Vec::new();
+        while body.remaining() > 0 {
+            out.push(read_asn1_cert(&mut body, "ASN.1Cert")?);
+        }
+        Ok(out)
+    }
+}
+
+impl Codec for CertificateChain {
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), CtError> {
+        Self::write_certificates(out, "certificate_chain", &self.certificates)
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, CtError> {
+        Ok(Self {
+            certificates: Self::read_certificates(r, "certificate_chain")?,
+        })
+    }
 }
 
 /// RFC 6962 §4.6: for a `precert_entry`, `extra_data` is the whole
@@ -922,32 +813,20 @@ pub struct PrecertChainEntry {
     pub precertificate_chain: Vec<Vec<u8>>,
 }
 
-impl PrecertChainEntry {
-    /// TLS encoding.
-    ///
-    /// # Panics
-    /// If a certificate is empty or a length bound is exceeded (use [`Self::try_encode`]).
-    pub fn encode(&self) -> Vec<u8> {
-        must(self.try_encode())
+impl Codec for PrecertChainEntry {
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), CtError> {
+        put_asn1_cert(out, "pre_certificate", &self.pre_certificate)?;
+        CertificateChain::write_certificates(
+            out,
+            "precertificate_chain",
+            &self.precertificate_chain,
+        )
     }
 
-    /// Fallible [`Self::encode`].
-    pub fn try_encode(&self) -> Result<Vec<u8>, CtError> {
-        let mut out = Vec::new();
-        put_asn1_cert(&mut out, &self.pre_certificate, "pre_certificate")?;
-        put_cert_chain(&mut out, &self.precertificate_chain, "precertificate_chain")?;
-        Ok(out)
-    }
-
-    /// Decodes a `PrecertChainEntry` filling all of `input`.
-    pub fn decode(input: &[u8]) -> Result<Self, CtError> {
-        let mut r = TlsReader::new(input);
-        let pre_certificate = r.opaque(3, 1, "pre_certificate")?.to_vec();
-        let precertificate_chain = read_cert_chain(&mut r, "precertificate_chain")?;
-        r.finish()?;
+    fn read(r: &mut Reader<'_>) -> Result<Self, CtError> {
         Ok(Self {
-            pre_certificate,
-            precertificate_chain,
+            pre_certificate: read_asn1_cert(r, "pre_certificate")?,
+            precertificate_chain: CertificateChain::read_certificates(r, "precertificate_chain")?,
         })
     }
 }

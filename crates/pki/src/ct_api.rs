@@ -14,6 +14,7 @@ use thiserror::Error;
 
 use crate::chain::MAX_CHAIN_LEN;
 use crate::ct::{DigitallySigned, SignedCertificateTimestamp, tree_head_signed_data};
+use crate::tls::Codec;
 use crate::verify::{VerifyError, verify_digitally_signed};
 
 /// Why a decoded answer's binary content is unusable.
@@ -35,7 +36,8 @@ pub enum CtApiError {
 /// Decodes a `DigitallySigned` that must fill `raw` exactly.
 fn digitally_signed(field: &'static str, raw: &[u8]) -> Result<DigitallySigned, CtApiError> {
     let malformed = |reason: String| CtApiError::Malformed { field, reason };
-    let (signature, used) = DigitallySigned::decode(raw).map_err(|e| malformed(e.to_string()))?;
+    let (signature, used) =
+        DigitallySigned::read_prefix(raw).map_err(|e| malformed(e.to_string()))?;
     if used != raw.len() {
         return Err(malformed(format!(
             "{} trailing bytes after DigitallySigned",
@@ -45,10 +47,12 @@ fn digitally_signed(field: &'static str, raw: &[u8]) -> Result<DigitallySigned, 
     Ok(signature)
 }
 
+/// The signatures put in answers are the log's own: ECDSA P-256 (≤ 72 bytes) or
+/// RSA, far below the `opaque<0..2^16-1>` bound.
 fn encode_digitally_signed(signature: &DigitallySigned) -> Vec<u8> {
-    let mut out = Vec::with_capacity(80);
-    signature.encode(&mut out);
-    out
+    signature
+        .to_bytes()
+        .expect("a log signature fits opaque<0..2^16-1>")
 }
 
 /// serde adapters for base64 fields: `#[serde(with = "b64")]` on a `Vec<u8>` or a

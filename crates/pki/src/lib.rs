@@ -10,10 +10,13 @@ pub mod chain;
 pub mod ct;
 pub mod ct_api;
 pub mod keys;
+pub mod tls;
 pub mod verify;
 
 mod der_util;
 pub mod oids;
+pub mod registry_log;
+pub mod rfc6962_note;
 
 pub use chain::{
     ChainError, RootStore, SubmissionKind, ValidatedChain, embedded_scts, pem_certificates,

@@ -94,7 +94,13 @@ fn embedded_sct_list_matches_python_cryptography() {
     let final_cert = leaf(
         &key,
         &int,
-        vec![sct_list_ext(ct::encode_sct_list_extension_value(&scts))],
+        vec![sct_list_ext(
+            ct::SignedCertificateTimestampList {
+                sct_list: scts.clone(),
+            }
+            .to_extension_value()
+            .unwrap(),
+        )],
     );
     assert_eq!(embedded_scts(&final_cert).unwrap(), scts);
 

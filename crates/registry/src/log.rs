@@ -3,21 +3,8 @@
 //! so the operator cannot swap or delete a certificate without the change showing in
 //! a consistency proof.
 //!
-//! Leaf format (TLS presentation language, big-endian):
-//!
-//! ```text
-//! enum { push(0), revoke(1), (255) } RegistryAction;
-//!
-//! struct {
-//!     uint64 timestamp;                    // milliseconds since the Unix epoch
-//!     opaque username<1..2^8-1>;
-//!     RegistryAction action;
-//!     opaque certificate<1..2^16-1>;       // DER
-//! } RegistryLogEntry;
-//! ```
-//!
-//! The leaf hash is RFC 6962's `SHA-256(0x00 || RegistryLogEntry)`. Entry bundles at
-//! `tile/entries/N` frame each entry with a big-endian `uint16` length (tlog-tiles).
+//! The leaf (`RegistryLogEntry`) and the entry-bundle framing are
+//! `pki::registry_log`, shared with `ccc`, which verifies them.
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -26,24 +13,11 @@ use merkle::note::{Ed25519NoteSigner, SignedNote};
 use merkle::proof::GenerateError;
 use merkle::tiles::{TILE_WIDTH, TileReadError};
 use merkle::{Hash, LogEdge, TileHashSource, TileId, TileSource};
+use pki::registry_log::EntryBundle;
+pub use pki::registry_log::{RegistryAction, RegistryLogEntry};
+use pki::tls::{Codec, TlsError};
 use store::registry::{LogAppend, RegistryStore, StoredCheckpoint};
 use store::{StoreError, TileWrite};
-
-/// What a leaf records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Push = 0,
-    Revoke = 1,
-}
-
-/// A decoded registry log entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegistryLogEntry {
-    pub timestamp_ms: u64,
-    pub username: String,
-    pub action: Action,
-    pub certificate: Vec<u8>,
-}
 
 /// Errors of the registry log.
 #[derive(Debug, thiserror::Error)]
@@ -51,74 +25,13 @@ pub enum LogError {
     #[error("storage: {0}")]
     Store(#[from] StoreError),
     #[error("registry log entry is malformed: {0}")]
-    Malformed(&'static str),
+    Malformed(#[from] TlsError),
     #[error("stored registry log is inconsistent: {0}")]
     Corrupt(String),
     #[error("{0}")]
     Proof(#[from] merkle::ProofError),
     #[error("signing the checkpoint failed: {0}")]
     Sign(#[from] merkle::note::NoteError),
-}
-
-impl RegistryLogEntry {
-    /// Encodes the entry; fails only for fields beyond their length prefixes, which
-    /// the service bounds before building an entry.
-    pub fn encode(&self) -> Result<Vec<u8>, LogError> {
-        let user = self.username.as_bytes();
-        let user_len = u8::try_from(user.len())
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or(LogError::Malformed("username must be 1..255 bytes"))?;
-        let cert_len = u16::try_from(self.certificate.len())
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or(LogError::Malformed("certificate must be 1..65535 bytes"))?;
-        let mut out = Vec::with_capacity(12 + user.len() + self.certificate.len());
-        out.extend_from_slice(&self.timestamp_ms.to_be_bytes());
-        out.push(user_len);
-        out.extend_from_slice(user);
-        out.push(self.action as u8);
-        out.extend_from_slice(&cert_len.to_be_bytes());
-        out.extend_from_slice(&self.certificate);
-        Ok(out)
-    }
-
-    /// Decodes exactly one entry: what [`RegistryLogEntry::encode`] can write and
-    /// nothing else, so a decoded entry encodes back to the same bytes.
-    pub fn decode(input: &[u8]) -> Result<Self, LogError> {
-        let short = LogError::Malformed("truncated entry");
-        let (ts, rest) = input.split_first_chunk::<8>().ok_or(short)?;
-        let (&user_len, rest) = rest
-            .split_first()
-            .ok_or(LogError::Malformed("truncated entry"))?;
-        let (user, rest) = rest
-            .split_at_checked(usize::from(user_len))
-            .ok_or(LogError::Malformed("truncated username"))?;
-        let (&action, rest) = rest
-            .split_first()
-            .ok_or(LogError::Malformed("truncated entry"))?;
-        let action = match action {
-            0 => Action::Push,
-            1 => Action::Revoke,
-            _ => return Err(LogError::Malformed("unknown action")),
-        };
-        let (len, cert) = rest
-            .split_first_chunk::<2>()
-            .ok_or(LogError::Malformed("truncated entry"))?;
-        if cert.len() != usize::from(u16::from_be_bytes(*len)) {
-            return Err(LogError::Malformed("certificate length mismatch"));
-        }
-        if user.is_empty() || cert.is_empty() {
-            return Err(LogError::Malformed("empty username or certificate"));
-        }
-        Ok(Self {
-            timestamp_ms: u64::from_be_bytes(*ts),
-            username: String::from_utf8(user.to_vec())
-                .map_err(|_| LogError::Malformed("username is not UTF-8"))?,
-            action,
-            certificate: cert.to_vec(),
-        })
-    }
 }
 
 /// A prepared append: the store writes it, then [`AppendGuard::adopt`] adopts it.
@@ -240,7 +153,7 @@ impl AppendGuard<'_> {
     /// Builds the append of `entry` on the current edge without changing it, so a
     /// store failure leaves the in-memory edge matching the stored tree.
     pub fn prepare(&self, entry: &RegistryLogEntry) -> Result<PreparedAppend, LogError> {
-        let leaf = entry.encode()?;
+        let leaf = entry.to_bytes()?;
         let mut next = self.edge.clone();
         let index = next
             .append(merkle::leaf_hash(&leaf), &[])
@@ -324,14 +237,10 @@ pub fn entry_bundle<S: RegistryStore + ?Sized>(
     if leaves.len() != usize::from(width) {
         return Ok(None);
     }
-    let mut out = Vec::new();
-    for leaf in leaves {
-        let len = u16::try_from(leaf.len())
-            .map_err(|_| LogError::Corrupt("stored leaf longer than 65535 bytes".into()))?;
-        out.extend_from_slice(&len.to_be_bytes());
-        out.extend_from_slice(&leaf);
-    }
-    Ok(Some(out))
+    let bundle = EntryBundle { entries: leaves }
+        .to_bytes()
+        .map_err(|_| LogError::Corrupt("stored leaf longer than 65535 bytes".into()))?;
+    Ok(Some(bundle))
 }
 
 #[cfg(test)]
@@ -346,63 +255,11 @@ mod tests {
             timestamp_ms: 1_700_000_000_000 + n,
             username: format!("user-{n}"),
             action: if n.is_multiple_of(3) {
-                Action::Revoke
+                RegistryAction::Revoke
             } else {
-                Action::Push
+                RegistryAction::Push
             },
             certificate: vec![0x30; 100 + n as usize],
-        }
-    }
-
-    #[test]
-    fn entries_round_trip_and_truncations_are_rejected() {
-        let e = entry(4);
-        let bytes = e.encode().unwrap();
-        assert_eq!(RegistryLogEntry::decode(&bytes).unwrap(), e);
-        for cut in 0..bytes.len() {
-            assert!(
-                RegistryLogEntry::decode(&bytes[..cut]).is_err(),
-                "cut {cut}"
-            );
-        }
-        let mut bad = bytes.clone();
-        bad[9 + 6] = 7; // the action byte after "user-4"
-        assert!(RegistryLogEntry::decode(&bad).is_err());
-        let too_long = RegistryLogEntry {
-            username: "x".repeat(256),
-            ..entry(1)
-        };
-        assert!(too_long.encode().is_err());
-        // Empty fields: encode refuses them, so decode must too.
-        let mut no_user = 0u64.to_be_bytes().to_vec();
-        no_user.extend_from_slice(&[0, 0, 0, 1, 0x30]);
-        assert!(RegistryLogEntry::decode(&no_user).is_err());
-        let mut no_cert = 0u64.to_be_bytes().to_vec();
-        no_cert.extend_from_slice(&[1, b'u', 0, 0, 0]);
-        assert!(RegistryLogEntry::decode(&no_cert).is_err());
-    }
-
-    proptest::proptest! {
-        /// Whatever decodes encodes back to exactly the input (the fuzz target
-        /// `registry_push` checks the same on coverage-guided input).
-        #[test]
-        fn decoding_then_encoding_gives_the_input_back(
-            ts: u64,
-            user in proptest::collection::vec(proptest::num::u8::ANY, 0..4),
-            action in 0u8..3,
-            cert in proptest::collection::vec(proptest::num::u8::ANY, 0..4),
-            tail in proptest::collection::vec(proptest::num::u8::ANY, 0..2),
-        ) {
-            let mut bytes = ts.to_be_bytes().to_vec();
-            bytes.push(user.len() as u8);
-            bytes.extend_from_slice(&user);
-            bytes.push(action);
-            bytes.extend_from_slice(&(cert.len() as u16).to_be_bytes());
-            bytes.extend_from_slice(&cert);
-            bytes.extend_from_slice(&tail);
-            if let Ok(entry) = RegistryLogEntry::decode(&bytes) {
-                proptest::prop_assert_eq!(entry.encode().unwrap(), bytes);
-            }
         }
     }
 

@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq;
 use crate::cert::{CertError, check_code_signing};
 use crate::cms::{CmsError, verify_signed_nonce};
 use crate::downloads::{Download, DownloadCache};
-use crate::log::{self, Action, LogError, RegistryLog, RegistryLogEntry};
+use crate::log::{self, LogError, RegistryAction, RegistryLog, RegistryLogEntry};
 
 /// How long a challenge can be answered, by default (the protocol's 5 minutes).
 pub const CHALLENGE_TTL_MS: u64 = 5 * 60 * 1000;
@@ -376,7 +376,7 @@ impl Registry {
         let entry = RegistryLogEntry {
             timestamp_ms: now,
             username: account.username.clone(),
-            action: Action::Push,
+            action: RegistryAction::Push,
             certificate: facts.der.clone(),
         };
         let mut cert = CertRecord {
@@ -432,7 +432,7 @@ impl Registry {
         let entry = RegistryLogEntry {
             timestamp_ms: now,
             username: account.username.clone(),
-            action: Action::Revoke,
+            action: RegistryAction::Revoke,
             certificate: cert.der.clone(),
         };
         let (outcome, append) = self.append_logged(&entry, |append| {

@@ -12,7 +12,8 @@ use std::time::Duration;
 use common::*;
 use merkle::tiles::{TileHashSource, TileSource};
 use merkle::{TileId, verify_consistency, verify_inclusion};
-use pki::ct::{TileLeaf, parse_merkle_tree_leaf};
+use pki::ct::{MerkleTreeLeaf, TileLeaf};
+use pki::tls::Codec;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -354,7 +355,9 @@ fn submissions_proofs_and_static_api_verify_independently() {
     }
     assert_eq!(from_tiles.len() as u64, size);
     for (leaf, entry) in from_tiles.iter().zip(&entries) {
-        let logged = parse_merkle_tree_leaf(&unb64(entry["leaf_input"].as_str().unwrap())).unwrap();
+        let logged = MerkleTreeLeaf::read_bytes(&unb64(entry["leaf_input"].as_str().unwrap()))
+            .unwrap()
+            .timestamped_entry;
         assert_eq!(leaf.entry, logged);
         for fingerprint in &leaf.chain_fingerprints {
             let response = client

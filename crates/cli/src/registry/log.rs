@@ -1,24 +1,13 @@
 //! Checks on the registry transparency log, pure: the caller fetches, these verify.
 //!
-//! Leaf format (the server's `registry::log`, TLS presentation language):
-//!
-//! ```text
-//! enum { push(0), revoke(1), (255) } RegistryAction;
-//!
-//! struct {
-//!     uint64 timestamp;                    // milliseconds since the Unix epoch
-//!     opaque username<1..2^8-1>;
-//!     RegistryAction action;
-//!     opaque certificate<1..2^16-1>;       // DER
-//! } RegistryLogEntry;
-//! ```
-//!
-//! Entry bundles (`tile/entries/N`, C2SP tlog-tiles) frame each entry with a
-//! big-endian `uint16` length.
+//! The leaf and entry-bundle formats are `pki::registry_log`, the definitions the
+//! server encodes with, so this client refuses every leaf the server would refuse.
 
 use merkle::checkpoint::Checkpoint;
 use merkle::note::{Ed25519NoteVerifier, NoteVerifier, SignedNote};
 use merkle::{Hash, ProofError};
+use pki::registry_log::{EntryBundle, RegistryAction, RegistryLogEntry};
+use pki::tls::{Codec, TlsError};
 
 /// Why the registry log could not be trusted.
 #[derive(Debug, thiserror::Error)]
@@ -30,9 +19,11 @@ pub enum LogCheckError {
     #[error("the checkpoint is for log {got:?}, the pinned key is for {want:?}")]
     WrongOrigin { got: String, want: String },
     #[error("entry bundle is malformed: {0}")]
-    MalformedBundle(&'static str),
+    MalformedBundle(TlsError),
+    #[error("entry bundle has no entry {0}")]
+    NotInBundle(usize),
     #[error("registry log entry is malformed: {0}")]
-    MalformedEntry(&'static str),
+    MalformedEntry(TlsError),
     #[error("the log entry at index {index} is not the push of this certificate by {username}")]
     WrongEntry { index: u64, username: String },
     #[error("the inclusion proof does not match the checkpoint: {0}")]
@@ -50,62 +41,15 @@ pub enum LogCheckError {
     },
 }
 
-/// A decoded push/revoke leaf.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogEntry {
-    pub timestamp_ms: u64,
-    pub username: String,
-    /// 0 = push, 1 = revoke.
-    pub action: u8,
-    pub certificate: Vec<u8>,
-}
-
-impl LogEntry {
-    /// Decodes exactly one `RegistryLogEntry`.
-    pub fn decode(input: &[u8]) -> Result<Self, LogCheckError> {
-        let short = LogCheckError::MalformedEntry("truncated");
-        let (ts, rest) = input.split_first_chunk::<8>().ok_or(short)?;
-        let (&user_len, rest) = rest
-            .split_first()
-            .ok_or(LogCheckError::MalformedEntry("truncated"))?;
-        let (user, rest) = rest
-            .split_at_checked(usize::from(user_len))
-            .ok_or(LogCheckError::MalformedEntry("truncated username"))?;
-        let (&action, rest) = rest
-            .split_first()
-            .ok_or(LogCheckError::MalformedEntry("truncated"))?;
-        let (len, cert) = rest
-            .split_first_chunk::<2>()
-            .ok_or(LogCheckError::MalformedEntry("truncated"))?;
-        if cert.len() != usize::from(u16::from_be_bytes(*len)) {
-            return Err(LogCheckError::MalformedEntry("certificate length mismatch"));
-        }
-        Ok(Self {
-            timestamp_ms: u64::from_be_bytes(*ts),
-            username: String::from_utf8(user.to_vec())
-                .map_err(|_| LogCheckError::MalformedEntry("username is not UTF-8"))?,
-            action,
-            certificate: cert.to_vec(),
-        })
+/// The `n`th entry of an entry bundle; the whole bundle must be well formed.
+pub fn bundle_entry(bundle: &[u8], n: usize) -> Result<Vec<u8>, LogCheckError> {
+    let mut entries = EntryBundle::read_bytes(bundle)
+        .map_err(LogCheckError::MalformedBundle)?
+        .entries;
+    if n >= entries.len() {
+        return Err(LogCheckError::NotInBundle(n));
     }
-}
-
-/// The `n`th entry of an entry bundle.
-pub fn bundle_entry(bundle: &[u8], n: usize) -> Result<&[u8], LogCheckError> {
-    let mut rest = bundle;
-    for i in 0..=n {
-        let (len, tail) = rest
-            .split_first_chunk::<2>()
-            .ok_or(LogCheckError::MalformedBundle("truncated length"))?;
-        let (entry, tail) = tail
-            .split_at_checked(usize::from(u16::from_be_bytes(*len)))
-            .ok_or(LogCheckError::MalformedBundle("truncated entry"))?;
-        if i == n {
-            return Ok(entry);
-        }
-        rest = tail;
-    }
-    Err(LogCheckError::MalformedBundle("entry not in bundle"))
+    Ok(entries.swap_remove(n))
 }
 
 /// Verifies a signed checkpoint note against the verifier key and returns its tree
@@ -137,9 +81,12 @@ pub fn verify_push_inclusion(
     certificate: &[u8],
     proof: &[Hash],
     checkpoint: &Checkpoint,
-) -> Result<LogEntry, LogCheckError> {
-    let entry = LogEntry::decode(entry_bytes)?;
-    if entry.action != 0 || entry.username != username || entry.certificate != certificate {
+) -> Result<RegistryLogEntry, LogCheckError> {
+    let entry = RegistryLogEntry::read_bytes(entry_bytes).map_err(LogCheckError::MalformedEntry)?;
+    if entry.action != RegistryAction::Push
+        || entry.username != username
+        || entry.certificate != certificate
+    {
         return Err(LogCheckError::WrongEntry {
             index,
             username: username.to_owned(),

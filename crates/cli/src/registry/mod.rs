@@ -703,7 +703,8 @@ pub fn trust(args: &TrustArgs) -> anyhow::Result<ExitCode> {
         "fetching the inclusion proof",
     )?;
     let proof = decode_hashes(&proof.inclusion_proof, "inclusion proof")?;
-    let leaf = log::verify_push_inclusion(entry, index, &args.username, &der, &proof, &checkpoint)?;
+    let leaf =
+        log::verify_push_inclusion(&entry, index, &args.username, &der, &proof, &checkpoint)?;
 
     // Only a newer verified head replaces the saved one.
     let newer = match &saved_note {

@@ -1,5 +1,41 @@
 use super::*;
+use crate::tls::{Codec, MAX_U16};
 use proptest::prelude::*;
+
+fn parse_merkle_tree_leaf(input: &[u8]) -> Result<TimestampedEntry, CtError> {
+    MerkleTreeLeaf::read_bytes(input).map(|leaf| leaf.timestamped_entry)
+}
+
+fn sct_list(scts: &[SignedCertificateTimestamp]) -> SignedCertificateTimestampList {
+    SignedCertificateTimestampList {
+        sct_list: scts.to_vec(),
+    }
+}
+
+fn encode_sct_list(scts: &[SignedCertificateTimestamp]) -> Vec<u8> {
+    sct_list(scts).to_bytes().unwrap()
+}
+
+fn decode_sct_list(input: &[u8]) -> Result<Vec<SignedCertificateTimestamp>, CtError> {
+    SignedCertificateTimestampList::read_bytes(input).map(|l| l.sct_list)
+}
+
+fn decode_sct_list_extension_value(
+    input: &[u8],
+) -> Result<Vec<SignedCertificateTimestamp>, CtError> {
+    SignedCertificateTimestampList::from_extension_value(input).map(|l| l.sct_list)
+}
+
+fn try_encode_certificate_chain(chain: &[Vec<u8>]) -> Result<Vec<u8>, CtError> {
+    CertificateChain {
+        certificates: chain.to_vec(),
+    }
+    .to_bytes()
+}
+
+fn decode_certificate_chain(input: &[u8]) -> Result<Vec<Vec<u8>>, CtError> {
+    CertificateChain::read_bytes(input).map(|c| c.certificates)
+}
 
 fn x509_entry() -> TimestampedEntry {
     TimestampedEntry {
@@ -23,7 +59,7 @@ fn precert_entry() -> TimestampedEntry {
 #[test]
 fn timestamped_entry_x509_exact_bytes() {
     let mut out = Vec::new();
-    x509_entry().encode(&mut out);
+    x509_entry().encode(&mut out).unwrap();
     assert_eq!(
         hex::encode(&out),
         "0102030405060708\
@@ -31,7 +67,7 @@ fn timestamped_entry_x509_exact_bytes() {
          000002aabb\
          0000"
     );
-    let (back, used) = TimestampedEntry::decode(&out).unwrap();
+    let (back, used) = TimestampedEntry::read_prefix(&out).unwrap();
     assert_eq!(used, out.len());
     assert_eq!(back, x509_entry());
 }
@@ -39,7 +75,7 @@ fn timestamped_entry_x509_exact_bytes() {
 #[test]
 fn timestamped_entry_precert_exact_bytes() {
     let mut out = Vec::new();
-    precert_entry().encode(&mut out);
+    precert_entry().encode(&mut out).unwrap();
     let expected = format!(
         "{}{}{}{}{}",
         "0000000000000001",
@@ -49,15 +85,21 @@ fn timestamped_entry_precert_exact_bytes() {
         "00080000050000000009"
     );
     assert_eq!(hex::encode(&out), expected);
-    assert_eq!(TimestampedEntry::decode(&out).unwrap().0, precert_entry());
+    assert_eq!(
+        TimestampedEntry::read_prefix(&out).unwrap().0,
+        precert_entry()
+    );
 }
 
 #[test]
 fn timestamped_entry_rejects_truncation_at_every_length() {
     let mut out = Vec::new();
-    precert_entry().encode(&mut out);
+    precert_entry().encode(&mut out).unwrap();
     for n in 0..out.len() {
-        assert!(TimestampedEntry::decode(&out[..n]).is_err(), "prefix {n}");
+        assert!(
+            TimestampedEntry::read_prefix(&out[..n]).is_err(),
+            "prefix {n}"
+        );
     }
 }
 
@@ -65,12 +107,12 @@ fn timestamped_entry_rejects_truncation_at_every_length() {
 fn timestamped_entry_rejects_unknown_entry_type_and_empty_cert() {
     let bad_type = hex::decode("0000000000000001000200").unwrap();
     assert_eq!(
-        TimestampedEntry::decode(&bad_type).unwrap_err(),
+        TimestampedEntry::read_prefix(&bad_type).unwrap_err(),
         CtError::UnknownEntryType(2)
     );
     let empty_cert = hex::decode("000000000000000100000000000000").unwrap();
     assert_eq!(
-        TimestampedEntry::decode(&empty_cert).unwrap_err(),
+        TimestampedEntry::read_prefix(&empty_cert).unwrap_err(),
         CtError::Empty("ASN.1Cert")
     );
 }
@@ -80,10 +122,7 @@ fn encode_rejects_oversized_extensions() {
     let mut e = x509_entry();
     e.extensions = vec![0; MAX_U16 + 1];
     let mut out = vec![9];
-    assert!(matches!(
-        e.try_encode(&mut out),
-        Err(CtError::TooLong { .. })
-    ));
+    assert!(matches!(e.encode(&mut out), Err(CtError::TooLong { .. })));
     assert_eq!(out, vec![9], "nothing written on error");
 }
 
@@ -116,7 +155,7 @@ fn merkle_tree_leaf_is_version_leaf_type_then_entry() {
 fn sct_signed_data_has_certificate_timestamp_signature_type() {
     let data = sct_signed_data(&precert_entry());
     let mut entry = Vec::new();
-    precert_entry().encode(&mut entry);
+    precert_entry().encode(&mut entry).unwrap();
     assert_eq!(&data[..2], &[0, 0]);
     assert_eq!(&data[2..], &entry[..]);
 }
@@ -132,6 +171,42 @@ fn tree_head_signed_data_exact_bytes() {
             "0000000000000020",
             "ee".repeat(32)
         )
+    );
+}
+
+/// Moved from merkle's checkpoint tests with the encoder.
+#[test]
+fn tree_head_input_layout() {
+    let input = tree_head_signed_data(0x0102, 7, &[0xaa; 32]);
+    assert_eq!(&input[..2], &[0, 1]);
+    assert_eq!(&input[2..10], &[0, 0, 0, 0, 0, 0, 1, 2]);
+    assert_eq!(&input[10..18], &[0, 0, 0, 0, 0, 0, 0, 7]);
+    assert_eq!(&input[18..], &[0xaa; 32]);
+}
+
+#[test]
+fn signed_structures_decode_only_their_own_signature_type() {
+    let head = TreeHeadSignature {
+        timestamp: 1,
+        tree_size: 2,
+        sha256_root_hash: [3; 32],
+    };
+    let bytes = head.to_bytes().unwrap();
+    assert_eq!(TreeHeadSignature::read_bytes(&bytes).unwrap(), head);
+    assert_eq!(
+        CertificateTimestamp::read_bytes(&bytes).unwrap_err(),
+        CtError::UnexpectedSignatureType(1)
+    );
+    let signed = sct_signed_data(&x509_entry());
+    assert_eq!(
+        CertificateTimestamp::read_bytes(&signed).unwrap(),
+        CertificateTimestamp {
+            timestamped_entry: x509_entry()
+        }
+    );
+    assert_eq!(
+        TreeHeadSignature::read_bytes(&signed).unwrap_err(),
+        CtError::UnexpectedSignatureType(0)
     );
 }
 
@@ -151,17 +226,17 @@ fn sample_sct() -> SignedCertificateTimestamp {
 #[test]
 fn digitally_signed_exact_bytes() {
     let mut out = Vec::new();
-    sample_sct().signature.encode(&mut out);
+    sample_sct().signature.encode(&mut out).unwrap();
     assert_eq!(hex::encode(&out), "0403000330 0102".replace(' ', ""));
-    let (ds, used) = DigitallySigned::decode(&out).unwrap();
+    let (ds, used) = DigitallySigned::read_prefix(&out).unwrap();
     assert_eq!(used, 7);
     assert_eq!(ds, sample_sct().signature);
-    assert!(DigitallySigned::decode(&out[..6]).is_err());
+    assert!(DigitallySigned::read_prefix(&out[..6]).is_err());
 }
 
 #[test]
 fn sct_exact_bytes_and_round_trip() {
-    let enc = sample_sct().encode();
+    let enc = sample_sct().to_bytes().unwrap();
     let expected = format!(
         "00{}{}{}{}",
         "22".repeat(32),
@@ -171,26 +246,26 @@ fn sct_exact_bytes_and_round_trip() {
     );
     assert_eq!(hex::encode(&enc), expected);
     assert_eq!(
-        SignedCertificateTimestamp::decode(&enc).unwrap(),
+        SignedCertificateTimestamp::read_bytes(&enc).unwrap(),
         sample_sct()
     );
     let mut trailing = enc.clone();
     trailing.push(1);
     assert_eq!(
-        SignedCertificateTimestamp::decode(&trailing).unwrap_err(),
+        SignedCertificateTimestamp::read_bytes(&trailing).unwrap_err(),
         CtError::TrailingData(1)
     );
     let mut v2 = enc;
     v2[0] = 1;
     assert_eq!(
-        SignedCertificateTimestamp::decode(&v2).unwrap_err(),
+        SignedCertificateTimestamp::read_bytes(&v2).unwrap_err(),
         CtError::UnsupportedVersion(1)
     );
 }
 
 #[test]
 fn sct_list_exact_framing() {
-    let sct = sample_sct().encode();
+    let sct = sample_sct().to_bytes().unwrap();
     let list = encode_sct_list(&[sample_sct(), sample_sct()]);
     let each = sct.len() + 2;
     assert_eq!(list.len(), 2 + 2 * each);
@@ -205,7 +280,7 @@ fn sct_list_exact_framing() {
         CtError::Empty("sct_list")
     );
     assert_eq!(
-        try_encode_sct_list(&[]).unwrap_err(),
+        sct_list(&[]).to_bytes().unwrap_err(),
         CtError::Empty("sct_list")
     );
     assert!(decode_sct_list(&list[..list.len() - 1]).is_err());
@@ -217,7 +292,7 @@ fn sct_list_exact_framing() {
 #[test]
 fn sct_list_extension_value_is_octet_string_of_list() {
     let list = encode_sct_list(&[sample_sct()]);
-    let value = encode_sct_list_extension_value(&[sample_sct()]);
+    let value = sct_list(&[sample_sct()]).to_extension_value().unwrap();
     assert_eq!(value[0], 0x04);
     assert_eq!(&value[value.len() - list.len()..], &list[..]);
     assert_eq!(
@@ -286,12 +361,12 @@ fn tile_leaf_round_trip_and_tile_walk() {
         chain_fingerprints: vec![],
     };
     let mut tile = Vec::new();
-    a.encode(&mut tile);
+    a.encode(&mut tile).unwrap();
     let a_len = tile.len();
     // x509 entry (8+2+5+2) then chain (2 + 64)
     assert_eq!(a_len, 17 + 66);
-    b.encode(&mut tile);
-    let (first, used) = TileLeaf::decode(&tile).unwrap();
+    b.encode(&mut tile).unwrap();
+    let (first, used) = TileLeaf::read_prefix(&tile).unwrap();
     assert_eq!((first, used), (a.clone(), a_len));
     assert_eq!(TileLeaf::decode_tile(&tile).unwrap(), vec![a, b]);
     assert!(TileLeaf::decode_tile(&tile[..tile.len() - 1]).is_err());
@@ -305,27 +380,30 @@ fn tile_leaf_rejects_mismatch_and_misaligned_chain() {
         chain_fingerprints: vec![],
     };
     assert_eq!(
-        bad.try_encode(&mut Vec::new()).unwrap_err(),
+        bad.encode(&mut Vec::new()).unwrap_err(),
         CtError::PreCertificateMismatch
     );
     let mut enc = Vec::new();
-    x509_entry().encode(&mut enc);
+    x509_entry().encode(&mut enc).unwrap();
     enc.extend_from_slice(&[0, 3, 1, 2, 3]);
     assert_eq!(
-        TileLeaf::decode(&enc).unwrap_err(),
+        TileLeaf::read_prefix(&enc).unwrap_err(),
         CtError::Misaligned("certificate_chain")
     );
 }
 
 #[test]
 fn certificate_chain_exact_bytes() {
-    let enc = encode_certificate_chain(&[vec![0xaa], vec![0xbb, 0xcc]]);
+    let enc = try_encode_certificate_chain(&[vec![0xaa], vec![0xbb, 0xcc]]).unwrap();
     assert_eq!(hex::encode(&enc), "000009000001aa000002bbcc");
     assert_eq!(
         decode_certificate_chain(&enc).unwrap(),
         vec![vec![0xaa], vec![0xbb, 0xcc]]
     );
-    assert_eq!(hex::encode(encode_certificate_chain(&[])), "000000");
+    assert_eq!(
+        hex::encode(try_encode_certificate_chain(&[]).unwrap()),
+        "000000"
+    );
     assert!(decode_certificate_chain(&enc[..enc.len() - 1]).is_err());
     assert!(try_encode_certificate_chain(&[vec![]]).is_err());
 }
@@ -336,16 +414,16 @@ fn precert_chain_entry_exact_bytes() {
         pre_certificate: vec![0x01],
         precertificate_chain: vec![vec![0x02]],
     };
-    let enc = e.encode();
+    let enc = e.to_bytes().unwrap();
     assert_eq!(
         hex::encode(&enc),
         "00000101000004000001 02".replace(' ', "")
     );
-    assert_eq!(PrecertChainEntry::decode(&enc).unwrap(), e);
+    assert_eq!(PrecertChainEntry::read_bytes(&enc).unwrap(), e);
     let mut trailing = enc;
     trailing.push(0);
     assert_eq!(
-        PrecertChainEntry::decode(&trailing).unwrap_err(),
+        PrecertChainEntry::read_bytes(&trailing).unwrap_err(),
         CtError::TrailingData(1)
     );
 }
@@ -428,19 +506,19 @@ proptest! {
     #[test]
     fn prop_timestamped_entry_round_trip(e in arb_entry()) {
         let mut out = Vec::new();
-        e.encode(&mut out);
-        prop_assert_eq!(TimestampedEntry::decode(&out).unwrap(), (e.clone(), out.len()));
+        e.encode(&mut out).unwrap();
+        prop_assert_eq!(TimestampedEntry::read_prefix(&out).unwrap(), (e.clone(), out.len()));
         prop_assert_eq!(parse_merkle_tree_leaf(&merkle_tree_leaf(&e)).unwrap(), e);
     }
 
     #[test]
     fn prop_sct_list_round_trip(scts in proptest::collection::vec(arb_sct(), 1..5)) {
         for s in &scts {
-            prop_assert_eq!(&SignedCertificateTimestamp::decode(&s.encode()).unwrap(), s);
+            prop_assert_eq!(&SignedCertificateTimestamp::read_bytes(&s.to_bytes().unwrap()).unwrap(), s);
         }
         prop_assert_eq!(&decode_sct_list(&encode_sct_list(&scts)).unwrap(), &scts);
         prop_assert_eq!(
-            &decode_sct_list_extension_value(&encode_sct_list_extension_value(&scts)).unwrap(),
+            &decode_sct_list_extension_value(&sct_list(&scts).to_extension_value().unwrap()).unwrap(),
             &scts
         );
     }
@@ -449,7 +527,7 @@ proptest! {
     fn prop_tile_round_trip(leaves in proptest::collection::vec(arb_tile_leaf(), 0..5)) {
         let mut tile = Vec::new();
         for l in &leaves {
-            l.encode(&mut tile);
+            l.encode(&mut tile).unwrap();
         }
         prop_assert_eq!(TileLeaf::decode_tile(&tile).unwrap(), leaves);
     }
@@ -459,9 +537,9 @@ proptest! {
         chain in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..50), 0..5),
         pc in proptest::collection::vec(any::<u8>(), 1..50),
     ) {
-        prop_assert_eq!(&decode_certificate_chain(&encode_certificate_chain(&chain)).unwrap(), &chain);
+        prop_assert_eq!(&decode_certificate_chain(&try_encode_certificate_chain(&chain).unwrap()).unwrap(), &chain);
         let e = PrecertChainEntry { pre_certificate: pc, precertificate_chain: chain };
-        prop_assert_eq!(PrecertChainEntry::decode(&e.encode()).unwrap(), e);
+        prop_assert_eq!(PrecertChainEntry::read_bytes(&e.to_bytes().unwrap()).unwrap(), e);
     }
 
     #[test]
@@ -471,24 +549,24 @@ proptest! {
 
     #[test]
     fn prop_decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
-        let _ = TimestampedEntry::decode(&bytes);
+        let _ = TimestampedEntry::read_prefix(&bytes);
         let _ = parse_merkle_tree_leaf(&bytes);
-        let _ = DigitallySigned::decode(&bytes);
-        let _ = SignedCertificateTimestamp::decode(&bytes);
+        let _ = DigitallySigned::read_prefix(&bytes);
+        let _ = SignedCertificateTimestamp::read_bytes(&bytes);
         let _ = decode_sct_list(&bytes);
         let _ = decode_sct_list_extension_value(&bytes);
         let _ = parse_leaf_index_extension(&bytes);
         let _ = TileLeaf::decode_tile(&bytes);
         let _ = decode_certificate_chain(&bytes);
-        let _ = PrecertChainEntry::decode(&bytes);
+        let _ = PrecertChainEntry::read_bytes(&bytes);
     }
 
     #[test]
     fn prop_decode_consumed_prefix_is_exact(e in arb_entry(), tail in proptest::collection::vec(any::<u8>(), 0..20)) {
         let mut out = Vec::new();
-        e.encode(&mut out);
+        e.encode(&mut out).unwrap();
         let n = out.len();
         out.extend_from_slice(&tail);
-        prop_assert_eq!(TimestampedEntry::decode(&out).unwrap(), (e, n));
+        prop_assert_eq!(TimestampedEntry::read_prefix(&out).unwrap(), (e, n));
     }
 }

@@ -1,11 +1,12 @@
-//! Signed checkpoints with both implemented signature types.
+//! static-ct-api checkpoints signed with RFC6962NoteSignature, alone and cosigned
+//! with an Ed25519 witness (moved from merkle's tests with the signature type).
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
-use merkle::checkpoint::{Checkpoint, tree_head_signature_input};
-use merkle::note::{
-    Ed25519NoteSigner, NoteError, Rfc6962NoteVerifier, SignedNote, rfc6962_note_signature,
-};
+use merkle::checkpoint::Checkpoint;
+use merkle::note::{Ed25519NoteSigner, NoteError, SignedNote};
+use pki::ct::{DigitallySigned, tree_head_signed_data};
+use pki::rfc6962_note::{Rfc6962NoteSignature, Rfc6962NoteVerifier, rfc6962_note_signature};
 
 const ORIGIN: &str = "certcentral.example/logs/dev-a";
 
@@ -26,18 +27,16 @@ fn log_key() -> LogKey {
 
 /// Signs the RFC 6962 tree head and wraps it as a note signature, as a CT log does.
 fn sign_checkpoint(key: &LogKey, checkpoint: &Checkpoint, timestamp: u64) -> SignedNote {
-    let input = tree_head_signature_input(timestamp, checkpoint.size, &checkpoint.root);
+    let input = tree_head_signed_data(timestamp, checkpoint.size, &checkpoint.root);
     let sig = key.key.sign(&SystemRandom::new(), &input).unwrap();
-    let mut digitally_signed = vec![4, 3];
-    digitally_signed.extend_from_slice(&(sig.as_ref().len() as u16).to_be_bytes());
-    digitally_signed.extend_from_slice(sig.as_ref());
+    let digitally_signed = DigitallySigned {
+        hash: DigitallySigned::HASH_SHA256,
+        signature_algorithm: DigitallySigned::SIG_ECDSA,
+        signature: sig.as_ref().to_vec(),
+    };
     let mut note = SignedNote::new(checkpoint.to_text()).unwrap();
-    note.signatures.push(rfc6962_note_signature(
-        ORIGIN,
-        &key.spki,
-        timestamp,
-        &digitally_signed,
-    ));
+    note.signatures
+        .push(rfc6962_note_signature(ORIGIN, &key.spki, timestamp, &digitally_signed).unwrap());
     note
 }
 
@@ -50,9 +49,8 @@ fn rfc6962_checkpoint_round_trips_and_verifies() {
     let verifier = Rfc6962NoteVerifier::new(ORIGIN, &key.spki).unwrap();
     assert_eq!(note.verify(&[&verifier]).unwrap(), vec![ORIGIN.to_owned()]);
     assert_eq!(Checkpoint::parse(&note.text).unwrap(), checkpoint);
-    let (timestamp, _) =
-        Rfc6962NoteVerifier::split_signature(&note.signatures[0].signature).unwrap();
-    assert_eq!(timestamp, 1_700_000_000_000);
+    let signature = Rfc6962NoteSignature::decode_ecdsa(&note.signatures[0].signature).unwrap();
+    assert_eq!(signature.timestamp, 1_700_000_000_000);
 }
 
 #[test]
