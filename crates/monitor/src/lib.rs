@@ -12,6 +12,9 @@
 //!   re-trusts), every new entry hashed back to the signed root, and the certificates
 //!   matched against [`rules`].
 //!
+//! With the `service` feature, `service` is the server-side monitor built on both:
+//! the lease loop, outbox delivery of webhooks, subscription routes and status page.
+//!
 //! Memory is bounded by the compact range of each log (`O(log n)` hashes) plus one
 //! page or tile of entries, never by the log size.
 
@@ -20,6 +23,8 @@ pub mod follow;
 pub mod identity;
 pub mod loglist;
 pub mod rules;
+#[cfg(feature = "service")]
+pub mod service;
 pub mod state;
 pub mod verify;
 pub mod webhook;

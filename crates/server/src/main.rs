@@ -5,7 +5,7 @@
 mod app;
 mod ca_wiring;
 mod config;
-mod monitor_service;
+mod monitor_wiring;
 mod registry_wiring;
 
 use std::net::SocketAddr;
@@ -15,6 +15,7 @@ use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use clap::{Parser, Subcommand};
+use monitor::service::FollowedLog;
 
 use crate::config::Config;
 
@@ -179,8 +180,8 @@ fn alerts(action: AlertsAction) -> anyhow::Result<()> {
     // may be given with or without its final slash.
     let plain = |key: &str| key.trim_end_matches('/').to_owned();
     let wanted = [
-        plain(&format!("local:{log}")),
-        plain(&format!("remote:{log}")),
+        plain(&FollowedLog::Local(log.clone()).to_string()),
+        plain(&FollowedLog::Remote(log.clone()).to_string()),
         plain(&log),
     ];
     let keys: std::collections::BTreeSet<&str> = open
@@ -332,14 +333,14 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
 
     let monitor = match (&config.monitor, &registry) {
         (Some(section), Some(registry)) => Some(
-            start_monitor(section, &storage, registry.clone(), &logs, address)
+            monitor_wiring::start_monitor(section, &storage, registry.clone(), &logs, address)
                 .context("setting up the monitor")?,
         ),
         _ => None,
     };
     let mut app = app::router(&logs, ca, dev_issuer, registry);
     if let Some(monitor) = monitor {
-        app = app.merge(monitor_service::router(monitor));
+        app = app.merge(monitor::service::router(monitor));
     }
     drop(logs);
     axum::serve(listener, app)
@@ -347,43 +348,6 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
         .await?;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Opens the monitor's database and starts following this server's logs (over the
-/// loopback address it listens on: `public_url` may name a proxy this host cannot
-/// reach) and the configured remote ones.
-fn start_monitor(
-    section: &config::MonitorSection,
-    storage: &app::Storage,
-    registry: std::sync::Arc<registry::Registry>,
-    logs: &[app::OpenedLog],
-    address: SocketAddr,
-) -> anyhow::Result<std::sync::Arc<monitor_service::MonitorService>> {
-    let store = storage.monitor()?;
-    let mut local = address;
-    if local.ip().is_unspecified() {
-        local.set_ip(if local.is_ipv4() {
-            std::net::Ipv4Addr::LOCALHOST.into()
-        } else {
-            std::net::Ipv6Addr::LOCALHOST.into()
-        });
-    }
-    let own = logs
-        .iter()
-        .map(|l| monitor_service::OwnLog {
-            name: l.log.name().to_owned(),
-            url: format!("http://{local}/logs/{}/", l.log.name()),
-            spki_der: l.log.public_key_der().to_vec(),
-        })
-        .collect();
-    let service = monitor_service::MonitorService::new(section, store, registry, own)?;
-    service.spawn()?;
-    println!(
-        "monitor: {} own log(s), {} remote; subscriptions at /api/v1/subscriptions, status at /api/v1/monitor/status",
-        logs.len(),
-        section.logs.len()
-    );
-    Ok(service)
 }
 
 /// Binds with a deep accept backlog: a burst of thousands of CT submitters must not

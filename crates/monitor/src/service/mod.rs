@@ -1,4 +1,4 @@
-//! The server's log monitor: follows this server's own CT logs and the remote
+//! The server-side monitor: follows the server's own CT logs and the remote
 //! `[[monitor.logs]]` with the monitor crate's follower, matches every new entry
 //! against the watch subscriptions of registry accounts, and POSTs each match to the
 //! subscription's webhook.
@@ -26,39 +26,34 @@
 //! across a crash or failover.
 //!
 //! Webhooks must reach public addresses unless `[monitor] allow_private_webhooks`
-//! (see `monitor::webhook` for why and how).
+//! (see [`crate::webhook`] for why and how).
+//!
+//! Built with the `service` feature only: the server links it, `ccc` does not. Who a
+//! subscriber is comes from the server through [`SubscriberAuth`] (the registry's
+//! accounts), and time from an injected [`Clock`].
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use anyhow::Context;
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use monitor::follow::{LogTarget, follow_once};
-use monitor::webhook::{self, Destinations};
-use monitor::{Alert, FollowError, LogApi, LogKey, LogState, Match, WatchRule};
-use registry::{Entropy, Registry, SystemEntropy};
-use serde::{Deserialize, Serialize};
+use axum::http::{HeaderMap, header};
+use clock::Clock;
+use serde::Serialize;
 use store::MonitorStore;
-use store::monitor::{DeliveryOutcome, MonitorLease, NewDelivery, PendingDelivery, Subscription};
-use webapi::{ApiError, body_error, json_response};
+use store::monitor::{DeliveryOutcome, MonitorLease, NewDelivery, PendingDelivery};
+use webapi::ApiError;
 
-use crate::config::MonitorSection;
+use crate::client::{Client, HttpError};
+use crate::follow::{LogTarget, follow_once};
+use crate::webhook::{self, Destinations};
+use crate::{Alert, FollowError, LogApi, LogKey, LogState, Match, WatchRule};
 
-/// Largest subscription request body.
-const MAX_BODY_BYTES: usize = 8 * 1024;
-/// Longest webhook URL accepted.
-const MAX_WEBHOOK_LEN: usize = 2048;
-/// Subscriptions one account may hold: each one costs a rule match per logged entry.
-const MAX_SUBSCRIPTIONS_PER_ACCOUNT: u64 = 100;
+mod followed_log;
+mod routes;
+
+pub use followed_log::{FollowedLog, FollowedLogError};
+pub use routes::router;
+
 /// Open alerts read for the status page and the follower (more would mean a
 /// catastrophe the log lines record anyway).
 const MAX_ALERTS: usize = 100;
@@ -77,13 +72,57 @@ const LEASE_RETRY: Duration = Duration::from_secs(2);
 /// rule's canonical text.
 type RuleSet = (Vec<WatchRule>, HashMap<String, Vec<String>>);
 
+/// The registry account a subscription request comes from, as the server decides it.
+/// Implemented by the server over the registry's accounts (`monitor_wiring`), so the
+/// monitor does not depend on the registry.
+pub trait SubscriberAuth: Send + Sync {
+    /// The id of the account whose credentials `headers` carry. The error is the answer
+    /// to send: 401 for a missing, unknown or revoked key, exactly as the registry's own
+    /// routes answer. Called on the blocking pool (it may read the database).
+    fn subscriber(&self, headers: &HeaderMap) -> Result<i64, ApiError>;
+}
+
+/// How the monitor runs (the server's `[monitor]` table).
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Pause between two passes over every followed log.
+    pub interval: Duration,
+    /// How long a webhook delivery is retried before it is given up.
+    pub webhook_give_up: Duration,
+    /// Let webhooks reach non-public addresses (see [`crate::webhook`]).
+    pub allow_private_webhooks: bool,
+}
+
+/// A log of another operator to follow: its URL and its key (DER SPKI).
+pub struct RemoteLog {
+    pub url: String,
+    pub spki_der: Vec<u8>,
+}
+
+/// Why the monitor could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("the monitor's HTTP client")]
+    LogClient(#[source] HttpError),
+    #[error("the webhook HTTP client")]
+    WebhookClient(#[source] reqwest::Error),
+}
+
+/// A store call that failed, or whose task on the blocking pool did.
+#[derive(Debug, thiserror::Error)]
+enum StoreCallError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Task(#[from] tokio::task::JoinError),
+}
+
 /// One log the monitor follows.
-struct FollowedLog {
+struct Followed {
     /// Name shown in matches and the status page.
     name: String,
-    /// Key of its state in the store. Own logs are keyed by name, not URL: the URL
-    /// changes with the listen port, the log (and its pinned key) does not.
-    state_key: String,
+    /// Key of its state in the store.
+    key: FollowedLog,
     target: LogTarget,
 }
 
@@ -150,23 +189,17 @@ struct DeliveryCounts {
     given_up: u64,
 }
 
-/// The monitor: its store, the registry that authenticates subscribers, and what it
-/// has seen so far.
+/// The monitor: its store, who authenticates subscribers, and what it has seen so far.
 pub struct MonitorService {
     store: Arc<dyn MonitorStore>,
-    registry: Arc<Registry>,
-    logs: Vec<FollowedLog>,
+    auth: Arc<dyn SubscriberAuth>,
+    clock: Arc<dyn Clock>,
+    logs: Vec<Followed>,
     status: Mutex<StatusBoard>,
     wake_deliveries: tokio::sync::Notify,
     interval: Duration,
     give_up: Duration,
     destinations: Destinations,
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -195,11 +228,13 @@ pub struct OwnLog {
 impl MonitorService {
     /// Sets the monitor up; nothing runs until [`MonitorService::spawn`].
     pub fn new(
-        section: &MonitorSection,
+        config: &ServiceConfig,
         store: Arc<dyn MonitorStore>,
-        registry: Arc<Registry>,
+        auth: Arc<dyn SubscriberAuth>,
         own: Vec<OwnLog>,
-    ) -> anyhow::Result<Arc<Self>> {
+        remote: Vec<RemoteLog>,
+        clock: Arc<dyn Clock>,
+    ) -> Arc<Self> {
         let mut logs = Vec::new();
         for l in own {
             let key = LogKey {
@@ -211,28 +246,25 @@ impl MonitorService {
             // RFC 6962 reads for our own logs: the checkpoint origin derives from the
             // public URL, which in `--dev` changes with the port at every restart and
             // would look like a different log to a tiles reader.
-            logs.push(FollowedLog {
-                state_key: format!("local:{}", l.name),
+            logs.push(Followed {
+                key: FollowedLog::Local(l.name.clone()),
                 target: LogTarget::new(&l.url, key, LogApi::Rfc6962),
                 name: l.name,
             });
         }
-        for remote in &section.logs {
-            let spki_der = BASE64.decode(remote.public_key.trim()).with_context(|| {
-                format!("[[monitor.logs]] {}: public_key is not base64", remote.url)
-            })?;
+        for remote in remote {
             let key = LogKey {
                 description: remote.url.clone(),
-                log_id: pki::ct::log_id(&spki_der),
-                spki_der,
+                log_id: pki::ct::log_id(&remote.spki_der),
+                spki_der: remote.spki_der,
                 url: remote.url.clone(),
             };
             // Remote logs: read through tiles when they serve a checkpoint; decided
             // at the first pass (see `resolve_api`), RFC 6962 until then.
             let target = LogTarget::new(&remote.url, key, LogApi::Rfc6962);
-            logs.push(FollowedLog {
+            logs.push(Followed {
                 name: target.url.clone(),
-                state_key: format!("remote:{}", target.url),
+                key: FollowedLog::Remote(target.url.clone()),
                 target,
             });
         }
@@ -252,27 +284,28 @@ impl MonitorService {
             role: Role::Starting,
             deliveries: DeliveryCounts::default(),
         };
-        Ok(Arc::new(Self {
+        Arc::new(Self {
             store,
-            registry,
+            auth,
+            clock,
             logs,
             status: Mutex::new(status),
             wake_deliveries: tokio::sync::Notify::new(),
-            interval: section.interval,
-            give_up: section.webhook_give_up,
-            destinations: if section.allow_private_webhooks {
+            interval: config.interval,
+            give_up: config.webhook_give_up,
+            destinations: if config.allow_private_webhooks {
                 Destinations::Any
             } else {
                 Destinations::PublicOnly
             },
-        }))
+        })
     }
 
     /// Starts the monitor on the current runtime: it follows and delivers while this
     /// process holds the monitor lease (always, on SQLite).
-    pub fn spawn(self: &Arc<Self>) -> anyhow::Result<()> {
-        let client = monitor::client::Client::new().context("the monitor's HTTP client")?;
-        let webhooks = webhook::client(self.destinations).context("the webhook HTTP client")?;
+    pub fn spawn(self: &Arc<Self>) -> Result<(), ServiceError> {
+        let client = Client::new().map_err(ServiceError::LogClient)?;
+        let webhooks = webhook::client(self.destinations).map_err(ServiceError::WebhookClient)?;
         let this = self.clone();
         tokio::spawn(async move { this.lead_loop(client, webhooks).await });
         Ok(())
@@ -280,11 +313,7 @@ impl MonitorService {
 
     /// Competes for the lease; while held, runs the follower and the deliveries, and
     /// stops both as soon as it is lost.
-    async fn lead_loop(
-        self: Arc<Self>,
-        client: monitor::client::Client,
-        webhooks: reqwest::Client,
-    ) {
+    async fn lead_loop(self: Arc<Self>, client: Client, webhooks: reqwest::Client) {
         loop {
             match self.blocking(|s| s.try_acquire_monitor_lease()).await {
                 Ok(Some(lease)) => {
@@ -317,14 +346,14 @@ impl MonitorService {
     async fn blocking<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&dyn MonitorStore) -> store::Result<T> + Send + 'static,
-    ) -> anyhow::Result<T> {
+    ) -> Result<T, StoreCallError> {
         let this = self.clone();
         Ok(tokio::task::spawn_blocking(move || f(this.store.as_ref())).await??)
     }
 
     /// The watch rules of every subscription, grouped by their canonical text (what
     /// [`Match::rule`] carries), each with the subscriptions that asked for it.
-    async fn rules(self: &Arc<Self>) -> anyhow::Result<RuleSet> {
+    async fn rules(self: &Arc<Self>) -> Result<RuleSet, StoreCallError> {
         let subs = self.blocking(|s| s.subscriptions()).await?;
         let mut rules = Vec::new();
         let mut by_rule: HashMap<String, Vec<String>> = HashMap::new();
@@ -348,12 +377,12 @@ impl MonitorService {
         Ok((rules, by_rule))
     }
 
-    async fn follow_loop(self: Arc<Self>, client: monitor::client::Client) {
+    async fn follow_loop(self: Arc<Self>, client: Client) {
         let mut targets: Vec<LogTarget> = self.logs.iter().map(|l| l.target.clone()).collect();
         let mut api_resolved: Vec<bool> = self
             .logs
             .iter()
-            .map(|l| l.state_key.starts_with("local:"))
+            .map(|l| matches!(l.key, FollowedLog::Local(_)))
             .collect();
         loop {
             if let Err(e) = self.refresh_halted().await {
@@ -366,7 +395,7 @@ impl MonitorService {
                             continue;
                         }
                         if !api_resolved[i] {
-                            target.api = monitor::follow::detect_api(&client, &target.url).await;
+                            target.api = crate::follow::detect_api(&client, &target.url).await;
                             api_resolved[i] = true;
                             lock(&self.status).logs[i].api = target.api;
                         }
@@ -383,14 +412,14 @@ impl MonitorService {
     /// One pass over log `i`: follow, queue matches with the new state, record status.
     async fn pass(
         self: &Arc<Self>,
-        client: &monitor::client::Client,
+        client: &Client,
         i: usize,
         target: &LogTarget,
         rules: &[WatchRule],
         by_rule: &HashMap<String, Vec<String>>,
     ) {
         let log = &self.logs[i];
-        let key = log.state_key.clone();
+        let key = log.key.to_string();
         let prev = match self.blocking(move |s| s.log_state(&key)).await {
             Ok(Some(json)) => match serde_json::from_str::<LogState>(&json) {
                 Ok(state) => match state.tree() {
@@ -433,7 +462,7 @@ impl MonitorService {
                         .ok()?;
                         Some(NewDelivery {
                             subscription_id: sub.clone(),
-                            log: log.state_key.clone(),
+                            log: log.key.to_string(),
                             leaf_index: m.leaf_index,
                             payload,
                         })
@@ -446,10 +475,11 @@ impl MonitorService {
                         return;
                     }
                 };
-                let key = log.state_key.clone();
+                let key = log.key.to_string();
                 let queued = deliveries.len();
+                let now = self.clock.now_ms();
                 match self
-                    .blocking(move |s| s.commit_scan(&key, &state, &deliveries, now_ms()))
+                    .blocking(move |s| s.commit_scan(&key, &state, &deliveries, now))
                     .await
                 {
                     Ok(()) => {
@@ -459,7 +489,7 @@ impl MonitorService {
                         let mut board = lock(&self.status);
                         let st = &mut board.logs[i];
                         st.tree_size = Some(scan.state.tree_size);
-                        st.last_pass_ms = Some(now_ms());
+                        st.last_pass_ms = Some(self.clock.now_ms());
                         st.last_error = None;
                         if queued > 0 {
                             self.wake_deliveries.notify_one();
@@ -475,11 +505,12 @@ impl MonitorService {
                     board.logs[i].halted = true;
                     board.logs[i].last_error = Some(alert.to_string());
                 }
-                let key = log.state_key.clone();
+                let key = log.key.to_string();
                 let kind = alert_kind(&alert);
                 let detail = alert.detail.clone();
+                let now = self.clock.now_ms();
                 if let Err(e) = self
-                    .blocking(move |s| s.record_alert(&key, &kind, &detail, now_ms()))
+                    .blocking(move |s| s.record_alert(&key, &kind, &detail, now))
                     .await
                 {
                     // Halted in this process all the same; the log line keeps the alert.
@@ -492,11 +523,11 @@ impl MonitorService {
 
     /// Halts the logs with open alerts and resumes those an operator cleared, in
     /// whichever process follows (alerts live in the store).
-    async fn refresh_halted(self: &Arc<Self>) -> anyhow::Result<()> {
+    async fn refresh_halted(self: &Arc<Self>) -> Result<(), StoreCallError> {
         let open = self.blocking(|s| s.open_alerts(MAX_ALERTS)).await?;
         let mut board = lock(&self.status);
         for (log, status) in self.logs.iter().zip(board.logs.iter_mut()) {
-            let halted = open.iter().any(|a| a.log == log.state_key);
+            let halted = open.iter().any(|a| log.key.is(&a.log));
             if status.halted && !halted {
                 tracing::warn!(log = %log.name, "monitor: alerts cleared; following the log again");
             }
@@ -510,7 +541,7 @@ impl MonitorService {
         tracing::warn!(log = %self.logs[i].name, %error, "monitor pass failed; retrying");
         let mut board = lock(&self.status);
         board.logs[i].last_error = Some(error);
-        board.logs[i].last_pass_ms = Some(now_ms());
+        board.logs[i].last_pass_ms = Some(self.clock.now_ms());
     }
 
     /// Drains the outbox: each pending delivery in its own task (bounded), woken by
@@ -589,8 +620,9 @@ impl MonitorService {
             }
         }
         let id = p.id;
+        let now = self.clock.now_ms();
         if let Err(e) = self
-            .blocking(move |s| s.finish_delivery(id, &outcome, now_ms()))
+            .blocking(move |s| s.finish_delivery(id, &outcome, now))
             .await
         {
             // Left pending: delivered again later, the lesser evil than losing it.
@@ -617,8 +649,11 @@ impl MonitorService {
                 .timeout(WEBHOOK_TIMEOUT);
             if let Some(secret) = &p.secret {
                 // Signed at each attempt: the timestamp says when it was sent.
-                let signature =
-                    webhook::signature_header(secret, now_ms() / 1000, p.payload.as_bytes());
+                let signature = webhook::signature_header(
+                    secret,
+                    self.clock.now_ms() / 1000,
+                    p.payload.as_bytes(),
+                );
                 request = request.header(webhook::SIGNATURE_HEADER, signature);
             }
             let attempt = request.body(p.payload.clone()).send().await;
@@ -631,7 +666,7 @@ impl MonitorService {
                 },
             };
             let pause_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX);
-            if now_ms().saturating_add(pause_ms) > deadline_ms {
+            if self.clock.now_ms().saturating_add(pause_ms) > deadline_ms {
                 tracing::error!(subscription = %p.subscription_id, webhook = %p.webhook, error = %failure, "monitor: webhook delivery given up");
                 return DeliveryOutcome::GaveUp(failure);
             }
@@ -655,266 +690,6 @@ struct WebhookPayload<'a> {
     log_name: &'a str,
     #[serde(flatten)]
     found: &'a Match,
-}
-
-/// The routes, to be merged at the server root.
-pub fn router(service: Arc<MonitorService>) -> Router {
-    Router::new()
-        .route(
-            "/api/v1/subscriptions",
-            get(list_subscriptions).post(create_subscription),
-        )
-        .route("/api/v1/subscriptions/{id}", delete(delete_subscription))
-        .route(
-            "/api/v1/subscriptions/{id}/secret",
-            post(rotate_subscription_secret),
-        )
-        .route("/api/v1/monitor/status", get(status))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(service)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SubscribeRequest {
-    rule: String,
-    webhook: String,
-}
-
-#[derive(Serialize)]
-struct SubscriptionView {
-    id: String,
-    rule: String,
-    webhook: String,
-    /// Whether deliveries carry a signature (subscriptions older than signing do not).
-    signed: bool,
-    created_ms: u64,
-    /// The signing key: in the answer that creates the subscription, never again.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    secret: Option<String>,
-}
-
-impl From<Subscription> for SubscriptionView {
-    fn from(s: Subscription) -> Self {
-        Self {
-            id: s.id,
-            rule: s.rule,
-            webhook: s.webhook,
-            signed: s.secret.is_some(),
-            created_ms: s.created_ms,
-            secret: None,
-        }
-    }
-}
-
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    tracing::warn!(error = %e, "monitor request failed");
-    ApiError::internal("the monitor could not complete the request")
-}
-
-/// The registry account behind `Authorization: Bearer <API key>`: 401 for a missing,
-/// unknown or revoked key, exactly as the registry's own routes answer.
-async fn account_of(
-    service: &Arc<MonitorService>,
-    headers: &HeaderMap,
-) -> Result<store::registry::Account, ApiError> {
-    let key = registry::http::credential(headers)?;
-    let registry = service.registry.clone();
-    tokio::task::spawn_blocking(move || registry.authenticate(&key))
-        .await
-        .map_err(internal)?
-        .map_err(ApiError::from)
-}
-
-/// The caller's account, for a route naming one of its subscriptions: an id no
-/// subscription can have is answered like a missing one.
-async fn owner_of_subscription(
-    service: &Arc<MonitorService>,
-    headers: &HeaderMap,
-    id: &str,
-) -> Result<store::registry::Account, ApiError> {
-    let account = account_of(service, headers).await?;
-    if id.len() > 64 {
-        return Err(ApiError::not_found("no such subscription"));
-    }
-    Ok(account)
-}
-
-/// Checks a webhook URL: http(s) with a host, bounded length, and a destination the
-/// server may reach. Anything else would fail every delivery.
-async fn check_webhook(url: &str, destinations: Destinations) -> Result<(), ApiError> {
-    if url.len() > MAX_WEBHOOK_LEN {
-        return Err(ApiError::bad_request(format!(
-            "webhook URL is longer than {MAX_WEBHOOK_LEN} bytes"
-        )));
-    }
-    let parsed = reqwest::Url::parse(url)
-        .map_err(|e| ApiError::bad_request(format!("webhook is not a URL: {e}")))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
-        return Err(ApiError::bad_request(
-            "webhook must be an http:// or https:// URL with a host",
-        ));
-    }
-    webhook::check_url_resolving(&parsed, destinations)
-        .await
-        .map_err(|refused| match refused {
-            webhook::Refused::NotPublic { .. } => ApiError::bad_request(format!(
-                "{refused}; this server delivers webhooks to public addresses only \
-                 ([monitor] allow_private_webhooks)"
-            )),
-            other => ApiError::bad_request(other.to_string()),
-        })
-}
-
-async fn create_subscription(
-    State(service): State<Arc<MonitorService>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let body = body.map_err(body_error)?;
-    let account = account_of(&service, &headers).await?;
-    let request: SubscribeRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("malformed JSON body: {e}")))?;
-    let rule: WatchRule = request
-        .rule
-        .parse()
-        .map_err(|e: monitor::rules::RuleError| ApiError::bad_request(e.to_string()))?;
-    check_webhook(&request.webhook, service.destinations).await?;
-    let mut id = [0u8; 16];
-    SystemEntropy.fill(&mut id).map_err(internal)?;
-    let secret = new_secret()?;
-    let sub = Subscription {
-        id: id.iter().map(|b| format!("{b:02x}")).collect(),
-        account_id: account.id,
-        // The canonical text: what the follower's matches carry.
-        rule: rule.to_string(),
-        webhook: request.webhook,
-        secret: Some(secret.clone()),
-        created_ms: now_ms(),
-    };
-    let stored = sub.clone();
-    let added = service
-        .blocking(move |s| s.add_subscription(&stored, MAX_SUBSCRIPTIONS_PER_ACCOUNT))
-        .await
-        .map_err(internal)?;
-    if !added {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "too_many_subscriptions",
-            format!("an account may hold at most {MAX_SUBSCRIPTIONS_PER_ACCOUNT} subscriptions"),
-        ));
-    }
-    let view = SubscriptionView {
-        secret: Some(secret),
-        ..SubscriptionView::from(sub)
-    };
-    Ok(json_response(StatusCode::CREATED, &view))
-}
-
-async fn list_subscriptions(
-    State(service): State<Arc<MonitorService>>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let account = account_of(&service, &headers).await?;
-    let subs = service
-        .blocking(move |s| s.account_subscriptions(account.id))
-        .await
-        .map_err(internal)?;
-    let views: Vec<SubscriptionView> = subs.into_iter().map(Into::into).collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &serde_json::json!({ "subscriptions": views }),
-    ))
-}
-
-async fn delete_subscription(
-    State(service): State<Arc<MonitorService>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let account = owner_of_subscription(&service, &headers, &id).await?;
-    let deleted = service
-        .blocking(move |s| s.delete_subscription(account.id, &id))
-        .await
-        .map_err(internal)?;
-    if deleted {
-        Ok(StatusCode::NO_CONTENT.into_response())
-    } else {
-        // Another account's subscription is answered like a missing one, so ids
-        // cannot be probed.
-        Err(ApiError::not_found("no such subscription"))
-    }
-}
-
-/// A fresh subscription secret from the system's entropy.
-fn new_secret() -> Result<String, ApiError> {
-    let mut key = [0u8; 32];
-    SystemEntropy.fill(&mut key).map_err(internal)?;
-    Ok(webhook::secret_from(&key))
-}
-
-/// A new signing secret for one of the caller's subscriptions (also the way to get
-/// one for a subscription made before deliveries were signed). The old secret stops
-/// at once for new deliveries; a delivery already being retried keeps the secret it
-/// started with.
-async fn rotate_subscription_secret(
-    State(service): State<Arc<MonitorService>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let account = owner_of_subscription(&service, &headers, &id).await?;
-    let secret = new_secret()?;
-    let stored = secret.clone();
-    let answer_id = id.clone();
-    let changed = service
-        .blocking(move |s| s.set_subscription_secret(account.id, &id, &stored))
-        .await
-        .map_err(internal)?;
-    if !changed {
-        return Err(ApiError::not_found("no such subscription"));
-    }
-    Ok(json_response(
-        StatusCode::OK,
-        &serde_json::json!({ "id": answer_id, "secret": secret }),
-    ))
-}
-
-async fn status(State(service): State<Arc<MonitorService>>) -> Response {
-    // Alerts from the store: every process shows them, also after a restart.
-    let open = match service.blocking(|s| s.open_alerts(MAX_ALERTS)).await {
-        Ok(open) => open,
-        Err(e) => return internal(e).into_response(),
-    };
-    let url_of = |key: &str| {
-        service
-            .logs
-            .iter()
-            .find(|l| l.state_key == key)
-            .map_or_else(|| key.to_owned(), |l| l.target.url.clone())
-    };
-    let alerts: Vec<AlertView> = open
-        .iter()
-        .map(|a| AlertView {
-            at_ms: a.at_ms,
-            log: url_of(&a.log),
-            kind: a.kind.clone(),
-            detail: a.detail.clone(),
-        })
-        .collect();
-    let body = {
-        let board = lock(&service.status);
-        let mut logs = board.logs.clone();
-        for (log, status) in service.logs.iter().zip(logs.iter_mut()) {
-            status.halted = open.iter().any(|a| a.log == log.state_key);
-        }
-        serde_json::json!({
-            "role": board.role,
-            "logs": logs,
-            "alerts": alerts,
-            "deliveries": board.deliveries,
-        })
-    };
-    json_response(StatusCode::OK, &body)
 }
 
 /// The kind's wire name (`bad-signature`, `fork`, …), as the status page shows it.
