@@ -1,13 +1,11 @@
-//! `ccc cert request` and `ccc bench issue` against the real `certcentral serve --dev`:
+//! `ccc cert request` against the real `certcentral serve --dev`:
 //! proof-of-possession and CSR modes, key handling, and the server's refusals shown to
 //! the user.
-
-mod common;
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{Server, certcentral};
+use testkit::dev_server::{Server, certcentral};
 
 fn ccc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ccc"))
@@ -179,38 +177,4 @@ fn cert_request_shows_the_servers_refusal_and_writes_nothing() {
         "{err}"
     );
     assert!(!chain.exists());
-}
-
-#[test]
-fn bench_issue_runs_in_both_modes() {
-    let Some(bin) = certcentral() else { return };
-    let server = Server::start(&bin, None);
-    for mode in [None, Some("--csr")] {
-        let mut args = vec![
-            "bench",
-            "issue",
-            "--url",
-            &server.base,
-            "--n",
-            "8",
-            "-c",
-            "4",
-            "--emails",
-            "2",
-            "--ceiling-ms",
-            "5",
-            "--json",
-        ];
-        args.extend(mode);
-        let out = ccc(&args);
-        assert!(out.status.success(), "{mode:?}: {}", stderr(&out));
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{mode:?}: not JSON ({e}): {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        });
-        let text = report.to_string();
-        assert!(text.contains("ceiling"), "{text}");
-    }
 }

@@ -14,10 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-
-mod common;
-
-use common::{Server, certcentral};
+use testkit::dev_server::{Server, certcentral};
 
 fn http() -> (tokio::runtime::Runtime, reqwest::Client) {
     (

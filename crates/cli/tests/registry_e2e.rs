@@ -12,9 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-mod common;
-
-use common::{Server, certcentral};
+use testkit::dev_server::{Server, certcentral};
 
 /// Both servers of the history test name their registry log alike, as one operator's
 /// two histories would.

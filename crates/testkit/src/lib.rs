@@ -1,6 +1,7 @@
 //! Certificate fixtures for tests, built with rcgen so every test makes its own CAs
 //! instead of sharing checked-in key material.
 
+pub mod dev_server;
 pub mod openssl;
 
 use rcgen::{

@@ -346,16 +346,16 @@ pub fn login(args: &LoginArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `POST /api/v1/challenges` (also read by `ccc bench registry`).
+/// `POST /api/v1/challenges` (also read by `certcentral-bench registry`).
 #[derive(Deserialize)]
-pub(crate) struct ChallengeAnswer {
+pub struct ChallengeAnswer {
     pub challenge_id: String,
     pub nonce: String,
 }
 
 /// `POST /api/v1/certs`, the fields the client shows.
 #[derive(Deserialize)]
-pub(crate) struct PushAnswer {
+pub struct PushAnswer {
     pub username: String,
     pub thumbprint: String,
     pub storage_key: String,

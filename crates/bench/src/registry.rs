@@ -22,6 +22,9 @@ use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
+use cli::error_text::body_excerpt;
+use cli::registry::signing::{CodeSigner, thumbprint};
+use cli::registry::{ChallengeAnswer, PushAnswer};
 use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
@@ -35,9 +38,6 @@ use serde::{Deserialize, Serialize};
 use super::ct::PhaseReport;
 use super::http::{join_workers, progress_bar, send_timed, spawn_ticker};
 use super::rss;
-use crate::error_text::body_excerpt;
-use crate::registry::signing::{CodeSigner, thumbprint};
-use crate::registry::{ChallengeAnswer, PushAnswer};
 use crate::stats::{ErrorKind, Recorder};
 
 /// Every this many look-ups, the downloaded PEM is decoded and compared with the
@@ -319,7 +319,7 @@ async fn create_accounts(
     let mut accounts = Vec::with_capacity(count as usize);
     for i in 0..count {
         let email = format!("ccc-bench-{run_id}-{i}@example.com");
-        let token = crate::oidc::mint_dev_token(client, base, &email)
+        let token = cli::oidc::mint_dev_token(client, base, &email)
             .await
             .context("minting a dev OIDC token (is the server running with --dev?)")?;
         let response = client

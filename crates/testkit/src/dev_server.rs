@@ -1,17 +1,17 @@
-//! Harness shared by the `ccc` end-to-end tests: the real `certcentral` binary, built
-//! by the `server` crate into the same target directory. When it is missing the tests
-//! are skipped loudly (and fail under `CI`, where `cargo test --workspace` builds it).
-#![allow(dead_code)] // each test binary uses a different subset
+//! Harness shared by the client end-to-end tests (`ccc`, `certcentral-bench`): the real
+//! `certcentral` binary, built by the `server` crate into the same target directory.
+//! When it is missing the tests are skipped loudly (and fail under `CI`, where
+//! `cargo test --workspace` builds it).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// The `certcentral` binary next to `ccc`, if built.
+/// The `certcentral` binary of this target directory, if built: the test runs from
+/// `target/<profile>/deps/`, the binaries sit in `target/<profile>/`.
 pub fn certcentral() -> Option<PathBuf> {
-    let bin = Path::new(env!("CARGO_BIN_EXE_ccc"))
-        .parent()?
-        .join("certcentral");
+    let test = std::env::current_exe().ok()?;
+    let bin = test.parent()?.parent()?.join("certcentral");
     if bin.exists() {
         return Some(bin);
     }

@@ -22,6 +22,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
+use cli::fulcio::{self, PreparedRequest, SigningCertRequest};
+use cli::issued::{self, IssuedChain};
+use cli::keygen::{self, Algorithm};
+use cli::oidc;
+use cli::request_key::RequestKey;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{Client, Url};
 use serde::Serialize;
@@ -30,11 +35,6 @@ use super::crypto_ceiling::{self, Ceiling};
 use super::ct::PhaseReport;
 use super::http::{join_workers, load_client, progress_bar, send_timed_any_status, spawn_ticker};
 use super::rss;
-use crate::fulcio::{self, PreparedRequest, SigningCertRequest};
-use crate::issued::{self, IssuedChain};
-use crate::keygen::{self, Algorithm};
-use crate::oidc;
-use crate::request_key::RequestKey;
 use crate::stats::{ErrorKind, Recorder};
 
 /// Keys in the pool when `--keys` is not given (fewer if N is smaller): enough that
@@ -83,7 +83,7 @@ pub struct IssueBenchArgs {
 
 /// Runs the benchmark; fails if the sanity request fails or nothing was issued.
 pub fn run(args: IssueBenchArgs) -> anyhow::Result<ExitCode> {
-    let base = crate::cert::server_root(&args.url)?;
+    let base = cli::cert::server_root(&args.url)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads as usize)
         .enable_all()

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use cli::error_text::{body_excerpt, error_chain};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reqwest::{Client, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::error_text::{body_excerpt, error_chain};
 use crate::stats::{ErrorKind, Recorder};
 
 /// A client for `concurrency` requests in flight against one host: that many idle
