@@ -12,6 +12,7 @@
 //! dropped (`der::SecretDocument`), and the private key then lives only inside aws-lc,
 //! which cleanses it on free.
 
+use const_oid::db::{rfc5912, rfc8410};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -35,8 +36,6 @@ use der::{Decode, Encode, Sequence};
 use pkcs8::{EncryptedPrivateKeyInfoRef, PrivateKeyInfoRef};
 use spki::{AlgorithmIdentifierOwned, AlgorithmIdentifierRef, ObjectIdentifier};
 use thiserror::Error;
-
-use pki::oids;
 
 use crate::cert::{CaSigner, CertError};
 
@@ -171,8 +170,8 @@ impl EcCurve {
     /// The namedCurve OID (RFC 5480 §2.1.1.1).
     pub fn oid(self) -> ObjectIdentifier {
         match self {
-            Self::P256 => oids::SECP256R1,
-            Self::P384 => oids::SECP384R1,
+            Self::P256 => rfc5912::SECP_256_R_1,
+            Self::P384 => rfc5912::SECP_384_R_1,
         }
     }
 
@@ -187,8 +186,8 @@ impl EcCurve {
     /// the parameters field absent as RFC 5758 §3.2 requires.
     pub fn signature_algorithm(self) -> AlgorithmIdentifierOwned {
         let oid = match self {
-            Self::P256 => oids::ECDSA_WITH_SHA256,
-            Self::P384 => oids::ECDSA_WITH_SHA384,
+            Self::P256 => rfc5912::ECDSA_WITH_SHA_256,
+            Self::P384 => rfc5912::ECDSA_WITH_SHA_384,
         };
         AlgorithmIdentifierOwned {
             oid,
@@ -245,12 +244,12 @@ impl fmt::Display for EcCurve {
 /// an accepted ECDSA key.
 fn describe_key_algorithm(algorithm: &AlgorithmIdentifierRef<'_>) -> String {
     match algorithm.oid {
-        oids::EC_PUBLIC_KEY => match algorithm.parameters_oid() {
+        rfc5912::ID_EC_PUBLIC_KEY => match algorithm.parameters_oid() {
             Ok(curve) => format!("ECDSA on curve {curve}"),
             Err(_) => "ECDSA with explicit or missing curve parameters".to_string(),
         },
-        oids::RSA_ENCRYPTION | oids::RSASSA_PSS => "RSA".to_string(),
-        oids::ED25519 => "Ed25519".to_string(),
+        rfc5912::RSA_ENCRYPTION | rfc5912::ID_RSASSA_PSS => "RSA".to_string(),
+        rfc8410::ID_ED_25519 => "Ed25519".to_string(),
         other => format!("key algorithm {other}"),
     }
 }
@@ -277,7 +276,7 @@ impl EcdsaCaSigner {
         let info = PrivateKeyInfoRef::from_der(pkcs8_der)
             .map_err(|e| SignerError::InvalidKey(format!("not a PKCS#8 PrivateKeyInfo: {e}")))?;
         let curve = match (info.algorithm.oid, info.algorithm.parameters_oid()) {
-            (oids::EC_PUBLIC_KEY, Ok(curve)) => EcCurve::from_oid(curve),
+            (rfc5912::ID_EC_PUBLIC_KEY, Ok(curve)) => EcCurve::from_oid(curve),
             _ => None,
         }
         .ok_or_else(|| SignerError::UnsupportedKey(describe_key_algorithm(&info.algorithm)))?;
@@ -445,7 +444,7 @@ fn ec_spki_der(curve: EcCurve, point: &[u8]) -> Result<Vec<u8>, SignerError> {
     let curve_oid = curve.oid();
     let spki = spki::SubjectPublicKeyInfo::<AnyRef<'_>, BitStringRef<'_>> {
         algorithm: AlgorithmIdentifierRef {
-            oid: oids::EC_PUBLIC_KEY,
+            oid: rfc5912::ID_EC_PUBLIC_KEY,
             parameters: Some(AnyRef::from(&curve_oid)),
         },
         subject_public_key: BitStringRef::from_bytes(point)
@@ -958,7 +957,7 @@ mod tests {
         }
         assert_eq!(
             EcCurve::P384.signature_algorithm().oid,
-            oids::ECDSA_WITH_SHA384
+            rfc5912::ECDSA_WITH_SHA_384
         );
     }
 
