@@ -13,6 +13,7 @@
 //! and subject key are copied as raw DER, never re-encoded, so they match the issuer
 //! certificate and the request exactly.
 
+use const_oid::db::rfc5912;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::digest;
@@ -47,8 +48,6 @@ pub const FULCIO_ISSUER_V2: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
 /// Fulcio's `otherName` type for username identities.
 pub const FULCIO_USERNAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.7");
-/// id-kp-codeSigning, RFC 5280 §4.2.1.12.
-pub const CODE_SIGNING_EKU: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
 /// Largest issuer certificate accepted, in bytes.
 pub const MAX_ISSUER_CERT_LEN: usize = 64 * 1024;
 
@@ -120,7 +119,7 @@ impl From<EcdsaP256Signer> for EcdsaP256CaSigner {
 impl CaSigner for EcdsaP256CaSigner {
     fn algorithm(&self) -> AlgorithmIdentifierOwned {
         AlgorithmIdentifierOwned {
-            oid: oids::ECDSA_WITH_SHA256,
+            oid: rfc5912::ECDSA_WITH_SHA_256,
             parameters: None,
         }
     }
@@ -424,7 +423,7 @@ fn extensions(
         extension(
             ExtendedKeyUsage::OID,
             false,
-            &ExtendedKeyUsage(vec![CODE_SIGNING_EKU]),
+            &ExtendedKeyUsage(vec![const_oid::db::rfc5280::ID_KP_CODE_SIGNING]),
         )?,
         extension(
             SubjectKeyIdentifier::OID,

@@ -9,14 +9,13 @@
 //! (cosign, gitsign, …) shows that message to a person choosing a key type.
 
 use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
+use const_oid::db::{rfc5912, rfc8410};
 use der::asn1::{AnyRef, BitStringRef, UintRef};
 use der::{Decode, Encode, Sequence};
 use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoRef};
 use thiserror::Error;
 use x509_cert::name::Name;
 use x509_cert::request::CertReq;
-
-use pki::oids;
 
 /// The key types [`SubjectKey`] accepts, quoted in every rejection.
 pub const ACCEPTED_KEYS: &str = "ECDSA P-256, ECDSA P-384, Ed25519, RSA 2048-8192 bits";
@@ -123,7 +122,7 @@ impl SubjectKey {
             .ok_or_else(|| PopError::MalformedKey("key BIT STRING has unused bits".into()))?;
         let alg = &spki.algorithm;
         let kind = match alg.oid {
-            oids::EC_PUBLIC_KEY => {
+            rfc5912::ID_EC_PUBLIC_KEY => {
                 // RFC 5480 §2.1.1: namedCurve only; explicit curve parameters are refused
                 // here (they would not decode as an OID).
                 let curve: ObjectIdentifier = alg
@@ -135,8 +134,8 @@ impl SubjectKey {
                         found: "EC key with explicit curve parameters".into(),
                     })?;
                 match curve {
-                    oids::SECP256R1 => KeyKind::EcdsaP256,
-                    oids::SECP384R1 => KeyKind::EcdsaP384,
+                    rfc5912::SECP_256_R_1 => KeyKind::EcdsaP256,
+                    rfc5912::SECP_384_R_1 => KeyKind::EcdsaP384,
                     other => {
                         return Err(PopError::UnsupportedKey {
                             found: format!("EC curve {}", curve_name(&other)),
@@ -144,7 +143,7 @@ impl SubjectKey {
                     }
                 }
             }
-            oids::RSA_ENCRYPTION => {
+            rfc5912::RSA_ENCRYPTION => {
                 let key = RsaPublicKey::from_der(bits).map_err(malformed)?;
                 let n = key.modulus.as_bytes();
                 let size = match n.first() {
@@ -161,7 +160,7 @@ impl SubjectKey {
                 }
                 KeyKind::Rsa(size)
             }
-            oids::ED25519 => {
+            rfc8410::ID_ED_25519 => {
                 if alg.parameters.is_some() {
                     // RFC 8410 §3: "the parameters MUST be absent".
                     return Err(PopError::MalformedKey("Ed25519 key with parameters".into()));

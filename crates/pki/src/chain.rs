@@ -1,6 +1,7 @@
 //! Submission chain validation for `add-chain` / `add-pre-chain`
 //! (RFC 6962 §3.1, §4.1, §4.2) and precertificate TBS reconstruction (§3.2).
 
+use const_oid::db::rfc5280;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
@@ -561,7 +562,7 @@ fn precert_entry(
         let signer = &full[1];
         let real_issuer = full.get(2).ok_or(ChainError::MissingRealIssuer)?;
         let aki = signer
-            .find_extensions(oids::AUTHORITY_KEY_IDENTIFIER)
+            .find_extensions(rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER)
             .next()
             .map(|e| e.extn_value.as_bytes());
         (
@@ -634,7 +635,7 @@ fn put_extensions(out: &mut Vec<u8>, exts: &[u8]) {
 
 fn aki_extension(value: &[u8], critical: bool) -> Result<Vec<u8>, RawDerError> {
     let ext = Extension {
-        extn_id: oids::AUTHORITY_KEY_IDENTIFIER,
+        extn_id: rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER,
         critical,
         extn_value: der::asn1::OctetString::new(value).map_err(|_| RawDerError::BadLength)?,
     };
@@ -649,7 +650,7 @@ fn rewrite_extensions(exts_content: &[u8], edit: &TbsEdit<'_>) -> Result<Vec<u8>
             Extension::from_der(ext.raw).map_err(|_| RawDerError::UnexpectedTag(ext.tag))?;
         match parsed.extn_id {
             oids::CT_POISON | oids::CT_SCT_LIST => {}
-            oids::AUTHORITY_KEY_IDENTIFIER if edit.aki.is_some() => {
+            rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER if edit.aki.is_some() => {
                 saw_aki = true;
                 if let Some(Some(value)) = edit.aki {
                     out.extend_from_slice(&aki_extension(value, parsed.critical)?);

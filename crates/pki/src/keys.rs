@@ -2,6 +2,7 @@
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+use const_oid::db::rfc5912;
 use der::Encode;
 use der::pem::LineEnding;
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
@@ -9,7 +10,6 @@ use thiserror::Error;
 use zeroize::Zeroizing;
 
 use crate::ct::DigitallySigned;
-use crate::oids;
 
 /// Errors of key handling and signing.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -127,8 +127,8 @@ fn p256_spki_der(point: &[u8]) -> Result<Vec<u8>, KeyError> {
     let enc = |e: der::Error| KeyError::Encode(e.to_string());
     let spki = SubjectPublicKeyInfoOwned {
         algorithm: AlgorithmIdentifierOwned {
-            oid: oids::EC_PUBLIC_KEY,
-            parameters: Some(der::Any::encode_from(&oids::SECP256R1).map_err(enc)?),
+            oid: rfc5912::ID_EC_PUBLIC_KEY,
+            parameters: Some(der::Any::encode_from(&rfc5912::SECP_256_R_1).map_err(enc)?),
         },
         subject_public_key: der::asn1::BitString::from_bytes(point).map_err(enc)?,
     };

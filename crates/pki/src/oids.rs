@@ -1,4 +1,5 @@
-//! Object identifiers used by this crate.
+//! The object identifiers `const_oid::db` does not name: the CT arcs
+//! 1.3.6.1.4.1.11129.2.4.* (RFC 6962). Every other OID comes from `const_oid::db`.
 
 use const_oid::ObjectIdentifier;
 
@@ -9,38 +10,3 @@ pub const CT_SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.
 /// Precertificate Signing Certificate EKU, RFC 6962 §3.1.
 pub const CT_PRECERT_SIGNING_EKU: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.4");
-/// id-ce-authorityKeyIdentifier, RFC 5280 §4.2.1.1.
-pub const AUTHORITY_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
-
-/// id-ecPublicKey, RFC 5480.
-pub const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-/// secp256r1 / prime256v1, RFC 5480.
-pub const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-/// secp384r1, RFC 5480.
-pub const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
-/// rsaEncryption, RFC 8017.
-pub const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-/// id-RSASSA-PSS, RFC 4055.
-pub const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
-/// id-mgf1, RFC 4055.
-pub const MGF1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8");
-/// sha256WithRSAEncryption.
-pub const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-/// sha384WithRSAEncryption.
-pub const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-/// sha512WithRSAEncryption.
-pub const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
-/// ecdsa-with-SHA256, RFC 5758.
-pub const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-/// ecdsa-with-SHA384, RFC 5758.
-pub const ECDSA_WITH_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-/// ecdsa-with-SHA512, RFC 5758.
-pub const ECDSA_WITH_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
-/// id-Ed25519, RFC 8410.
-pub const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
-/// id-sha256.
-pub const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
-/// id-sha384.
-pub const SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
-/// id-sha512.
-pub const SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");

@@ -2,12 +2,12 @@
 //! `DigitallySigned` values.
 
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use const_oid::db::{rfc5912, rfc8410};
 use der::{Decode, Sequence, Tagged, asn1::UintRef};
 use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoRef};
 use thiserror::Error;
 
 use crate::ct::DigitallySigned;
-use crate::oids;
 
 /// Minimum accepted RSA modulus size, in bits.
 pub const MIN_RSA_BITS: usize = 2048;
@@ -53,9 +53,9 @@ enum Hash {
 impl Hash {
     fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
         match *oid {
-            oids::SHA256 => Some(Self::Sha256),
-            oids::SHA384 => Some(Self::Sha384),
-            oids::SHA512 => Some(Self::Sha512),
+            rfc5912::ID_SHA_256 => Some(Self::Sha256),
+            rfc5912::ID_SHA_384 => Some(Self::Sha384),
+            rfc5912::ID_SHA_512 => Some(Self::Sha512),
             _ => None,
         }
     }
@@ -134,7 +134,7 @@ fn parse_key(spki_der: &[u8]) -> Result<Key<'_>, VerifyError> {
         .ok_or_else(|| VerifyError::MalformedKey("public key has unused bits".into()))?;
     let alg = &spki.algorithm;
     match alg.oid {
-        oids::EC_PUBLIC_KEY => {
+        rfc5912::ID_EC_PUBLIC_KEY => {
             let curve: ObjectIdentifier = alg
                 .parameters
                 .as_ref()
@@ -142,12 +142,12 @@ fn parse_key(spki_der: &[u8]) -> Result<Key<'_>, VerifyError> {
                 .decode_as()
                 .map_err(|e: der::Error| VerifyError::MalformedKey(e.to_string()))?;
             match curve {
-                oids::SECP256R1 => Ok(Key::P256(bits)),
-                oids::SECP384R1 => Ok(Key::P384(bits)),
+                rfc5912::SECP_256_R_1 => Ok(Key::P256(bits)),
+                rfc5912::SECP_384_R_1 => Ok(Key::P384(bits)),
                 other => Err(VerifyError::UnsupportedKey(format!("EC curve {other}"))),
             }
         }
-        oids::RSA_ENCRYPTION | oids::RSASSA_PSS => {
+        rfc5912::RSA_ENCRYPTION | rfc5912::ID_RSASSA_PSS => {
             let key = RsaPublicKey::from_der(bits)
                 .map_err(|e| VerifyError::MalformedKey(e.to_string()))?;
             let n = key.modulus.as_bytes();
@@ -160,7 +160,7 @@ fn parse_key(spki_der: &[u8]) -> Result<Key<'_>, VerifyError> {
             }
             Ok(Key::Rsa(bits))
         }
-        oids::ED25519 => Ok(Key::Ed25519(bits)),
+        rfc8410::ID_ED_25519 => Ok(Key::Ed25519(bits)),
         other => Err(VerifyError::UnsupportedKey(other.to_string())),
     }
 }
@@ -201,7 +201,7 @@ fn parse_pss(alg: &AlgorithmIdentifierOwned) -> Result<Hash, VerifyError> {
     let mgf = params
         .mask_gen
         .ok_or_else(|| bad("MGF1-SHA1 is not supported"))?;
-    if mgf.oid != oids::MGF1 {
+    if mgf.oid != rfc5912::ID_MGF_1 {
         return Err(bad("mask generation function must be MGF1"));
     }
     let mgf_hash: AlgorithmIdentifierOwned = mgf
@@ -224,24 +224,26 @@ fn parse_pss(alg: &AlgorithmIdentifierOwned) -> Result<Hash, VerifyError> {
 
 fn parse_sig_alg(alg: &AlgorithmIdentifierOwned) -> Result<SigAlg, VerifyError> {
     Ok(match alg.oid {
-        oids::ECDSA_WITH_SHA256 | oids::ECDSA_WITH_SHA384 | oids::ECDSA_WITH_SHA512 => {
+        rfc5912::ECDSA_WITH_SHA_256 | rfc5912::ECDSA_WITH_SHA_384 | rfc5912::ECDSA_WITH_SHA_512 => {
             require_absent(alg)?;
             SigAlg::Ecdsa(match alg.oid {
-                oids::ECDSA_WITH_SHA256 => Hash::Sha256,
-                oids::ECDSA_WITH_SHA384 => Hash::Sha384,
+                rfc5912::ECDSA_WITH_SHA_256 => Hash::Sha256,
+                rfc5912::ECDSA_WITH_SHA_384 => Hash::Sha384,
                 _ => Hash::Sha512,
             })
         }
-        oids::SHA256_WITH_RSA | oids::SHA384_WITH_RSA | oids::SHA512_WITH_RSA => {
+        rfc5912::SHA_256_WITH_RSA_ENCRYPTION
+        | rfc5912::SHA_384_WITH_RSA_ENCRYPTION
+        | rfc5912::SHA_512_WITH_RSA_ENCRYPTION => {
             require_null_or_absent(alg)?;
             SigAlg::RsaPkcs1(match alg.oid {
-                oids::SHA256_WITH_RSA => Hash::Sha256,
-                oids::SHA384_WITH_RSA => Hash::Sha384,
+                rfc5912::SHA_256_WITH_RSA_ENCRYPTION => Hash::Sha256,
+                rfc5912::SHA_384_WITH_RSA_ENCRYPTION => Hash::Sha384,
                 _ => Hash::Sha512,
             })
         }
-        oids::RSASSA_PSS => SigAlg::RsaPss(parse_pss(alg)?),
-        oids::ED25519 => {
+        rfc5912::ID_RSASSA_PSS => SigAlg::RsaPss(parse_pss(alg)?),
+        rfc8410::ID_ED_25519 => {
             require_absent(alg)?;
             SigAlg::Ed25519
         }

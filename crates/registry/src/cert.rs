@@ -11,10 +11,6 @@ use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, KeyUsages};
 /// frame (its entries carry a 16-bit length).
 pub const MAX_CERT_BYTES: usize = 32 * 1024;
 
-/// id-kp-codeSigning, RFC 5280 §4.2.1.12.
-pub const CODE_SIGNING: const_oid::ObjectIdentifier =
-    const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
-
 /// Why a certificate is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CertError {
@@ -75,7 +71,7 @@ pub fn check_code_signing(der: &[u8], now_ms: u64) -> Result<CertFacts, CertErro
     }
     let bad_ext = |e: der::Error| CertError::BadExtension(e.to_string());
     match tbs.get_extension::<ExtendedKeyUsage>().map_err(bad_ext)? {
-        Some((_, eku)) if eku.0.contains(&CODE_SIGNING) => {}
+        Some((_, eku)) if eku.0.contains(&const_oid::db::rfc5280::ID_KP_CODE_SIGNING) => {}
         _ => return Err(CertError::NotCodeSigning),
     }
     if let Some((_, usage)) = tbs.get_extension::<KeyUsage>().map_err(bad_ext)?

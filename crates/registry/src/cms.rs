@@ -36,6 +36,7 @@ use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
 use const_oid::ObjectIdentifier;
+use const_oid::db::{rfc5912, rfc6268};
 use der::asn1::OctetString;
 use der::{Decode, Encode};
 use spki::AlgorithmIdentifierOwned;
@@ -48,22 +49,6 @@ pub const MAX_CMS_BYTES: usize = 256 * 1024;
 
 /// Upper bound on certificates carried in the message we are willing to look at.
 const MAX_CERTIFICATES: usize = 16;
-
-const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
-const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
-const ID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
-const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
-const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
-const SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
-const SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
-const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const ECDSA_WITH_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const ECDSA_WITH_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
 
 /// Why a CMS message is refused. Every message is shown to the pusher.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -119,7 +104,7 @@ pub fn verify_signed_nonce(cms_der: &[u8], nonce: &[u8]) -> Result<VerifiedSigne
     }
     let malformed = |e: der::Error| CmsError::Malformed(e.to_string());
     let info = ContentInfo::from_der(cms_der).map_err(malformed)?;
-    if info.content_type != ID_SIGNED_DATA {
+    if info.content_type != rfc6268::ID_SIGNED_DATA {
         return Err(CmsError::NotSignedData(info.content_type.to_string()));
     }
     let signed: SignedData = info.content.decode_as().map_err(malformed)?;
@@ -155,7 +140,7 @@ pub fn verify_signed_nonce(cms_der: &[u8], nonce: &[u8]) -> Result<VerifiedSigne
 
     // The content: id-data, an OCTET STRING equal to the nonce.
     let encap = &signed.encap_content_info;
-    if encap.econtent_type != ID_DATA {
+    if encap.econtent_type != rfc6268::ID_DATA {
         return Err(CmsError::NoContent);
     }
     let content = encap
@@ -173,15 +158,17 @@ pub fn verify_signed_nonce(cms_der: &[u8], nonce: &[u8]) -> Result<VerifiedSigne
         .signed_attrs
         .as_ref()
         .ok_or(CmsError::NoSignedAttributes)?;
-    let content_type: ObjectIdentifier = single_attribute(attrs, ID_CONTENT_TYPE, "contentType")?
-        .decode_as()
-        .map_err(|_| CmsError::BadAttribute("contentType"))?;
+    let content_type: ObjectIdentifier =
+        single_attribute(attrs, rfc6268::ID_CONTENT_TYPE, "contentType")?
+            .decode_as()
+            .map_err(|_| CmsError::BadAttribute("contentType"))?;
     if content_type != encap.econtent_type {
         return Err(CmsError::ContentTypeMismatch);
     }
-    let message_digest: OctetString = single_attribute(attrs, ID_MESSAGE_DIGEST, "messageDigest")?
-        .decode_as()
-        .map_err(|_| CmsError::BadAttribute("messageDigest"))?;
+    let message_digest: OctetString =
+        single_attribute(attrs, rfc6268::ID_MESSAGE_DIGEST, "messageDigest")?
+            .decode_as()
+            .map_err(|_| CmsError::BadAttribute("messageDigest"))?;
     let actual = digest::digest(digest_alg, nonce);
     if message_digest.as_bytes() != actual.as_ref() {
         return Err(CmsError::DigestMismatch);
@@ -228,9 +215,9 @@ fn digest_algorithm(
     alg: &AlgorithmIdentifierOwned,
 ) -> Result<&'static digest::Algorithm, CmsError> {
     match alg.oid {
-        SHA256 => Ok(&digest::SHA256),
-        SHA384 => Ok(&digest::SHA384),
-        SHA512 => Ok(&digest::SHA512),
+        rfc5912::ID_SHA_256 => Ok(&digest::SHA256),
+        rfc5912::ID_SHA_384 => Ok(&digest::SHA384),
+        rfc5912::ID_SHA_512 => Ok(&digest::SHA512),
         other => Err(CmsError::UnsupportedDigest(other.to_string())),
     }
 }
@@ -270,9 +257,9 @@ fn x509_signature_algorithm(
     };
     let digest_oid = digest_alg.oid;
     let by_digest = |sha256, sha384, sha512| match digest_oid {
-        SHA256 => Ok(sha256),
-        SHA384 => Ok(sha384),
-        SHA512 => Ok(sha512),
+        rfc5912::ID_SHA_256 => Ok(sha256),
+        rfc5912::ID_SHA_384 => Ok(sha384),
+        rfc5912::ID_SHA_512 => Ok(sha512),
         other => Err(CmsError::UnsupportedDigest(other.to_string())),
     };
     let mismatch = || {
@@ -282,23 +269,41 @@ fn x509_signature_algorithm(
         ))
     };
     match signature.oid {
-        RSA_ENCRYPTION => {
-            let oid = by_digest(SHA256_WITH_RSA, SHA384_WITH_RSA, SHA512_WITH_RSA)?;
+        rfc5912::RSA_ENCRYPTION => {
+            let oid = by_digest(
+                rfc5912::SHA_256_WITH_RSA_ENCRYPTION,
+                rfc5912::SHA_384_WITH_RSA_ENCRYPTION,
+                rfc5912::SHA_512_WITH_RSA_ENCRYPTION,
+            )?;
             Ok(with(oid, Some(der::asn1::Null.into())))
         }
-        EC_PUBLIC_KEY => Ok(with(
-            by_digest(ECDSA_WITH_SHA256, ECDSA_WITH_SHA384, ECDSA_WITH_SHA512)?,
+        rfc5912::ID_EC_PUBLIC_KEY => Ok(with(
+            by_digest(
+                rfc5912::ECDSA_WITH_SHA_256,
+                rfc5912::ECDSA_WITH_SHA_384,
+                rfc5912::ECDSA_WITH_SHA_512,
+            )?,
             None,
         )),
-        SHA256_WITH_RSA | SHA384_WITH_RSA | SHA512_WITH_RSA => {
-            let expected = by_digest(SHA256_WITH_RSA, SHA384_WITH_RSA, SHA512_WITH_RSA)?;
+        rfc5912::SHA_256_WITH_RSA_ENCRYPTION
+        | rfc5912::SHA_384_WITH_RSA_ENCRYPTION
+        | rfc5912::SHA_512_WITH_RSA_ENCRYPTION => {
+            let expected = by_digest(
+                rfc5912::SHA_256_WITH_RSA_ENCRYPTION,
+                rfc5912::SHA_384_WITH_RSA_ENCRYPTION,
+                rfc5912::SHA_512_WITH_RSA_ENCRYPTION,
+            )?;
             if expected != signature.oid {
                 return Err(mismatch());
             }
             Ok(signature.clone())
         }
-        ECDSA_WITH_SHA256 | ECDSA_WITH_SHA384 | ECDSA_WITH_SHA512 => {
-            let expected = by_digest(ECDSA_WITH_SHA256, ECDSA_WITH_SHA384, ECDSA_WITH_SHA512)?;
+        rfc5912::ECDSA_WITH_SHA_256 | rfc5912::ECDSA_WITH_SHA_384 | rfc5912::ECDSA_WITH_SHA_512 => {
+            let expected = by_digest(
+                rfc5912::ECDSA_WITH_SHA_256,
+                rfc5912::ECDSA_WITH_SHA_384,
+                rfc5912::ECDSA_WITH_SHA_512,
+            )?;
             if expected != signature.oid {
                 return Err(mismatch());
             }

@@ -199,12 +199,9 @@ fn ed25519_signed_data_verifies() {
     use x509_cert::Certificate;
     use x509_cert::attr::Attribute;
 
-    const SHA512: der::oid::ObjectIdentifier =
-        der::oid::ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
-    const ED25519: der::oid::ObjectIdentifier =
-        der::oid::ObjectIdentifier::new_unwrap("1.3.101.112");
-    const MESSAGE_DIGEST: der::oid::ObjectIdentifier =
-        der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+    use const_oid::db::rfc5912::ID_SHA_512 as SHA512;
+    use const_oid::db::rfc6268::ID_MESSAGE_DIGEST as MESSAGE_DIGEST;
+    use const_oid::db::rfc8410::ID_ED_25519 as ED25519;
 
     let dir = tempfile::tempdir().unwrap();
     let p256 = make_signer(

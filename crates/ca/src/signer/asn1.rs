@@ -5,7 +5,7 @@ use der::asn1::{AnyRef, BitStringRef, UintRef};
 use der::{Encode, Sequence};
 use spki::AlgorithmIdentifierRef;
 
-use pki::oids;
+use const_oid::db::rfc5912;
 
 use super::{EcCurve, SignerError};
 
@@ -54,7 +54,7 @@ pub(super) fn ec_spki_der(curve: EcCurve, point: &[u8]) -> Result<Vec<u8>, Signe
     let curve_oid = curve.oid();
     let spki = spki::SubjectPublicKeyInfo::<AnyRef<'_>, BitStringRef<'_>> {
         algorithm: AlgorithmIdentifierRef {
-            oid: oids::EC_PUBLIC_KEY,
+            oid: rfc5912::ID_EC_PUBLIC_KEY,
             parameters: Some(AnyRef::from(&curve_oid)),
         },
         subject_public_key: BitStringRef::from_bytes(point)

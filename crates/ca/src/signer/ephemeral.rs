@@ -10,7 +10,7 @@ use der::Decode;
 use pkcs8::PrivateKeyInfoRef;
 use spki::{AlgorithmIdentifierOwned, AlgorithmIdentifierRef};
 
-use pki::oids;
+use const_oid::db::{rfc5912, rfc8410};
 
 use super::{EcCurve, SignerError};
 use crate::cert::{CaSigner, CertError};
@@ -19,12 +19,12 @@ use crate::cert::{CaSigner, CertError};
 /// an accepted ECDSA key.
 fn describe_key_algorithm(algorithm: &AlgorithmIdentifierRef<'_>) -> String {
     match algorithm.oid {
-        oids::EC_PUBLIC_KEY => match algorithm.parameters_oid() {
+        rfc5912::ID_EC_PUBLIC_KEY => match algorithm.parameters_oid() {
             Ok(curve) => format!("ECDSA on curve {curve}"),
             Err(_) => "ECDSA with explicit or missing curve parameters".to_string(),
         },
-        oids::RSA_ENCRYPTION | oids::RSASSA_PSS => "RSA".to_string(),
-        oids::ED25519 => "Ed25519".to_string(),
+        rfc5912::RSA_ENCRYPTION | rfc5912::ID_RSASSA_PSS => "RSA".to_string(),
+        rfc8410::ID_ED_25519 => "Ed25519".to_string(),
         other => format!("key algorithm {other}"),
     }
 }
@@ -51,7 +51,7 @@ impl EcdsaCaSigner {
         let info = PrivateKeyInfoRef::from_der(pkcs8_der)
             .map_err(|e| SignerError::InvalidKey(format!("not a PKCS#8 PrivateKeyInfo: {e}")))?;
         let curve = match (info.algorithm.oid, info.algorithm.parameters_oid()) {
-            (oids::EC_PUBLIC_KEY, Ok(curve)) => EcCurve::from_oid(curve),
+            (rfc5912::ID_EC_PUBLIC_KEY, Ok(curve)) => EcCurve::from_oid(curve),
             _ => None,
         }
         .ok_or_else(|| SignerError::UnsupportedKey(describe_key_algorithm(&info.algorithm)))?;

@@ -24,7 +24,7 @@ use aws_lc_rs::signature::{self, EcdsaSigningAlgorithm, EcdsaVerificationAlgorit
 use spki::{AlgorithmIdentifierOwned, ObjectIdentifier};
 use thiserror::Error;
 
-use pki::oids;
+use const_oid::db::rfc5912;
 
 mod asn1;
 mod ephemeral;
@@ -166,8 +166,8 @@ impl EcCurve {
     /// The namedCurve OID (RFC 5480 §2.1.1.1).
     pub fn oid(self) -> ObjectIdentifier {
         match self {
-            Self::P256 => oids::SECP256R1,
-            Self::P384 => oids::SECP384R1,
+            Self::P256 => rfc5912::SECP_256_R_1,
+            Self::P384 => rfc5912::SECP_384_R_1,
         }
     }
 
@@ -182,8 +182,8 @@ impl EcCurve {
     /// the parameters field absent as RFC 5758 §3.2 requires.
     pub fn signature_algorithm(self) -> AlgorithmIdentifierOwned {
         let oid = match self {
-            Self::P256 => oids::ECDSA_WITH_SHA256,
-            Self::P384 => oids::ECDSA_WITH_SHA384,
+            Self::P256 => rfc5912::ECDSA_WITH_SHA_256,
+            Self::P384 => rfc5912::ECDSA_WITH_SHA_384,
         };
         AlgorithmIdentifierOwned {
             oid,
@@ -247,7 +247,7 @@ mod tests {
         }
         assert_eq!(
             EcCurve::P384.signature_algorithm().oid,
-            oids::ECDSA_WITH_SHA384
+            rfc5912::ECDSA_WITH_SHA_384
         );
     }
 }

@@ -43,6 +43,7 @@ use cms::signed_data::{
     CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
 };
 use const_oid::ObjectIdentifier;
+use const_oid::db::{rfc5280, rfc5912, rfc6268, rfc8410};
 use der::asn1::{Any, OctetString, SetOfVec, UtcTime};
 use der::{Decode, Encode, Sequence};
 use spki::AlgorithmIdentifierOwned;
@@ -50,32 +51,13 @@ use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, KeyUsages};
 
-const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
-const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
-const ID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
-const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
-const ID_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
-const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
-const SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
-const SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-/// id-RSASSA-PSS (RFC 4055 §3.1): both the signature algorithm and, for keys restricted
-/// to PSS (`openssl genpkey -algorithm RSA-PSS`), the public key algorithm.
-const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
-const ID_MGF1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8");
-/// id-Ed25519 (RFC 8410 §3): key and signature algorithm, no parameters.
-const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
-const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
-const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const ECDSA_WITH_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const ID_EXTENSION_EKU: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
-const ID_EXTENSION_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
-/// id-kp-codeSigning (RFC 5280 §4.2.1.12): the registry only takes certificates for
-/// code signing, and checking here saves a challenge round trip for a wrong file.
-const ID_KP_CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+// OIDs come from `const_oid::db`. Of those:
+// - id-RSASSA-PSS (RFC 4055 §3.1) is both the signature algorithm and, for keys
+//   restricted to PSS (`openssl genpkey -algorithm RSA-PSS`), the public key algorithm;
+// - id-Ed25519 (RFC 8410 §3) is key and signature algorithm, no parameters;
+// - id-kp-codeSigning (RFC 5280 §4.2.1.12) is checked because the registry only takes
+//   certificates for code signing, and checking here saves a challenge round trip for
+//   a wrong file.
 
 /// A private key of a type the registry verifies, matched to its certificate.
 enum SignerKey {
@@ -114,13 +96,13 @@ struct RsaPssParams {
 /// accepts, and what RFC 4055 §3.1 recommends).
 fn rsa_pss_sha256_parameters() -> anyhow::Result<Any> {
     let sha256 = AlgorithmIdentifierOwned {
-        oid: SHA256,
+        oid: rfc5912::ID_SHA_256,
         parameters: None,
     };
     Ok(Any::encode_from(&RsaPssParams {
         hash: sha256.clone(),
         mask_gen: AlgorithmIdentifierOwned {
-            oid: ID_MGF1,
+            oid: rfc5912::ID_MGF_1,
             parameters: Some(Any::encode_from(&sha256)?),
         },
         salt_length: 32,
@@ -215,7 +197,7 @@ pub fn read_key_der(path: &Path) -> anyhow::Result<(String, zeroize::Zeroizing<V
 /// the same (RFC 4055 §1.2).
 fn pss_pkcs8_inner(key_der: &[u8]) -> Option<Vec<u8>> {
     let info = pkcs8::PrivateKeyInfoRef::try_from(key_der).ok()?;
-    (info.algorithm.oid == RSASSA_PSS).then(|| info.private_key.as_bytes().to_vec())
+    (info.algorithm.oid == rfc5912::ID_RSASSA_PSS).then(|| info.private_key.as_bytes().to_vec())
 }
 
 impl CodeSigner {
@@ -241,15 +223,15 @@ impl CodeSigner {
             .as_ref()
             .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
         let key = match (spki.algorithm.oid, curve) {
-            (EC_PUBLIC_KEY, Some(SECP256R1)) => SignerKey::EcdsaP256(
+            (rfc5912::ID_EC_PUBLIC_KEY, Some(rfc5912::SECP_256_R_1)) => SignerKey::EcdsaP256(
                 EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_ASN1_SIGNING, key_der)
                     .map_err(|e| anyhow::anyhow!("the key is not a P-256 private key: {e}"))?,
             ),
-            (EC_PUBLIC_KEY, Some(SECP384R1)) => SignerKey::EcdsaP384(
+            (rfc5912::ID_EC_PUBLIC_KEY, Some(rfc5912::SECP_384_R_1)) => SignerKey::EcdsaP384(
                 EcdsaKeyPair::from_private_key_der(&ECDSA_P384_SHA384_ASN1_SIGNING, key_der)
                     .map_err(|e| anyhow::anyhow!("the key is not a P-384 private key: {e}"))?,
             ),
-            (RSA_ENCRYPTION | RSASSA_PSS, _) => SignerKey::Rsa {
+            (rfc5912::RSA_ENCRYPTION | rfc5912::ID_RSASSA_PSS, _) => SignerKey::Rsa {
                 key: match (label, pss_pkcs8_inner(key_der)) {
                     ("RSA PRIVATE KEY", _) => RsaKeyPair::from_der(key_der),
                     (_, Some(inner)) => RsaKeyPair::from_der(&inner),
@@ -257,9 +239,9 @@ impl CodeSigner {
                 }
                 .map_err(|e| anyhow::anyhow!("the key is not an RSA private key: {e}"))?,
                 // A key restricted to PSS must never make a PKCS#1 v1.5 signature.
-                pss: spki.algorithm.oid == RSASSA_PSS,
+                pss: spki.algorithm.oid == rfc5912::ID_RSASSA_PSS,
             },
-            (ED25519, _) => SignerKey::Ed25519(
+            (rfc8410::ID_ED_25519, _) => SignerKey::Ed25519(
                 Ed25519KeyPair::from_pkcs8(key_der)
                     .map_err(|e| anyhow::anyhow!("the key is not an Ed25519 private key: {e}"))?,
             ),
@@ -335,19 +317,31 @@ impl CodeSigner {
         // "SHA-512 MUST be used" as the digest of the content when signed attributes are
         // present, and the signature algorithm takes no parameters).
         let (digest_alg, digest_oid, signature_algorithm) = match self.key {
-            SignerKey::EcdsaP256(_) => (&digest::SHA256, SHA256, (ECDSA_WITH_SHA256, None)),
-            SignerKey::EcdsaP384(_) => (&digest::SHA384, SHA384, (ECDSA_WITH_SHA384, None)),
+            SignerKey::EcdsaP256(_) => (
+                &digest::SHA256,
+                rfc5912::ID_SHA_256,
+                (rfc5912::ECDSA_WITH_SHA_256, None),
+            ),
+            SignerKey::EcdsaP384(_) => (
+                &digest::SHA384,
+                rfc5912::ID_SHA_384,
+                (rfc5912::ECDSA_WITH_SHA_384, None),
+            ),
             SignerKey::Rsa { pss: false, .. } => (
                 &digest::SHA256,
-                SHA256,
-                (SHA256_WITH_RSA, Some(Any::null())),
+                rfc5912::ID_SHA_256,
+                (rfc5912::SHA_256_WITH_RSA_ENCRYPTION, Some(Any::null())),
             ),
             SignerKey::Rsa { pss: true, .. } => (
                 &digest::SHA256,
-                SHA256,
-                (RSASSA_PSS, Some(rsa_pss_sha256_parameters()?)),
+                rfc5912::ID_SHA_256,
+                (rfc5912::ID_RSASSA_PSS, Some(rsa_pss_sha256_parameters()?)),
             ),
-            SignerKey::Ed25519(_) => (&digest::SHA512, SHA512, (ED25519, None)),
+            SignerKey::Ed25519(_) => (
+                &digest::SHA512,
+                rfc5912::ID_SHA_512,
+                (rfc8410::ID_ED_25519, None),
+            ),
         };
         let message_digest = digest::digest(digest_alg, content);
         // signingTime is UTCTime until 2049 (RFC 5652 §11.3), as OpenSSL writes it.
@@ -358,12 +352,15 @@ impl CodeSigner {
             .and_then(|t| UtcTime::from_date_time(t).ok())
             .context("the system clock is outside UTCTime's range")?;
         let signed_attrs = SetOfVec::try_from(vec![
-            attribute(ID_CONTENT_TYPE, Any::encode_from(&ID_DATA)?)?,
             attribute(
-                ID_MESSAGE_DIGEST,
+                rfc6268::ID_CONTENT_TYPE,
+                Any::encode_from(&rfc6268::ID_DATA)?,
+            )?,
+            attribute(
+                rfc6268::ID_MESSAGE_DIGEST,
                 Any::encode_from(&OctetString::new(message_digest.as_ref())?)?,
             )?,
-            attribute(ID_SIGNING_TIME, Any::encode_from(&now)?)?,
+            attribute(rfc6268::ID_SIGNING_TIME, Any::encode_from(&now)?)?,
         ])?;
         // RFC 5652 §5.4: the signature covers the DER of the attributes with the
         // `SET OF` tag, not the `[0] IMPLICIT` tag they carry inside SignerInfo.
@@ -394,7 +391,7 @@ impl CodeSigner {
             version: CmsVersion::V1,
             digest_algorithms: SetOfVec::try_from(vec![digest_algorithm])?,
             encap_content_info: EncapsulatedContentInfo {
-                econtent_type: ID_DATA,
+                econtent_type: rfc6268::ID_DATA,
                 econtent: Some(Any::encode_from(&OctetString::new(content)?)?),
             },
             certificates: Some(CertificateSet(SetOfVec::try_from(vec![
@@ -404,7 +401,7 @@ impl CodeSigner {
             signer_infos: SignerInfos(SetOfVec::try_from(vec![signer_info])?),
         };
         let content_info = ContentInfo {
-            content_type: ID_SIGNED_DATA,
+            content_type: rfc6268::ID_SIGNED_DATA,
             content: Any::encode_from(&signed_data)?,
         };
         Ok(content_info.to_der()?)
@@ -451,11 +448,11 @@ fn check_code_signing(cert: &Certificate) -> anyhow::Result<()> {
         .map_or(&[][..], Vec::as_slice);
     let eku = extensions
         .iter()
-        .find(|e| e.extn_id == ID_EXTENSION_EKU)
+        .find(|e| e.extn_id == rfc5280::ID_CE_EXT_KEY_USAGE)
         .map(|e| ExtendedKeyUsage::from_der(e.extn_value.as_bytes()))
         .transpose()
         .context("the certificate's ExtendedKeyUsage is malformed")?;
-    if !eku.is_some_and(|eku| eku.0.contains(&ID_KP_CODE_SIGNING)) {
+    if !eku.is_some_and(|eku| eku.0.contains(&rfc5280::ID_KP_CODE_SIGNING)) {
         bail!(
             "the certificate has no codeSigning extended key usage (1.3.6.1.5.5.7.3.3); \
              the registry only accepts code-signing certificates"
@@ -463,7 +460,7 @@ fn check_code_signing(cert: &Certificate) -> anyhow::Result<()> {
     }
     if let Some(ku) = extensions
         .iter()
-        .find(|e| e.extn_id == ID_EXTENSION_KEY_USAGE)
+        .find(|e| e.extn_id == rfc5280::ID_CE_KEY_USAGE)
         .map(|e| KeyUsage::from_der(e.extn_value.as_bytes()))
         .transpose()
         .context("the certificate's KeyUsage is malformed")?
@@ -510,9 +507,9 @@ mod tests {
         let nonce = [0x5au8; 32];
         let der = signer.sign_cms(&nonce).unwrap();
         let info = ContentInfo::from_der(&der).unwrap();
-        assert_eq!(info.content_type, ID_SIGNED_DATA);
+        assert_eq!(info.content_type, rfc6268::ID_SIGNED_DATA);
         let sd: SignedData = info.content.decode_as().unwrap();
-        assert_eq!(sd.encap_content_info.econtent_type, ID_DATA);
+        assert_eq!(sd.encap_content_info.econtent_type, rfc6268::ID_DATA);
         let content: OctetString = sd
             .encap_content_info
             .econtent
@@ -533,13 +530,13 @@ mod tests {
         let attrs = si.signed_attrs.as_ref().unwrap();
         // RFC 5652 §11.1: contentType equals the eContentType.
         assert_eq!(
-            attr(attrs, ID_CONTENT_TYPE)
+            attr(attrs, rfc6268::ID_CONTENT_TYPE)
                 .decode_as::<ObjectIdentifier>()
                 .unwrap(),
-            ID_DATA
+            rfc6268::ID_DATA
         );
         // RFC 5652 §11.2: messageDigest is the digest of the content.
-        let md: OctetString = attr(attrs, ID_MESSAGE_DIGEST).decode_as().unwrap();
+        let md: OctetString = attr(attrs, rfc6268::ID_MESSAGE_DIGEST).decode_as().unwrap();
         assert_eq!(
             md.as_bytes(),
             digest::digest(&digest::SHA256, &nonce).as_ref()
@@ -547,7 +544,7 @@ mod tests {
         // RFC 5652 §5.4: signature over the DER SET OF of the attributes, with the
         // key of the certificate carried (the signer's, checked above).
         assert_signed_attrs_verify(&signer, si, &ECDSA_P256_SHA256_ASN1);
-        assert_eq!(si.signature_algorithm.oid, ECDSA_WITH_SHA256);
+        assert_eq!(si.signature_algorithm.oid, rfc5912::ECDSA_WITH_SHA_256);
     }
 
     /// Runs `openssl cms -verify` (signature and attributes; no chain to a root) and
@@ -701,7 +698,7 @@ mod tests {
         let nonce = [0x3cu8; 32];
         let der = signer.sign_cms(&nonce).unwrap();
         let si = signer_info(&der);
-        assert_eq!(si.signature_algorithm.oid, RSASSA_PSS);
+        assert_eq!(si.signature_algorithm.oid, rfc5912::ID_RSASSA_PSS);
         // RFC 4056 §2: the parameters are present and name SHA-256 throughout.
         let params: RsaPssParams = si
             .signature_algorithm
@@ -710,10 +707,10 @@ mod tests {
             .unwrap()
             .decode_as()
             .unwrap();
-        assert_eq!(params.hash.oid, SHA256);
-        assert_eq!(params.mask_gen.oid, ID_MGF1);
+        assert_eq!(params.hash.oid, rfc5912::ID_SHA_256);
+        assert_eq!(params.mask_gen.oid, rfc5912::ID_MGF_1);
         assert_eq!(params.salt_length, 32);
-        assert_eq!(si.digest_alg.oid, SHA256);
+        assert_eq!(si.digest_alg.oid, rfc5912::ID_SHA_256);
         registry_accepts(&signer, &der, &nonce);
         assert_eq!(openssl_verify(&der), nonce);
         // And aws-lc-rs' independent PSS verifier agrees on the signature itself.
@@ -740,7 +737,10 @@ mod tests {
         assert_eq!(signer.algorithm(), "RSA-PSS");
         let nonce = [0x11u8; 32];
         let der = signer.sign_cms(&nonce).unwrap();
-        assert_eq!(signer_info(&der).signature_algorithm.oid, RSASSA_PSS);
+        assert_eq!(
+            signer_info(&der).signature_algorithm.oid,
+            rfc5912::ID_RSASSA_PSS
+        );
         registry_accepts(&signer, &der, &nonce);
         assert_eq!(openssl_verify(&der), nonce);
     }
@@ -762,11 +762,11 @@ mod tests {
         let si = signer_info(&der);
         // RFC 8419 §3: id-Ed25519 without parameters; SHA-512 as the digest algorithm
         // and for messageDigest.
-        assert_eq!(si.signature_algorithm.oid, ED25519);
+        assert_eq!(si.signature_algorithm.oid, rfc8410::ID_ED_25519);
         assert!(si.signature_algorithm.parameters.is_none());
-        assert_eq!(si.digest_alg.oid, SHA512);
+        assert_eq!(si.digest_alg.oid, rfc5912::ID_SHA_512);
         let attrs = si.signed_attrs.as_ref().unwrap();
-        let md: OctetString = attr(attrs, ID_MESSAGE_DIGEST).decode_as().unwrap();
+        let md: OctetString = attr(attrs, rfc6268::ID_MESSAGE_DIGEST).decode_as().unwrap();
         assert_eq!(
             md.as_bytes(),
             digest::digest(&digest::SHA512, &nonce).as_ref()

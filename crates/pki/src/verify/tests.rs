@@ -1,5 +1,6 @@
 use super::*;
 use crate::keys::EcdsaP256Signer;
+use const_oid::db::{rfc5912, rfc8410};
 use der::Encode;
 
 fn alg(oid: ObjectIdentifier, params: Option<der::Any>) -> AlgorithmIdentifierOwned {
@@ -13,7 +14,7 @@ fn alg(oid: ObjectIdentifier, params: Option<der::Any>) -> AlgorithmIdentifierOw
 fn ecdsa_p256_sha256_verifies_and_rejects_tampering() {
     let s = EcdsaP256Signer::generate().unwrap();
     let sig = s.sign(b"msg").unwrap();
-    let a = alg(oids::ECDSA_WITH_SHA256, None);
+    let a = alg(rfc5912::ECDSA_WITH_SHA_256, None);
     verify_signature(&s.spki_der(), &a, b"msg", &sig).unwrap();
     assert_eq!(
         verify_signature(&s.spki_der(), &a, b"msG", &sig).unwrap_err(),
@@ -23,7 +24,7 @@ fn ecdsa_p256_sha256_verifies_and_rejects_tampering() {
     assert_eq!(
         verify_signature(
             &s.spki_der(),
-            &alg(oids::ECDSA_WITH_SHA384, None),
+            &alg(rfc5912::ECDSA_WITH_SHA_384, None),
             b"msg",
             &sig
         )
@@ -40,14 +41,14 @@ fn key_algorithm_mismatch_is_reported() {
     assert!(matches!(
         verify_signature(
             &s.spki_der(),
-            &alg(oids::SHA256_WITH_RSA, Some(null)),
+            &alg(rfc5912::SHA_256_WITH_RSA_ENCRYPTION, Some(null)),
             b"m",
             &sig
         ),
         Err(VerifyError::KeyAlgorithmMismatch { .. })
     ));
     assert!(matches!(
-        verify_signature(&s.spki_der(), &alg(oids::ED25519, None), b"m", &sig),
+        verify_signature(&s.spki_der(), &alg(rfc8410::ID_ED_25519, None), b"m", &sig),
         Err(VerifyError::KeyAlgorithmMismatch { .. })
     ));
 }
@@ -59,7 +60,7 @@ fn ecdsa_params_must_be_absent() {
     assert!(matches!(
         verify_signature(
             &s.spki_der(),
-            &alg(oids::ECDSA_WITH_SHA256, Some(null)),
+            &alg(rfc5912::ECDSA_WITH_SHA_256, Some(null)),
             b"m",
             b""
         ),
@@ -70,7 +71,7 @@ fn ecdsa_params_must_be_absent() {
 #[test]
 fn unsupported_algorithm_and_garbage_key() {
     let s = EcdsaP256Signer::generate().unwrap();
-    let md5rsa = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.4");
+    let md5rsa = rfc5912::MD_5_WITH_RSA_ENCRYPTION;
     assert!(matches!(
         verify_signature(&s.spki_der(), &alg(md5rsa, None), b"m", b""),
         Err(VerifyError::UnsupportedAlgorithm(_))
@@ -78,7 +79,7 @@ fn unsupported_algorithm_and_garbage_key() {
     assert!(matches!(
         verify_signature(
             b"\x30\x03\x02\x01\x00",
-            &alg(oids::ECDSA_WITH_SHA256, None),
+            &alg(rfc5912::ECDSA_WITH_SHA_256, None),
             b"m",
             b""
         ),
@@ -98,7 +99,7 @@ fn rsa_spki(modulus_bits: usize) -> Vec<u8> {
     .unwrap();
     spki::SubjectPublicKeyInfoOwned {
         algorithm: alg(
-            oids::RSA_ENCRYPTION,
+            rfc5912::RSA_ENCRYPTION,
             Some(der::Any::new(der::Tag::Null, Vec::<u8>::new()).unwrap()),
         ),
         subject_public_key: der::asn1::BitString::from_bytes(&key).unwrap(),
@@ -109,7 +110,7 @@ fn rsa_spki(modulus_bits: usize) -> Vec<u8> {
 
 #[test]
 fn rsa_keys_below_2048_bits_are_rejected() {
-    let a = alg(oids::SHA256_WITH_RSA, None);
+    let a = alg(rfc5912::SHA_256_WITH_RSA_ENCRYPTION, None);
     assert_eq!(
         verify_signature(&rsa_spki(1024), &a, b"m", &[0; 128]).unwrap_err(),
         VerifyError::RsaKeyTooSmall(1024)
@@ -125,7 +126,7 @@ fn pss_params(hash: ObjectIdentifier, mgf_hash: ObjectIdentifier, salt: u32) -> 
     let p = PssParams {
         hash: Some(alg(hash, None)),
         mask_gen: Some(alg(
-            oids::MGF1,
+            rfc5912::ID_MGF_1,
             Some(der::Any::encode_from(&alg(mgf_hash, None)).unwrap()),
         )),
         salt_length: Some(salt),
@@ -138,8 +139,8 @@ fn pss_params(hash: ObjectIdentifier, mgf_hash: ObjectIdentifier, salt: u32) -> 
 fn pss_parameters_are_checked() {
     let spki = rsa_spki(2048);
     let ok = alg(
-        oids::RSASSA_PSS,
-        Some(pss_params(oids::SHA256, oids::SHA256, 32)),
+        rfc5912::ID_RSASSA_PSS,
+        Some(pss_params(rfc5912::ID_SHA_256, rfc5912::ID_SHA_256, 32)),
     );
     // Parameters accepted; the bogus signature then fails.
     assert_eq!(
@@ -147,17 +148,22 @@ fn pss_parameters_are_checked() {
         VerifyError::BadSignature
     );
     for bad in [
-        pss_params(oids::SHA256, oids::SHA384, 32),
-        pss_params(oids::SHA256, oids::SHA256, 20),
-        pss_params(oids::SHA384, oids::SHA384, 32),
+        pss_params(rfc5912::ID_SHA_256, rfc5912::ID_SHA_384, 32),
+        pss_params(rfc5912::ID_SHA_256, rfc5912::ID_SHA_256, 20),
+        pss_params(rfc5912::ID_SHA_384, rfc5912::ID_SHA_384, 32),
     ] {
         assert!(matches!(
-            verify_signature(&spki, &alg(oids::RSASSA_PSS, Some(bad)), b"m", &[0; 256]),
+            verify_signature(
+                &spki,
+                &alg(rfc5912::ID_RSASSA_PSS, Some(bad)),
+                b"m",
+                &[0; 256]
+            ),
             Err(VerifyError::BadParameters(_))
         ));
     }
     assert!(matches!(
-        verify_signature(&spki, &alg(oids::RSASSA_PSS, None), b"m", &[0; 256]),
+        verify_signature(&spki, &alg(rfc5912::ID_RSASSA_PSS, None), b"m", &[0; 256]),
         Err(VerifyError::BadParameters(_))
     ));
 }
