@@ -20,8 +20,8 @@ use rcgen::{
 };
 use time::OffsetDateTime;
 
-/// Common name of a root created by `ccc bench` (short: the issuer name is repeated in
-/// every leaf, and a million leaves are held in memory).
+/// Common name of a root created by `certcentral-bench` (short: the issuer name is
+/// repeated in every leaf, and a million leaves are held in memory).
 const ROOT_COMMON_NAME: &str = "ccc bench root";
 /// How long a created root is valid.
 const ROOT_VALIDITY: Duration = Duration::from_secs(365 * 24 * 3600);

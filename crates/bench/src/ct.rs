@@ -1,4 +1,4 @@
-//! `ccc bench ct`: a load generator for an RFC 6962 CT log.
+//! `certcentral-bench ct`: a load generator for an RFC 6962 CT log.
 //!
 //! Phases, each timed on its own:
 //! 1. pre-flight: the log must list the bench root in `get-roots` (otherwise every
@@ -40,7 +40,7 @@ use crate::stats::{ErrorKind, LatencySummary, Recorder, rate};
 /// server's cores.
 const PROOF_VERIFY_EVERY: u64 = 100;
 
-/// Arguments of `ccc bench ct`.
+/// Arguments of `certcentral-bench ct`.
 #[derive(Debug, clap::Args)]
 pub struct CtBenchArgs {
     /// Base URL of the log, e.g. http://127.0.0.1:8080/logs/dev-a
@@ -835,7 +835,7 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "ccc bench ct  {}  (concurrency {}, {} runtime threads, {})",
+            "certcentral-bench ct  {}  (concurrency {}, {} runtime threads, {})",
             self.url, self.concurrency, self.runtime_threads, self.http
         );
         let _ = writeln!(

@@ -1,4 +1,4 @@
-//! `ccc bench issue`: a load generator for the CA's Fulcio v2 `signingCert`.
+//! `certcentral-bench issue`: a load generator for the CA's Fulcio v2 `signingCert`.
 //!
 //! Phases:
 //! 1. setup (not timed as load): dev tokens for K identities from `/dev/oidc/token`, a
@@ -43,7 +43,7 @@ const DEFAULT_KEY_POOL: u32 = 256;
 /// Distinct error messages listed in the report.
 const TOP_ERRORS: usize = 5;
 
-/// Arguments of `ccc bench issue`.
+/// Arguments of `certcentral-bench issue`.
 #[derive(Debug, clap::Args)]
 pub struct IssueBenchArgs {
     /// Root URL of a `certcentral serve --dev` server, e.g. http://127.0.0.1:8080
@@ -524,7 +524,7 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "ccc bench issue  {}  ({}, concurrency {}, {} runtime threads, http/1.1)",
+            "certcentral-bench issue  {}  ({}, concurrency {}, {} runtime threads, http/1.1)",
             self.url, self.mode, self.concurrency, self.runtime_threads
         );
         self.signing_cert.write_text(&mut out, "signingCert");

@@ -1,4 +1,4 @@
-//! `ccc bench registry`: loads the developer-certificate registry of a `--dev` server.
+//! `certcentral-bench registry`: loads the developer-certificate registry of a `--dev` server.
 //!
 //! 1. Builds N distinct code-signing certificates (one shared P-256 key: the registry
 //!    checks possession per push, not key uniqueness) before any clock starts.
@@ -44,7 +44,7 @@ use crate::stats::{ErrorKind, Recorder};
 /// pushed DER (the rest check status and length only, to keep the client light).
 const FULL_CHECK_EVERY: u64 = 100;
 
-/// Arguments of `ccc bench registry`.
+/// Arguments of `certcentral-bench registry`.
 #[derive(Debug, clap::Args)]
 pub struct RegistryBenchArgs {
     /// Server root URL of a `certcentral serve --dev` (its dev OIDC issuer makes the
