@@ -11,6 +11,7 @@ pub mod ct;
 pub mod ct_api;
 pub mod fulcio;
 pub mod keys;
+pub mod loglist;
 pub mod verify;
 
 mod der_util;
