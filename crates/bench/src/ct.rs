@@ -337,7 +337,7 @@ async fn find_log_key(
     let list: LogList = get_json(client, &endpoints.log_list)
         .await
         .context("fetching the log key for --verify (or pass --log-key)")?;
-    if let Some(key) = list.find_by_url(base, server_root)? {
+    if let Some(key) = ctapi::find_by_url(&list, base, server_root)? {
         return Ok(key);
     }
     // No URL match (e.g. the list advertises a public hostname): the log's own signed
@@ -347,7 +347,7 @@ async fn find_log_key(
         .into_tree_head()?;
     let matching: Vec<LogKey> = list
         .logs()
-        .filter_map(|l| l.to_key().ok())
+        .filter_map(|l| ctapi::to_key(l).ok())
         .filter(|k| sth.verify(&k.spki_der).is_ok())
         .collect();
     match <[LogKey; 1]>::try_from(matching) {

@@ -6,12 +6,11 @@
 //! bytes) and lenient about unknown JSON fields, so a server adding fields later does
 //! not break the client.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use pki::ct::{merkle_tree_leaf, sct_signed_data};
 use pki::{SignedCertificateTimestamp, SignedEntry, TimestampedEntry};
 use reqwest::Url;
-use serde::Deserialize;
+
+pub use pki::loglist::{LogList, LogListEntry};
 
 pub use pki::ct_api::{
     AddChainResponse, GetProofByHashResponse as ProofByHashResponse, GetRootsResponse,
@@ -21,35 +20,9 @@ pub use pki::ct_api::{
 /// Why a server answer could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// A base64 field did not decode.
-    #[error("{field}: invalid base64")]
-    Base64 {
-        /// JSON field name.
-        field: &'static str,
-    },
-    /// A binary field has the wrong length or TLS structure.
-    #[error("{field}: {reason}")]
-    Malformed {
-        /// JSON field name.
-        field: &'static str,
-        /// What is wrong.
-        reason: String,
-    },
     /// A signature or proof does not verify.
     #[error("{0}")]
     Verify(String),
-}
-
-fn b64(field: &'static str, s: &str) -> Result<Vec<u8>, ApiError> {
-    B64.decode(s).map_err(|_| ApiError::Base64 { field })
-}
-
-fn b64_32(field: &'static str, s: &str) -> Result<[u8; 32], ApiError> {
-    let v = b64(field, s)?;
-    <[u8; 32]>::try_from(v.as_slice()).map_err(|_| ApiError::Malformed {
-        field,
-        reason: format!("expected 32 bytes, got {}", v.len()),
-    })
 }
 
 /// The RFC 6962 §3.4 `TimestampedEntry` of an `x509_entry` as the log built it: the SCT's
@@ -98,37 +71,6 @@ pub fn verify_sct(
         .map_err(|e| ApiError::Verify(format!("SCT signature: {e}")))
 }
 
-/// `/logs/log_list.json`, Chrome log list v3 shape (only the fields `ccc` reads).
-#[derive(Debug, Deserialize)]
-pub struct LogList {
-    /// Log operators.
-    #[serde(default)]
-    pub operators: Vec<LogOperator>,
-}
-
-/// One operator in a [`LogList`].
-#[derive(Debug, Deserialize)]
-pub struct LogOperator {
-    /// The operator's RFC 6962 logs.
-    #[serde(default)]
-    pub logs: Vec<LogListEntry>,
-}
-
-/// One log in a [`LogList`].
-#[derive(Debug, Deserialize)]
-pub struct LogListEntry {
-    /// Human-readable name.
-    #[serde(default)]
-    pub description: String,
-    /// Base64 `LogID`.
-    #[serde(default)]
-    pub log_id: String,
-    /// Base64 SubjectPublicKeyInfo DER.
-    pub key: String,
-    /// Submission / monitoring prefix.
-    pub url: String,
-}
-
 /// A log's identity as the client checks it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogKey {
@@ -163,36 +105,31 @@ fn url_key(url: &str, server_root: &Url) -> Option<(String, String, u16, String)
     ))
 }
 
-impl LogList {
-    /// All logs in the list.
-    pub fn logs(&self) -> impl Iterator<Item = &LogListEntry> {
-        self.operators.iter().flat_map(|o| o.logs.iter())
-    }
-
-    /// The key of the log whose `url` is `base` (trailing slashes ignored).
-    pub fn find_by_url(&self, base: &Url, server_root: &Url) -> Result<Option<LogKey>, ApiError> {
-        let want = url_key(base.as_str(), server_root);
-        for log in self.logs() {
-            if want.is_some() && url_key(&log.url, server_root) == want {
-                return log.to_key().map(Some);
-            }
+/// The key of the log in `list` whose `url` is `base` (trailing slashes ignored).
+pub fn find_by_url(
+    list: &LogList,
+    base: &Url,
+    server_root: &Url,
+) -> Result<Option<LogKey>, ApiError> {
+    let want = url_key(base.as_str(), server_root);
+    for log in list.logs() {
+        if want.is_some() && url_key(&log.url, server_root) == want {
+            return to_key(log).map(Some);
         }
-        Ok(None)
     }
+    Ok(None)
 }
 
-impl LogListEntry {
-    /// Decodes the key and checks it against the listed `log_id` (when present).
-    pub fn to_key(&self) -> Result<LogKey, ApiError> {
-        let key = LogKey::from_spki(self.description.clone(), b64("key", &self.key)?);
-        if !self.log_id.is_empty() && b64_32("log_id", &self.log_id)? != key.log_id {
-            return Err(ApiError::Verify(format!(
-                "log list entry {:?}: log_id is not SHA-256 of key",
-                self.description
-            )));
-        }
-        Ok(key)
-    }
+/// Decodes a list entry's key and checks it against the listed `log_id` (when present).
+pub fn to_key(log: &LogListEntry) -> Result<LogKey, ApiError> {
+    let (spki_der, log_id) = log
+        .checked_key()
+        .map_err(|e| ApiError::Verify(format!("log list entry {:?}: {e}", log.description)))?;
+    Ok(LogKey {
+        description: log.description.clone(),
+        spki_der,
+        log_id,
+    })
 }
 
 /// Appends `s` percent-encoded for a query string value (RFC 3986 unreserved characters
@@ -213,6 +150,8 @@ pub fn push_query_value(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as B64;
     use pki::DigitallySigned;
     use pki::ct::leaf_index_extension;
 
@@ -330,8 +269,7 @@ mod tests {
                 "http://127.0.0.1:8080/logs/dev-a",
                 "http://127.0.0.1:8080/logs/dev-a//",
             ] {
-                let got = list
-                    .find_by_url(&Url::parse(base).unwrap(), &root)
+                let got = find_by_url(&list, &Url::parse(base).unwrap(), &root)
                     .unwrap()
                     .unwrap();
                 assert_eq!(got.spki_der, b"key-a");
@@ -341,12 +279,16 @@ mod tests {
         let list = log_list("http://example.com/ct/", b"k");
         let root = Url::parse("http://example.com/").unwrap();
         assert!(
-            list.find_by_url(&Url::parse("http://example.com:80/ct").unwrap(), &root)
-                .unwrap()
-                .is_some()
+            find_by_url(
+                &list,
+                &Url::parse("http://example.com:80/ct").unwrap(),
+                &root
+            )
+            .unwrap()
+            .is_some()
         );
         assert!(
-            list.find_by_url(&Url::parse("http://example.com/ct2").unwrap(), &root)
+            find_by_url(&list, &Url::parse("http://example.com/ct2").unwrap(), &root)
                 .unwrap()
                 .is_none()
         );
@@ -357,10 +299,7 @@ mod tests {
         let mut list = log_list("http://h/logs/a", b"key-a");
         list.operators[0].logs[1].log_id = B64.encode([0u8; 32]);
         let root = Url::parse("http://h/").unwrap();
-        assert!(
-            list.find_by_url(&Url::parse("http://h/logs/a").unwrap(), &root)
-                .is_err()
-        );
+        assert!(find_by_url(&list, &Url::parse("http://h/logs/a").unwrap(), &root).is_err());
     }
 
     #[test]

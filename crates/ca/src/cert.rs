@@ -35,19 +35,10 @@ use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 
 use pki::tls::Codec as _;
-use pki::{EcdsaP256Signer, SignedCertificateTimestamp, oids};
+use pki::{EcdsaP256Signer, FulcioExtensions, SignedCertificateTimestamp, oids};
 
 use crate::pop::SubjectKey;
 
-/// Fulcio's legacy issuer extension: the OIDC issuer URL as raw bytes in `extnValue`
-/// (not DER-wrapped). Kept because older sigstore clients read only this one.
-pub const FULCIO_ISSUER_V1: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
-/// Fulcio's issuer extension (v2): the OIDC issuer URL as a DER UTF8String.
-pub const FULCIO_ISSUER_V2: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
-/// Fulcio's `otherName` type for username identities.
-pub const FULCIO_USERNAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.7");
 /// Largest issuer certificate accepted, in bytes.
 pub const MAX_ISSUER_CERT_LEN: usize = 64 * 1024;
 
@@ -143,7 +134,7 @@ pub enum San {
     /// `uniformResourceIdentifier`: SPIFFE IDs and CI workflow identities.
     Uri(String),
     /// Fulcio's username identity, `user!domain`: an `otherName` of type
-    /// [`FULCIO_USERNAME`] holding a UTF8String (there is no standard name form for a
+    /// [`oids::FULCIO_USERNAME`] holding a UTF8String (there is no standard name form for a
     /// bare account name).
     Username(String),
 }
@@ -162,11 +153,10 @@ pub struct CertificateTemplate {
     pub subject_key: SubjectKey,
     /// The identity.
     pub san: San,
-    /// The OIDC issuer URL that vouched for the identity.
-    pub oidc_issuer: String,
-    /// Further extensions (other Fulcio 1.3.6.1.4.1.57264.1.* claims), placed after the
-    /// issuer extensions and before the CT extension.
-    pub extra_extensions: Vec<Extension>,
+    /// The Fulcio extensions: the OIDC issuer that vouched for the identity and, for CI
+    /// workflows, the build's claims; placed after the standard extensions and before
+    /// the CT extension.
+    pub fulcio: FulcioExtensions,
 }
 
 /// Makes a serial number from 20 random bytes: clears the top bit so the DER INTEGER is
@@ -406,13 +396,12 @@ fn extensions(
                 .and_then(|der| der::Any::from_der(&der))
                 .map_err(encode_err)?;
             GeneralName::OtherName(x509_cert::ext::pkix::name::OtherName {
-                type_id: FULCIO_USERNAME,
+                type_id: oids::FULCIO_USERNAME,
                 value,
             })
         }
     };
     let subject_key_id = sha1_key_id(template.subject_key.public_key_bits());
-    let issuer_v2 = Utf8StringRef::new(&template.oidc_issuer).map_err(encode_err)?;
     let mut exts = vec![
         // RFC 5280 §4.2.1.3: "conforming CAs SHOULD mark this extension as critical".
         extension(
@@ -441,14 +430,8 @@ fn extensions(
         // RFC 5280 §4.2.1.6: with an empty subject, "the subjectAltName extension MUST
         // be marked as critical".
         extension(SubjectAltName::OID, true, &SubjectAltName(vec![san]))?,
-        Extension {
-            extn_id: FULCIO_ISSUER_V1,
-            critical: false,
-            extn_value: OctetString::new(template.oidc_issuer.as_bytes()).map_err(encode_err)?,
-        },
-        extension(FULCIO_ISSUER_V2, false, &issuer_v2)?,
     ];
-    exts.extend(template.extra_extensions.iter().cloned());
+    exts.extend(template.fulcio.render().map_err(encode_err)?);
     exts.push(ct.to_extension()?);
     Ok(exts)
 }

@@ -12,14 +12,10 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use clock::Clock;
-use der::Encode;
-use der::asn1::Utf8StringRef;
 use serde_json::Value;
-use spki::ObjectIdentifier;
 use thiserror::Error;
-use x509_cert::ext::Extension;
 
-use pki::SignedCertificateTimestamp;
+use pki::{FulcioExtensions, SignedCertificateTimestamp};
 
 use crate::cert::{self, CaSigner, CertError, CertificateTemplate, San, SerialSource};
 use crate::pop::{self, PopError, SubjectKey};
@@ -316,8 +312,7 @@ impl CertificateAuthority {
             not_after: now + self.lifetime,
             subject_key,
             san: san_for(&identity)?,
-            oidc_issuer: identity.issuer.clone(),
-            extra_extensions: ci_workflow_extensions(&identity)?,
+            fulcio: fulcio_extensions(&identity),
         };
         let issuing = &self.ca_chain[0];
         let precert = cert::build_precertificate(&template, issuing, self.signer.as_ref())?;
@@ -433,18 +428,16 @@ fn ci_server_url(identity: &VerifiedIdentity) -> Option<String> {
         .then(|| "https://github.com".to_string())
 }
 
-fn fulcio_oid(arc: u32) -> ObjectIdentifier {
-    // The arc is one of the constants below, so the OID is always valid.
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1")
-        .push_arc(arc)
-        .unwrap_or(cert::FULCIO_ISSUER_V2)
-}
-
-/// Fulcio's CI-workflow extensions (1.3.6.1.4.1.57264.1.2–.6 raw, .9–.22 as DER
-/// UTF8String) for the claims the token has. Nothing for other identity kinds.
-fn ci_workflow_extensions(identity: &VerifiedIdentity) -> Result<Vec<Extension>, IssueError> {
+/// Fulcio's extensions for `identity`: the OIDC issuer, and for CI workflows the
+/// deprecated raw claims (.2–.6, still read by older verifiers) and the build claims
+/// (.9–.22) the token has.
+fn fulcio_extensions(identity: &VerifiedIdentity) -> FulcioExtensions {
+    let mut out = FulcioExtensions {
+        issuer: Some(identity.issuer.clone()),
+        ..FulcioExtensions::default()
+    };
     if identity.kind != IdentityKind::CiWorkflow {
-        return Ok(Vec::new());
+        return out;
     }
     let claims = &identity.claims;
     let server = ci_server_url(identity);
@@ -458,53 +451,27 @@ fn ci_workflow_extensions(identity: &VerifiedIdentity) -> Result<Vec<Extension>,
         }
         _ => None,
     };
-    let mut out = Vec::new();
     // Deprecated raw-value extensions, still read by older verifiers.
-    for (arc, value) in [
-        (2, get("event_name")),
-        (3, get("sha")),
-        (4, get("workflow")),
-        (5, get("repository")),
-        (6, get("ref")),
-    ] {
-        if let Some(v) = value {
-            out.push(Extension {
-                extn_id: fulcio_oid(arc),
-                critical: false,
-                extn_value: der::asn1::OctetString::new(v.into_bytes())
-                    .map_err(|e| IssueError::Internal(e.to_string()))?,
-            });
-        }
-    }
-    for (arc, value) in [
-        (9, with_server(get("job_workflow_ref"))),
-        (10, get("job_workflow_sha")),
-        (11, get("runner_environment")),
-        (12, with_server(get("repository"))),
-        (13, get("sha")),
-        (14, get("ref")),
-        (15, get("repository_id")),
-        (16, with_server(get("repository_owner"))),
-        (17, get("repository_owner_id")),
-        (18, with_server(get("workflow_ref"))),
-        (19, get("workflow_sha")),
-        (20, get("event_name")),
-        (21, run_invocation),
-        (22, get("repository_visibility")),
-    ] {
-        if let Some(v) = value {
-            let der = Utf8StringRef::new(&v)
-                .and_then(|s| s.to_der())
-                .map_err(|e| IssueError::Internal(e.to_string()))?;
-            out.push(Extension {
-                extn_id: fulcio_oid(arc),
-                critical: false,
-                extn_value: der::asn1::OctetString::new(der)
-                    .map_err(|e| IssueError::Internal(e.to_string()))?,
-            });
-        }
-    }
-    Ok(out)
+    out.github_workflow_trigger = get("event_name");
+    out.github_workflow_sha = get("sha");
+    out.github_workflow_name = get("workflow");
+    out.github_workflow_repository = get("repository");
+    out.github_workflow_ref = get("ref");
+    out.build_signer_uri = with_server(get("job_workflow_ref"));
+    out.build_signer_digest = get("job_workflow_sha");
+    out.runner_environment = get("runner_environment");
+    out.source_repository_uri = with_server(get("repository"));
+    out.source_repository_digest = get("sha");
+    out.source_repository_ref = get("ref");
+    out.source_repository_identifier = get("repository_id");
+    out.source_repository_owner_uri = with_server(get("repository_owner"));
+    out.source_repository_owner_identifier = get("repository_owner_id");
+    out.build_config_uri = with_server(get("workflow_ref"));
+    out.build_config_digest = get("workflow_sha");
+    out.build_trigger = get("event_name");
+    out.run_invocation_uri = run_invocation;
+    out.source_repository_visibility_at_signing = get("repository_visibility");
+    out
 }
 
 #[cfg(test)]
@@ -538,7 +505,7 @@ mod tests {
                 "https://github.com/octo/app/.github/workflows/release.yml@refs/heads/main".into()
             )
         );
-        let exts = ci_workflow_extensions(&id).unwrap();
+        let exts = fulcio_extensions(&id).render().unwrap();
         let arcs: Vec<String> = exts.iter().map(|e| e.extn_id.to_string()).collect();
         assert!(arcs.contains(&"1.3.6.1.4.1.57264.1.21".to_string()));
         assert!(arcs.contains(&"1.3.6.1.4.1.57264.1.3".to_string()));
@@ -555,7 +522,14 @@ mod tests {
     #[test]
     fn other_kinds_get_no_workflow_extensions() {
         let id = identity(IdentityKind::Uri, serde_json::json!({ "sha": "abc" }));
-        assert!(ci_workflow_extensions(&id).unwrap().is_empty());
+        let exts = fulcio_extensions(&id);
+        assert_eq!(
+            exts,
+            FulcioExtensions {
+                issuer: Some(id.issuer.clone()),
+                ..FulcioExtensions::default()
+            }
+        );
         assert_eq!(
             san_for(&id).unwrap(),
             San::Uri("repo:octo/app:ref:refs/heads/main".into())

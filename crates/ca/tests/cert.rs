@@ -8,16 +8,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair};
 use ca::cert::{
-    CaSigner, CertError, CertificateTemplate, EcdsaP256CaSigner, FULCIO_ISSUER_V1,
-    FULCIO_ISSUER_V2, San, build_final_certificate, build_precertificate, issuer_key_hash,
-    precert_tbs, self_signed_ca, serial_from_random,
+    CaSigner, CertError, CertificateTemplate, EcdsaP256CaSigner, San, build_final_certificate,
+    build_precertificate, issuer_key_hash, precert_tbs, self_signed_ca, serial_from_random,
 };
 use ca::pop::SubjectKey;
 use der::{Decode, Encode};
 use pki::ct::{SignedEntry, TimestampedEntry, sct_signed_data};
+use pki::oids::{FULCIO_ISSUER_V1, FULCIO_ISSUER_V2};
 use pki::{
-    EcdsaP256Signer, RootStore, SignedCertificateTimestamp, SubmissionKind, embedded_scts,
-    precert_tbs_from_certificate, validate_chain, verify_digitally_signed, verify_signature,
+    EcdsaP256Signer, FulcioExtensions, RootStore, SignedCertificateTimestamp, SubmissionKind,
+    embedded_scts, precert_tbs_from_certificate, validate_chain, verify_digitally_signed,
+    verify_signature,
 };
 use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
@@ -100,8 +101,10 @@ fn template(subject_key: SubjectKey, san: San) -> CertificateTemplate {
         not_after: jan_2026() + Duration::from_secs(600),
         subject_key,
         san,
-        oidc_issuer: ISSUER_URL.into(),
-        extra_extensions: vec![],
+        fulcio: FulcioExtensions {
+            issuer: Some(ISSUER_URL.into()),
+            ..FulcioExtensions::default()
+        },
     }
 }
 
@@ -529,27 +532,65 @@ fn bad_templates_and_issuers_are_errors_not_panics() {
 }
 
 #[test]
-fn extra_extensions_sit_before_the_ct_extension_in_both_certificates() {
+fn fulcio_claims_sit_before_the_ct_extension_in_both_certificates() {
     let ca = ca();
     let log = EcdsaP256Signer::generate().unwrap();
     let mut t = template(p256_subject(), San::Email(EMAIL.into()));
     // 1.3.6.1.4.1.57264.1.12 (source repository URI) as a DER UTF8String.
-    t.extra_extensions.push(x509_cert::ext::Extension {
-        extn_id: "1.3.6.1.4.1.57264.1.12".parse().unwrap(),
-        critical: false,
-        extn_value: der::asn1::OctetString::new(
-            der::asn1::Utf8StringRef::new("https://github.com/example/project")
-                .unwrap()
-                .to_der()
-                .unwrap(),
-        )
-        .unwrap(),
-    });
+    t.fulcio.source_repository_uri = Some("https://github.com/example/project".into());
     let (precert, cert, tbs) = issue(&ca, &t, &log);
     assert_eq!(precert_tbs_from_certificate(&cert).unwrap(), tbs);
     for der in [precert, cert] {
         let ids = ext_ids(&der);
         assert_eq!(ids[ids.len() - 2].0, "1.3.6.1.4.1.57264.1.12");
+        let value = der::asn1::Utf8StringRef::new("https://github.com/example/project")
+            .unwrap()
+            .to_der()
+            .unwrap();
+        let cert = Certificate::from_der(&der).unwrap();
+        let exts = cert.tbs_certificate().extensions().unwrap();
+        assert_eq!(exts[exts.len() - 2].extn_value.as_bytes(), value);
+    }
+}
+
+#[test]
+fn fulcio_extensions_parse_back_from_an_issued_certificate() {
+    let ca = ca();
+    let log = EcdsaP256Signer::generate().unwrap();
+    let mut t = template(
+        p256_subject(),
+        San::Uri(
+            "https://github.com/octo/app/.github/workflows/release.yml@refs/heads/main".into(),
+        ),
+    );
+    let server = |path: &str| Some(format!("https://github.com/{path}"));
+    t.fulcio = FulcioExtensions {
+        issuer: Some("https://token.actions.githubusercontent.com".into()),
+        github_workflow_trigger: Some("push".into()),
+        github_workflow_sha: Some("abc".into()),
+        github_workflow_name: Some("release".into()),
+        github_workflow_repository: Some("octo/app".into()),
+        github_workflow_ref: Some("refs/heads/main".into()),
+        build_signer_uri: server("octo/app/.github/workflows/release.yml@refs/heads/main"),
+        build_signer_digest: Some("abc".into()),
+        runner_environment: Some("github-hosted".into()),
+        source_repository_uri: server("octo/app"),
+        source_repository_digest: Some("abc".into()),
+        source_repository_ref: Some("refs/heads/main".into()),
+        source_repository_identifier: Some("42".into()),
+        source_repository_owner_uri: server("octo"),
+        source_repository_owner_identifier: Some("7".into()),
+        build_config_uri: server("octo/app/.github/workflows/release.yml@refs/heads/main"),
+        build_config_digest: Some("abc".into()),
+        build_trigger: Some("push".into()),
+        run_invocation_uri: server("octo/app/actions/runs/1/attempts/1"),
+        source_repository_visibility_at_signing: Some("public".into()),
+    };
+    let (precert, cert, _) = issue(&ca, &t, &log);
+    for der in [precert, cert] {
+        let cert = Certificate::from_der(&der).unwrap();
+        let exts = cert.tbs_certificate().extensions().unwrap();
+        assert_eq!(FulcioExtensions::parse(exts).unwrap(), t.fulcio);
     }
 }
 

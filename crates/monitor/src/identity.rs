@@ -1,21 +1,12 @@
 //! The identities a certificate (or a precertificate's TBSCertificate) speaks for: what
 //! watch rules match against.
 
-use const_oid::ObjectIdentifier;
 use der::Decode;
-use der::asn1::Utf8StringRef;
+use pki::FulcioExtensions;
 use serde::Serialize;
 use x509_cert::TbsCertificate;
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
-
-/// Fulcio's OIDC issuer extension, legacy form: the issuer URL as raw bytes in the
-/// extnValue (1.3.6.1.4.1.57264.1.1).
-pub const FULCIO_ISSUER_V1: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
-/// Fulcio's OIDC issuer extension, current form: a DER UTF8String (1.3.6.1.4.1.57264.1.8).
-pub const FULCIO_ISSUER_V2: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
 
 /// Subject alternative names and the OIDC issuer of one certificate.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -71,18 +62,8 @@ pub fn identity_of(tbs: &TbsCertificate) -> Identity {
         }
     }
     let exts = tbs.extensions().map(|e| e.as_slice()).unwrap_or(&[]);
-    let v2 = exts
-        .iter()
-        .find(|e| e.extn_id == FULCIO_ISSUER_V2)
-        .and_then(|e| Utf8StringRef::from_der(e.extn_value.as_bytes()).ok())
-        .map(|s| s.as_str().to_owned());
-    let v1 = || {
-        exts.iter()
-            .find(|e| e.extn_id == FULCIO_ISSUER_V1)
-            .and_then(|e| std::str::from_utf8(e.extn_value.as_bytes()).ok())
-            .map(str::to_owned)
-    };
-    id.oidc_issuer = v2.or_else(v1);
+    // Best effort for the same reason as the SANs: .8 when it decodes, else .1.
+    id.oidc_issuer = FulcioExtensions::parse_best_effort(exts).issuer;
     id
 }
 

@@ -1,5 +1,6 @@
-//! Log keys from a CT log list in Chrome's v3 JSON shape (the format real log lists are
-//! published in, and what certcentral serves at `/logs/log_list.json`).
+//! Log keys from a CT log list in Chrome's v3 JSON shape ([`pki::loglist`], the format
+//! real log lists are published in, and what certcentral serves at
+//! `/logs/log_list.json`).
 //!
 //! Only the fields needed to verify are read; unknown fields are ignored so lists from
 //! other operators load. Each listed `log_id` is checked to be the SHA-256 of the
@@ -7,9 +8,7 @@
 
 use std::collections::HashMap;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
-use serde::Deserialize;
+use pki::loglist::LogList;
 
 use crate::client::{Client, HttpError};
 
@@ -28,29 +27,6 @@ pub enum LogListError {
     Json(String),
     #[error("log list entry {0:?}: {1}")]
     Entry(String, String),
-}
-
-#[derive(Deserialize)]
-struct ListJson {
-    #[serde(default)]
-    operators: Vec<OperatorJson>,
-}
-
-#[derive(Deserialize)]
-struct OperatorJson {
-    #[serde(default)]
-    logs: Vec<LogJson>,
-}
-
-#[derive(Deserialize)]
-struct LogJson {
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    log_id: String,
-    key: String,
-    #[serde(default)]
-    url: String,
 }
 
 /// A log as the verifier knows it: identity, key and where to ask for proofs.
@@ -77,21 +53,13 @@ impl LogKeys {
         if bytes.len() > MAX_LOG_LIST_BYTES {
             return Err(LogListError::TooLarge);
         }
-        let list: ListJson =
+        let list: LogList =
             serde_json::from_slice(bytes).map_err(|e| LogListError::Json(e.to_string()))?;
         let mut keys = Self::default();
         for log in list.operators.into_iter().flat_map(|o| o.logs) {
-            let bad = |why: &str| LogListError::Entry(log.description.clone(), why.to_owned());
-            let spki_der = B64.decode(&log.key).map_err(|_| bad("key is not base64"))?;
-            let log_id = pki::ct::log_id(&spki_der);
-            if !log.log_id.is_empty() {
-                let listed = B64
-                    .decode(&log.log_id)
-                    .map_err(|_| bad("log_id is not base64"))?;
-                if listed != log_id {
-                    return Err(bad("log_id is not the SHA-256 of key"));
-                }
-            }
+            let (spki_der, log_id) = log
+                .checked_key()
+                .map_err(|e| LogListError::Entry(log.description.clone(), e.to_string()))?;
             keys.insert(LogKey {
                 description: log.description,
                 spki_der,
@@ -161,6 +129,8 @@ fn normalize_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as B64;
 
     fn list(key: &[u8], log_id: &str) -> String {
         serde_json::json!({

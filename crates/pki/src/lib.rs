@@ -9,7 +9,9 @@
 pub mod chain;
 pub mod ct;
 pub mod ct_api;
+pub mod fulcio;
 pub mod keys;
+pub mod loglist;
 pub mod tls;
 pub mod verify;
 
@@ -26,5 +28,6 @@ pub use ct::{
     CtError, DigitallySigned, LogEntryType, SignedCertificateTimestamp, SignedEntry, TileLeaf,
     TimestampedEntry,
 };
+pub use fulcio::{FulcioError, FulcioExtensions};
 pub use keys::{EcdsaP256Signer, KeyError};
 pub use verify::{VerifyError, verify_digitally_signed, verify_signature};

@@ -16,6 +16,7 @@ use ctlog::{Log, LogConfig};
 use oidc::dev::DevIssuer;
 use pki::chain::RootStore;
 use pki::keys::EcdsaP256Signer;
+use pki::loglist::{LogList, LogListEntry, LogListOperator, LogState, StateSince};
 use store::shared::SharedSequencing;
 use store::{
     LogStore, MonitorStore, PgLogStore, PgMonitorStore, PgPool, PgRegistryStore, RegistryStore,
@@ -227,25 +228,32 @@ pub fn open_logs(
 }
 
 /// Chrome's CT log list v3 shape, so clients and monitors can pin the keys.
-fn log_list(logs: &[OpenedLog]) -> serde_json::Value {
-    let entries: Vec<_> = logs
+fn log_list(logs: &[OpenedLog]) -> LogList {
+    let since = || StateSince {
+        timestamp: "2026-01-01T00:00:00Z".into(),
+    };
+    let entries = logs
         .iter()
-        .map(|l| {
-            serde_json::json!({
-                "description": format!("certcentral log {}", l.log.name()),
-                "log_id": BASE64.encode(l.log.log_id()),
-                "key": BASE64.encode(l.log.public_key_der()),
-                "url": l.url,
-                "mmd": MMD_SECONDS,
-                "state": { "usable": { "timestamp": "2026-01-01T00:00:00Z" } },
-            })
+        .map(|l| LogListEntry {
+            description: format!("certcentral log {}", l.log.name()),
+            log_id: BASE64.encode(l.log.log_id()),
+            key: BASE64.encode(l.log.public_key_der()),
+            url: l.url.clone(),
+            mmd: Some(MMD_SECONDS),
+            state: Some(LogState {
+                usable: Some(since()),
+            }),
         })
         .collect();
-    serde_json::json!({
-        "version": "1",
-        "log_list_timestamp": "2026-01-01T00:00:00Z",
-        "operators": [{ "name": "certcentral", "email": [], "logs": entries }],
-    })
+    LogList {
+        version: "1".into(),
+        log_list_timestamp: since().timestamp,
+        operators: vec![LogListOperator {
+            name: "certcentral".into(),
+            email: Vec::new(),
+            logs: entries,
+        }],
+    }
 }
 
 /// Peak resident set size of this process, from `/proc/self/status` (`VmHWM`).
