@@ -260,13 +260,14 @@ impl FulcioExtensions {
                 *(field.get_mut)(&mut out) = Some(value);
             }
         }
-        if let (Some(v1), Some(v2)) = (&issuer_v1, &out.issuer) {
-            if v1 != v2 && policy == Policy::Strict {
-                return Err(FulcioError::IssuerMismatch {
-                    v1: v1.clone(),
-                    v2: v2.clone(),
-                });
-            }
+        if let (Some(v1), Some(v2)) = (&issuer_v1, &out.issuer)
+            && v1 != v2
+            && policy == Policy::Strict
+        {
+            return Err(FulcioError::IssuerMismatch {
+                v1: v1.clone(),
+                v2: v2.clone(),
+            });
         }
         out.issuer = out.issuer.or(issuer_v1);
         Ok(out)
