@@ -19,12 +19,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use cli::error_text::body_excerpt;
 use cli::registry::signing::{CodeSigner, thumbprint};
-use cli::registry::{ChallengeAnswer, PushAnswer};
 use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
@@ -33,12 +30,15 @@ use rcgen::{
     PKCS_ECDSA_P256_SHA256, SerialNumber,
 };
 use reqwest::{Client, StatusCode, Url};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::ct::PhaseReport;
 use super::http::{join_workers, progress_bar, send_timed, spawn_ticker};
 use super::rss;
 use crate::stats::{ErrorKind, Recorder};
+use pki::registry_api::{
+    ApiKeyResponse, CertView, ChallengeResponse, PushRequest, RegisterRequest,
+};
 
 /// Every this many look-ups, the downloaded PEM is decoded and compared with the
 /// pushed DER (the rest check status and length only, to keep the client light).
@@ -304,12 +304,6 @@ fn code_signing_certificate(key: &KeyPair, run_id: &str, i: usize) -> anyhow::Re
         .to_vec())
 }
 
-#[derive(Deserialize)]
-struct AccountAnswer {
-    username: String,
-    api_key: String,
-}
-
 async fn create_accounts(
     client: &Client,
     base: &str,
@@ -325,7 +319,9 @@ async fn create_accounts(
         let response = client
             .post(format!("{base}/api/v1/accounts"))
             .bearer_auth(token)
-            .json(&serde_json::json!({ "username": format!("bench-{run_id}-{i}") }))
+            .json(&RegisterRequest {
+                username: format!("bench-{run_id}-{i}"),
+            })
             .send()
             .await
             .context("creating a bench account")?;
@@ -337,7 +333,7 @@ async fn create_accounts(
                 body_excerpt(&body)
             );
         }
-        let answer: AccountAnswer =
+        let answer: ApiKeyResponse =
             serde_json::from_slice(&body).context("creating a bench account: bad answer")?;
         accounts.push(Account {
             username: answer.username,
@@ -398,7 +394,7 @@ async fn push_one(
     account: &Account,
     der: &[u8],
     rec: &mut Recorder,
-) -> Option<PushAnswer> {
+) -> Option<CertView> {
     let request = p
         .client
         .post(format!("{}/api/v1/challenges", p.base))
@@ -407,9 +403,9 @@ async fn push_one(
         s == StatusCode::CREATED || s == StatusCode::OK
     })
     .await?;
-    let decoded = serde_json::from_slice::<ChallengeAnswer>(&body)
+    let decoded = serde_json::from_slice::<ChallengeResponse>(&body)
         .ok()
-        .and_then(|c| Some((B64.decode(c.nonce.trim()).ok()?, c.challenge_id)));
+        .map(|c| (c.nonce, c.challenge_id));
     let Some((nonce, challenge_id)) = decoded else {
         rec.error_detail(ErrorKind::Decode, || "challenge answer".to_owned());
         return None;
@@ -427,9 +423,9 @@ async fn push_one(
         .client
         .post(format!("{}/api/v1/certs", p.base))
         .bearer_auth(&account.api_key)
-        .json(&serde_json::json!({ "challenge_id": challenge_id, "cms": B64.encode(cms) }));
+        .json(&PushRequest::new(challenge_id, &cms));
     let (_, body) = send_timed(rec, request, |s| s == StatusCode::CREATED).await?;
-    match serde_json::from_slice::<PushAnswer>(&body) {
+    match serde_json::from_slice::<CertView>(&body) {
         Ok(answer) => Some(answer),
         Err(e) => {
             rec.error_detail(ErrorKind::Decode, || format!("push answer: {e}"));

@@ -12,6 +12,7 @@ pub mod ct_api;
 pub mod fulcio;
 pub mod keys;
 pub mod loglist;
+pub mod registry_api;
 pub mod tls;
 pub mod verify;
 

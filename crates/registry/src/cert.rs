@@ -44,11 +44,8 @@ pub struct CertFacts {
     pub not_after_ms: u64,
 }
 
-/// SHA-1 of `der` as upper-case hex. SHA-1 only names the certificate here (the
-/// thumbprint users know from Windows); uniqueness is enforced on the SHA-256.
-pub fn thumbprint(der: &[u8]) -> String {
-    hex::encode_upper(digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, der))
-}
+/// The certificate's name in the registry's URLs (`pki::registry_api`).
+pub use pki::registry_api::thumbprint;
 
 /// Checks that `der` is a code-signing certificate valid at `now_ms` and returns its
 /// facts: EKU codeSigning present (RFC 5280 §4.2.1.12), KeyUsage, if present, with

@@ -22,18 +22,18 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use clock::format_time_ms;
 use merkle::tiles::{TilePath, parse_tile_path};
-use serde::{Deserialize, Serialize};
+use pki::registry_api::{
+    ApiKeyResponse, CertView, ChallengeResponse, ConsistencyProofResponse, InclusionProofResponse,
+    PushRequest, RegisterRequest, SearchResponse, UserCertsResponse, normalize_thumbprint,
+};
+use serde::Deserialize;
 use store::registry::{CertRecord, Page};
 use webapi::{ApiError, body_error, json_response, query_error};
 
 use crate::cert::pem;
-use crate::service::{
-    LoggedChange, MAX_PAGE, Registry, RegistryError, b64_hashes, normalize_thumbprint,
-};
+use crate::service::{LoggedChange, MAX_PAGE, Registry, RegistryError};
 
 /// Largest request body (the protocol's limit): a CMS with a certificate chain fits
 /// many times over.
@@ -116,65 +116,39 @@ fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
 }
 
 /// The public view of a stored certificate.
-#[derive(Serialize)]
-struct CertView {
-    username: String,
-    thumbprint: String,
-    sha256: String,
-    storage_key: String,
-    subject: String,
-    not_before: String,
-    not_after: String,
-    pushed_at: String,
-    log_index: u64,
-    revoked: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    revoke_log_index: Option<u64>,
-    download_url: String,
-}
-
-impl From<&CertRecord> for CertView {
-    fn from(c: &CertRecord) -> Self {
-        Self {
-            username: c.username.clone(),
-            thumbprint: c.thumbprint.clone(),
-            sha256: c.sha256.clone(),
-            storage_key: c.storage_key.clone(),
-            subject: c.subject.clone(),
-            not_before: format_time_ms(c.not_before_ms),
-            not_after: format_time_ms(c.not_after_ms),
-            pushed_at: format_time_ms(c.pushed_ms),
-            log_index: c.log_index,
-            revoked: c.revoked,
-            revoke_log_index: c.revoke_log_index,
-            download_url: format!(
-                "/api/cert/getusercert?username={}&thumbprint={}",
-                c.username, c.thumbprint
-            ),
-        }
+fn cert_view(c: &CertRecord) -> CertView {
+    CertView {
+        checkpoint: None,
+        download_url: format!(
+            "/api/cert/getusercert?username={}&thumbprint={}",
+            c.username, c.thumbprint
+        ),
+        inclusion_proof: None,
+        log_index: c.log_index,
+        not_after: format_time_ms(c.not_after_ms),
+        not_before: format_time_ms(c.not_before_ms),
+        pem: None,
+        pushed_at: format_time_ms(c.pushed_ms),
+        revoke_log_index: c.revoke_log_index,
+        revoked: c.revoked,
+        sha256: c.sha256.clone(),
+        storage_key: c.storage_key.clone(),
+        subject: c.subject.clone(),
+        thumbprint: c.thumbprint.clone(),
+        username: c.username.clone(),
     }
 }
 
 /// A certificate view plus the log leaf this request appended: `log_index` is that
 /// leaf (the push leaf for a push, the revoke leaf for a revocation), and
 /// `inclusion_proof` proves it against `checkpoint`.
-fn logged_view(change: LoggedChange) -> Result<serde_json::Value, ApiError> {
-    let mut view = serde_json::to_value(CertView::from(&change.cert))
-        .map_err(|e| ApiError::from(RegistryError::Internal(e.to_string())))?;
-    if let Some(map) = view.as_object_mut() {
-        map.insert("log_index".into(), change.log_index.into());
-        map.insert(
-            "inclusion_proof".into(),
-            b64_hashes(&change.inclusion_proof).into(),
-        );
-        map.insert("checkpoint".into(), change.checkpoint.into());
+fn logged_view(change: LoggedChange) -> CertView {
+    CertView {
+        log_index: change.log_index,
+        inclusion_proof: Some(change.inclusion_proof),
+        checkpoint: Some(change.checkpoint),
+        ..cert_view(&change.cert)
     }
-    Ok(view)
-}
-
-#[derive(Deserialize)]
-struct RegisterRequest {
-    username: String,
 }
 
 async fn register(
@@ -193,7 +167,10 @@ async fn register(
     let issued = blocking(move || registry.register(&token, &request.username)).await?;
     Ok(json_response(
         StatusCode::CREATED,
-        &serde_json::json!({ "username": issued.username, "api_key": issued.api_key }),
+        &ApiKeyResponse {
+            api_key: issued.api_key,
+            username: issued.username,
+        },
     ))
 }
 
@@ -205,7 +182,10 @@ async fn rotate(
     let issued = blocking(move || registry.rotate_key(&credential)).await?;
     Ok(json_response(
         StatusCode::OK,
-        &serde_json::json!({ "username": issued.username, "api_key": issued.api_key }),
+        &ApiKeyResponse {
+            api_key: issued.api_key,
+            username: issued.username,
+        },
     ))
 }
 
@@ -221,27 +201,12 @@ async fn challenge(
     .await?;
     Ok(json_response(
         StatusCode::CREATED,
-        &serde_json::json!({
-            "challenge_id": issued.challenge_id,
-            "nonce": STANDARD.encode(issued.nonce),
-            "expires_at": format_time_ms(issued.expires_ms),
-        }),
+        &ChallengeResponse {
+            challenge_id: issued.challenge_id,
+            expires_at: format_time_ms(issued.expires_ms),
+            nonce: issued.nonce,
+        },
     ))
-}
-
-#[derive(Deserialize)]
-struct PushRequest {
-    challenge_id: String,
-    cms: String,
-}
-
-/// Decodes base64 in any common alphabet, padded or not.
-fn decode_base64(field: &str, value: &str) -> Result<Vec<u8>, ApiError> {
-    let value = value.trim();
-    [STANDARD, URL_SAFE, STANDARD_NO_PAD, URL_SAFE_NO_PAD]
-        .iter()
-        .find_map(|engine| engine.decode(value).ok())
-        .ok_or_else(|| ApiError::bad_request(format!("{field} is not valid base64")))
 }
 
 async fn push(
@@ -252,13 +217,15 @@ async fn push(
     let body = body.map_err(body_error)?;
     let key = credential(&headers)?;
     let request: PushRequest = parse_json(&body)?;
-    let cms = decode_base64("cms", &request.cms)?;
+    let cms = request
+        .cms_der()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let change = blocking(move || {
         let account = registry.authenticate(&key)?;
         registry.push(&account, &request.challenge_id, &cms)
     })
     .await?;
-    Ok(json_response(StatusCode::CREATED, &logged_view(change)?))
+    Ok(json_response(StatusCode::CREATED, &logged_view(change)))
 }
 
 async fn revoke(
@@ -272,7 +239,7 @@ async fn revoke(
         registry.revoke(&account, &thumbprint)
     })
     .await?;
-    Ok(json_response(StatusCode::OK, &logged_view(change)?))
+    Ok(json_response(StatusCode::OK, &logged_view(change)))
 }
 
 #[derive(Deserialize)]
@@ -346,10 +313,12 @@ async fn user_certs(
     let page = q.page()?;
     let name = username.clone();
     let certs = blocking(move || registry.user_certs(&name, page)).await?;
-    let views: Vec<CertView> = certs.iter().map(CertView::from).collect();
     Ok(json_response(
         StatusCode::OK,
-        &serde_json::json!({ "username": username, "certs": views }),
+        &UserCertsResponse {
+            certs: certs.iter().map(cert_view).collect(),
+            username,
+        },
     ))
 }
 
@@ -362,16 +331,16 @@ async fn search(
     let text =
         q.q.clone()
             .ok_or_else(|| ApiError::bad_request("missing query parameter q"))?;
-    let certs = blocking(move || registry.search(&text, page)).await?;
-    let views: Vec<CertView> = certs.iter().map(CertView::from).collect();
+    let query = text.clone();
+    let certs = blocking(move || registry.search(&query, page)).await?;
     Ok(json_response(
         StatusCode::OK,
-        &serde_json::json!({
-            "q": q.q,
-            "page": q.page.unwrap_or(1),
-            "per_page": page.limit,
-            "results": views,
-        }),
+        &SearchResponse {
+            page: q.page.unwrap_or(1),
+            per_page: page.limit,
+            q: text,
+            results: certs.iter().map(cert_view).collect(),
+        },
     ))
 }
 
@@ -380,11 +349,10 @@ async fn by_storage_key(
     Path(key): Path<String>,
 ) -> Result<Response, ApiError> {
     let cert = blocking(move || registry.by_storage_key(&key)).await?;
-    let mut view = serde_json::to_value(CertView::from(&cert))
-        .map_err(|e| ApiError::from(RegistryError::Internal(e.to_string())))?;
-    if let Some(map) = view.as_object_mut() {
-        map.insert("pem".into(), pem(&cert.der).into());
-    }
+    let view = CertView {
+        pem: Some(pem(&cert.der)),
+        ..cert_view(&cert)
+    };
     Ok(json_response(StatusCode::OK, &view))
 }
 
@@ -419,12 +387,12 @@ async fn proof(
     let (root, proof) = blocking(move || registry.inclusion(q.index, q.size)).await?;
     Ok(json_response(
         StatusCode::OK,
-        &serde_json::json!({
-            "index": q.index,
-            "size": q.size,
-            "root": STANDARD.encode(root),
-            "inclusion_proof": b64_hashes(&proof),
-        }),
+        &InclusionProofResponse {
+            inclusion_proof: proof,
+            index: q.index,
+            root,
+            size: q.size,
+        },
     ))
 }
 
@@ -442,7 +410,11 @@ async fn consistency(
     let proof = blocking(move || registry.consistency(q.old, q.size)).await?;
     Ok(json_response(
         StatusCode::OK,
-        &serde_json::json!({ "old": q.old, "size": q.size, "proof": b64_hashes(&proof) }),
+        &ConsistencyProofResponse {
+            old: q.old,
+            proof,
+            size: q.size,
+        },
     ))
 }
 

@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_lc_rs::digest;
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clock::Clock;
 use merkle::Hash;
+use pki::registry_api::normalize_thumbprint;
 use store::registry::{
     Account, CertRecord, Challenge, CommitOutcome, CreateAccount, LogAppend, NewAccount, Page,
     Push, RegistryStore, Revoke, StoredCheckpoint,
@@ -624,23 +625,4 @@ impl Registry {
     pub fn entry_bundle(&self, index: u64, width: u16) -> Result<Vec<u8>, RegistryError> {
         log::entry_bundle(self.store.as_ref(), index, width)?.ok_or(RegistryError::NoSuchTile)
     }
-}
-
-/// Upper-case hex of 40 digits; colons and spaces (as copied from certificate
-/// viewers) are dropped. `None` if it cannot be a SHA-1 thumbprint.
-pub fn normalize_thumbprint(input: &str) -> Option<String> {
-    if input.len() > 128 {
-        return None;
-    }
-    let cleaned: String = input
-        .chars()
-        .filter(|c| *c != ':' && *c != ' ')
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    (cleaned.len() == 40 && cleaned.bytes().all(|b| b.is_ascii_hexdigit())).then_some(cleaned)
-}
-
-/// Standard base64 of a hash list (proof JSON).
-pub fn b64_hashes(hashes: &[Hash]) -> Vec<String> {
-    hashes.iter().map(|h| STANDARD.encode(h)).collect()
 }

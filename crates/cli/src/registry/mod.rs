@@ -21,10 +21,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use clap::{Args, Subcommand};
-use merkle::Hash;
+use pki::registry_api::{
+    self, ApiKeyResponse, CertView, ChallengeResponse, ConsistencyProofResponse,
+    InclusionProofResponse, PushRequest, RegisterRequest, SearchResponse,
+};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -282,21 +283,8 @@ fn encode_query(value: &str) -> String {
 /// The 40 upper-case hex digits of a thumbprint as the user typed it (colons and
 /// spaces as certificate viewers show them are dropped).
 fn normalize_thumbprint(input: &str) -> anyhow::Result<String> {
-    let cleaned: String = input
-        .chars()
-        .filter(|c| *c != ':' && *c != ' ')
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    if cleaned.len() != 40 || !cleaned.bytes().all(|b| b.is_ascii_hexdigit()) {
-        bail!("thumbprint {input:?} is not the 40 hex digits of a SHA-1");
-    }
-    Ok(cleaned)
-}
-
-#[derive(Deserialize)]
-struct ApiKeyAnswer {
-    username: String,
-    api_key: String,
+    registry_api::normalize_thumbprint(input)
+        .with_context(|| format!("thumbprint {input:?} is not the 40 hex digits of a SHA-1"))
 }
 
 pub fn register(args: &RegisterArgs) -> anyhow::Result<ExitCode> {
@@ -310,11 +298,13 @@ pub fn register(args: &RegisterArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None) => bail!("pass --token FILE or --dev-email EMAIL"),
     };
-    let answer: ApiKeyAnswer = http.send_json(
+    let answer: ApiKeyResponse = http.send_json(
         http.client
             .post(format!("{}/api/v1/accounts", http.base))
             .bearer_auth(token)
-            .json(&serde_json::json!({ "username": args.username })),
+            .json(&RegisterRequest {
+                username: args.username.clone(),
+            }),
         "registering",
     )?;
     let config = ConfigDir::from_env()?;
@@ -344,23 +334,6 @@ pub fn login(args: &LoginArgs) -> anyhow::Result<ExitCode> {
     })?;
     eprintln!("API key saved to {} (mode 0600)", path.display());
     Ok(ExitCode::SUCCESS)
-}
-
-/// `POST /api/v1/challenges` (also read by `certcentral-bench registry`).
-#[derive(Deserialize)]
-pub struct ChallengeAnswer {
-    pub challenge_id: String,
-    pub nonce: String,
-}
-
-/// `POST /api/v1/certs`, the fields the client shows.
-#[derive(Deserialize)]
-pub struct PushAnswer {
-    pub username: String,
-    pub thumbprint: String,
-    pub storage_key: String,
-    pub subject: String,
-    pub log_index: u64,
 }
 
 /// The candidates `ccc push` offers, and where they were looked for (for messages).
@@ -417,24 +390,18 @@ pub fn push(args: &PushArgs) -> anyhow::Result<ExitCode> {
         signer.algorithm()
     );
     let http = Http::new(&url)?;
-    let challenge: ChallengeAnswer = http.send_json(
+    let challenge: ChallengeResponse = http.send_json(
         http.client
             .post(format!("{}/api/v1/challenges", http.base))
             .bearer_auth(&api_key),
         "asking for a challenge",
     )?;
-    let nonce = B64
-        .decode(challenge.nonce.trim())
-        .context("the challenge nonce is not base64")?;
-    let cms = signer.sign_cms(&nonce)?;
-    let answer: PushAnswer = http.send_json(
+    let cms = signer.sign_cms(&challenge.nonce)?;
+    let answer: CertView = http.send_json(
         http.client
             .post(format!("{}/api/v1/certs", http.base))
             .bearer_auth(&api_key)
-            .json(&serde_json::json!({
-                "challenge_id": challenge.challenge_id,
-                "cms": B64.encode(&cms),
-            })),
+            .json(&PushRequest::new(challenge.challenge_id, &cms)),
         "pushing",
     )?;
     println!("username     {}", answer.username);
@@ -445,20 +412,13 @@ pub fn push(args: &PushArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[derive(Deserialize)]
-struct RevokeAnswer {
-    thumbprint: String,
-    revoked: bool,
-    revoke_log_index: Option<u64>,
-}
-
 pub fn revoke(args: &RevokeArgs) -> anyhow::Result<ExitCode> {
     let thumbprint = normalize_thumbprint(&args.thumbprint)?;
     let config = ConfigDir::from_env()?;
     let url = config.registry_url(args.url.as_deref())?;
     let api_key = config.api_key(&url)?;
     let http = Http::new(&url)?;
-    let answer: RevokeAnswer = http.send_json(
+    let answer: CertView = http.send_json(
         http.client
             .delete(format!("{}/api/v1/certs/{thumbprint}", http.base))
             .bearer_auth(&api_key),
@@ -479,7 +439,7 @@ pub fn rotate_api_key(args: &RotateApiKeyArgs) -> anyhow::Result<ExitCode> {
     let url = config.registry_url(args.url.as_deref())?;
     let api_key = config.api_key(&url)?;
     let http = Http::new(&url)?;
-    let answer: ApiKeyAnswer = http.send_json(
+    let answer: ApiKeyResponse = http.send_json(
         http.client
             .post(format!("{}/api/v1/api-keys/rotate", http.base))
             .bearer_auth(&api_key),
@@ -500,22 +460,6 @@ pub fn rotate_api_key(args: &RotateApiKeyArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One certificate as the read API shows it (the fields the client uses).
-#[derive(Debug, Deserialize)]
-struct CertView {
-    username: String,
-    thumbprint: String,
-    subject: String,
-    not_after: String,
-    log_index: u64,
-    revoked: bool,
-}
-
-#[derive(Deserialize)]
-struct SearchAnswer {
-    results: Vec<CertView>,
-}
-
 pub fn search(args: &SearchArgs) -> anyhow::Result<ExitCode> {
     let config = ConfigDir::from_env()?;
     let http = Http::new(&config.registry_url(args.url.as_deref())?)?;
@@ -524,7 +468,7 @@ pub fn search(args: &SearchArgs) -> anyhow::Result<ExitCode> {
         println!("{}", http.get_text(&path, "searching")?);
         return Ok(ExitCode::SUCCESS);
     }
-    let answer: SearchAnswer = http.get_json(&path, "searching")?;
+    let answer: SearchResponse = http.get_json(&path, "searching")?;
     if answer.results.is_empty() {
         eprintln!("no certificate matches {:?}", args.query);
     }
@@ -578,27 +522,6 @@ pub fn get(args: &GetArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[derive(Deserialize)]
-struct ProofAnswer {
-    inclusion_proof: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct ConsistencyAnswer {
-    proof: Vec<String>,
-}
-
-fn decode_hashes(list: &[String], what: &str) -> anyhow::Result<Vec<Hash>> {
-    list.iter()
-        .map(|h| {
-            B64.decode(h)
-                .ok()
-                .and_then(|b| Hash::try_from(b.as_slice()).ok())
-                .with_context(|| format!("{what}: {h:?} is not a base64 SHA-256 hash"))
-        })
-        .collect()
-}
-
 pub fn trust(args: &TrustArgs) -> anyhow::Result<ExitCode> {
     let thumbprint = normalize_thumbprint(&args.thumbprint)?;
     let config = ConfigDir::from_env()?;
@@ -607,7 +530,7 @@ pub fn trust(args: &TrustArgs) -> anyhow::Result<ExitCode> {
     let (pem, der) = download(&http, &args.username, &thumbprint)?;
 
     // Where the push leaf is: the search view names its index.
-    let answer: SearchAnswer = http.get_json(
+    let answer: SearchResponse = http.get_json(
         &format!("/api/v1/search?q={thumbprint}"),
         "looking up the certificate",
     )?;
@@ -665,14 +588,14 @@ pub fn trust(args: &TrustArgs) -> anyhow::Result<ExitCode> {
         let proof = if old.size == 0 || old.size >= checkpoint.size {
             Vec::new()
         } else {
-            let answer: ConsistencyAnswer = http.get_json(
+            let answer: ConsistencyProofResponse = http.get_json(
                 &format!(
                     "/registry/log/consistency?old={}&size={}",
                     old.size, checkpoint.size
                 ),
                 "fetching the consistency proof",
             )?;
-            decode_hashes(&answer.proof, "consistency proof")?
+            answer.proof
         };
         if old.size > 0 {
             log::verify_extends(&old, &checkpoint, &proof)?;
@@ -698,11 +621,11 @@ pub fn trust(args: &TrustArgs) -> anyhow::Result<ExitCode> {
     )?;
     let offset = usize::try_from(index % merkle::tiles::TILE_WIDTH).context("tile offset")?;
     let entry = log::bundle_entry(&bundle, offset)?;
-    let proof: ProofAnswer = http.get_json(
+    let proof: InclusionProofResponse = http.get_json(
         &format!("/registry/log/proof?index={index}&size={}", checkpoint.size),
         "fetching the inclusion proof",
     )?;
-    let proof = decode_hashes(&proof.inclusion_proof, "inclusion proof")?;
+    let proof = proof.inclusion_proof;
     let leaf =
         log::verify_push_inclusion(&entry, index, &args.username, &der, &proof, &checkpoint)?;
 

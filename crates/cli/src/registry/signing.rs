@@ -117,13 +117,7 @@ pub struct CodeSigner {
 }
 
 /// Upper-case hex SHA-1 of the DER: the registry's thumbprint, as Windows shows it.
-pub fn thumbprint(der: &[u8]) -> String {
-    digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, der)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect()
-}
+pub use pki::registry_api::thumbprint;
 
 /// The DER of the first `CERTIFICATE` block of a PEM file (or the file itself if DER).
 pub fn read_certificate(path: &Path) -> anyhow::Result<Vec<u8>> {
