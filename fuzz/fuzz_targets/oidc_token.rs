@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
         client_id: "sigstore".into(),
         kind: IdentityKind::Email,
     }];
-    let clock = || 1_800_000_000u64;
+    let clock = clock::ManualClock::new(1_800_000_000_000);
     if let Ok(verifier) = Verifier::new(issuers, Arc::new(NoNetwork), Arc::new(clock)) {
         let _ = verifier.verify(token);
     }
