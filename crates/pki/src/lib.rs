@@ -31,4 +31,7 @@ pub use ct::{
 };
 pub use fulcio::{FulcioError, FulcioExtensions};
 pub use keys::{EcdsaP256Signer, KeyError};
-pub use verify::{VerifyError, verify_digitally_signed, verify_signature};
+pub use verify::{
+    HashAlgorithm, VerifyError, verify_by_key, verify_digitally_signed, verify_prehashed,
+    verify_signature,
+};
