@@ -1,6 +1,6 @@
 //! certcentral PKI engine: RFC 6962 TLS structures, X.509 submission-chain
-//! validation, precertificate TBS reconstruction, signature verification and
-//! the log signing key.
+//! validation, precertificate TBS reconstruction, signature verification,
+//! the log signing key, and Rekor's entries, canonical JSON and SET (`rekor`).
 //!
 //! The crate is pure: it performs no I/O, reads no clock and draws no
 //! randomness (except [`keys::EcdsaP256Signer::generate`], which is
@@ -13,6 +13,7 @@ pub mod fulcio;
 pub mod keys;
 pub mod loglist;
 pub mod registry_api;
+pub mod rekor;
 pub mod tls;
 pub mod verify;
 
@@ -31,4 +32,7 @@ pub use ct::{
 };
 pub use fulcio::{FulcioError, FulcioExtensions};
 pub use keys::{EcdsaP256Signer, KeyError};
-pub use verify::{VerifyError, verify_digitally_signed, verify_signature};
+pub use verify::{
+    HashAlgorithm, VerifyError, verify_by_key, verify_digitally_signed, verify_prehashed,
+    verify_signature,
+};

@@ -43,14 +43,19 @@ pub enum VerifyError {
     BadSignature,
 }
 
+/// A SHA-2 hash function, as a signature algorithm names it or as the digest a caller
+/// hands to [`verify_prehashed`] was made with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Hash {
+pub enum HashAlgorithm {
+    /// SHA-256 (32-byte digests).
     Sha256,
+    /// SHA-384 (48-byte digests).
     Sha384,
+    /// SHA-512 (64-byte digests).
     Sha512,
 }
 
-impl Hash {
+impl HashAlgorithm {
     fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
         match *oid {
             rfc5912::ID_SHA_256 => Some(Self::Sha256),
@@ -60,20 +65,29 @@ impl Hash {
         }
     }
 
-    fn len(self) -> u32 {
+    /// The digest length in bytes.
+    pub fn digest_len(self) -> u32 {
         match self {
             Self::Sha256 => 32,
             Self::Sha384 => 48,
             Self::Sha512 => 64,
         }
     }
+
+    fn digest_algorithm(self) -> &'static aws_lc_rs::digest::Algorithm {
+        match self {
+            Self::Sha256 => &aws_lc_rs::digest::SHA256,
+            Self::Sha384 => &aws_lc_rs::digest::SHA384,
+            Self::Sha512 => &aws_lc_rs::digest::SHA512,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SigAlg {
-    Ecdsa(Hash),
-    RsaPkcs1(Hash),
-    RsaPss(Hash),
+    Ecdsa(HashAlgorithm),
+    RsaPkcs1(HashAlgorithm),
+    RsaPss(HashAlgorithm),
     Ed25519,
 }
 
@@ -187,7 +201,7 @@ fn require_absent(alg: &AlgorithmIdentifierOwned) -> Result<(), VerifyError> {
     }
 }
 
-fn parse_pss(alg: &AlgorithmIdentifierOwned) -> Result<Hash, VerifyError> {
+fn parse_pss(alg: &AlgorithmIdentifierOwned) -> Result<HashAlgorithm, VerifyError> {
     let bad = |m: &str| VerifyError::BadParameters(format!("RSASSA-PSS: {m}"));
     let params: PssParams = alg
         .parameters
@@ -197,7 +211,7 @@ fn parse_pss(alg: &AlgorithmIdentifierOwned) -> Result<Hash, VerifyError> {
         .map_err(|e: der::Error| bad(&e.to_string()))?;
     // The SHA-1 defaults are not supported: hashAlgorithm must be explicit.
     let hash_alg = params.hash.ok_or_else(|| bad("SHA-1 is not supported"))?;
-    let hash = Hash::from_oid(&hash_alg.oid).ok_or_else(|| bad("unsupported hash"))?;
+    let hash = HashAlgorithm::from_oid(&hash_alg.oid).ok_or_else(|| bad("unsupported hash"))?;
     let mgf = params
         .mask_gen
         .ok_or_else(|| bad("MGF1-SHA1 is not supported"))?;
@@ -210,10 +224,10 @@ fn parse_pss(alg: &AlgorithmIdentifierOwned) -> Result<Hash, VerifyError> {
         .ok_or_else(|| bad("MGF1 without hash"))?
         .decode_as()
         .map_err(|e: der::Error| bad(&e.to_string()))?;
-    if Hash::from_oid(&mgf_hash.oid) != Some(hash) {
+    if HashAlgorithm::from_oid(&mgf_hash.oid) != Some(hash) {
         return Err(bad("MGF1 hash must equal the message hash"));
     }
-    if params.salt_length != Some(hash.len()) {
+    if params.salt_length != Some(hash.digest_len()) {
         return Err(bad("salt length must equal the hash length"));
     }
     if params.trailer_field.unwrap_or(1) != 1 {
@@ -227,9 +241,9 @@ fn parse_sig_alg(alg: &AlgorithmIdentifierOwned) -> Result<SigAlg, VerifyError> 
         rfc5912::ECDSA_WITH_SHA_256 | rfc5912::ECDSA_WITH_SHA_384 | rfc5912::ECDSA_WITH_SHA_512 => {
             require_absent(alg)?;
             SigAlg::Ecdsa(match alg.oid {
-                rfc5912::ECDSA_WITH_SHA_256 => Hash::Sha256,
-                rfc5912::ECDSA_WITH_SHA_384 => Hash::Sha384,
-                _ => Hash::Sha512,
+                rfc5912::ECDSA_WITH_SHA_256 => HashAlgorithm::Sha256,
+                rfc5912::ECDSA_WITH_SHA_384 => HashAlgorithm::Sha384,
+                _ => HashAlgorithm::Sha512,
             })
         }
         rfc5912::SHA_256_WITH_RSA_ENCRYPTION
@@ -237,9 +251,9 @@ fn parse_sig_alg(alg: &AlgorithmIdentifierOwned) -> Result<SigAlg, VerifyError> 
         | rfc5912::SHA_512_WITH_RSA_ENCRYPTION => {
             require_null_or_absent(alg)?;
             SigAlg::RsaPkcs1(match alg.oid {
-                rfc5912::SHA_256_WITH_RSA_ENCRYPTION => Hash::Sha256,
-                rfc5912::SHA_384_WITH_RSA_ENCRYPTION => Hash::Sha384,
-                _ => Hash::Sha512,
+                rfc5912::SHA_256_WITH_RSA_ENCRYPTION => HashAlgorithm::Sha256,
+                rfc5912::SHA_384_WITH_RSA_ENCRYPTION => HashAlgorithm::Sha384,
+                _ => HashAlgorithm::Sha512,
             })
         }
         rfc5912::ID_RSASSA_PSS => SigAlg::RsaPss(parse_pss(alg)?),
@@ -251,14 +265,13 @@ fn parse_sig_alg(alg: &AlgorithmIdentifierOwned) -> Result<SigAlg, VerifyError> 
     })
 }
 
-fn verify_parsed(
-    key: &Key<'_>,
+/// The aws-lc-rs algorithm for `alg` with `key`, and the key bytes it takes.
+fn select<'k>(
+    key: &Key<'k>,
     alg: SigAlg,
-    message: &[u8],
-    sig: &[u8],
-) -> Result<(), VerifyError> {
-    use Hash::*;
-    let (algorithm, key_bytes): (&'static dyn VerificationAlgorithm, &[u8]) = match (key, alg) {
+) -> Result<(&'static dyn VerificationAlgorithm, &'k [u8]), VerifyError> {
+    use HashAlgorithm::*;
+    Ok(match (key, alg) {
         (Key::P256(k), SigAlg::Ecdsa(Sha256)) => (&signature::ECDSA_P256_SHA256_ASN1, k),
         (Key::P256(k), SigAlg::Ecdsa(Sha384)) => (&signature::ECDSA_P256_SHA384_ASN1, k),
         (Key::P256(k), SigAlg::Ecdsa(Sha512)) => (&signature::ECDSA_P256_SHA512_ASN1, k),
@@ -278,9 +291,86 @@ fn verify_parsed(
                 key: key.name(),
             });
         }
-    };
+    })
+}
+
+fn verify_parsed(
+    key: &Key<'_>,
+    alg: SigAlg,
+    message: &[u8],
+    sig: &[u8],
+) -> Result<(), VerifyError> {
+    let (algorithm, key_bytes) = select(key, alg)?;
     UnparsedPublicKey::new(algorithm, key_bytes)
         .verify(message, sig)
+        .map_err(|_| VerifyError::BadSignature)
+}
+
+/// How a bare public key signs when no signature algorithm is named beside it (a
+/// sigstore verifier loaded from a key alone): ECDSA and RSA PKCS#1 v1.5 with `hash`,
+/// Ed25519 as itself. An RSASSA-PSS key (id-RSASSA-PSS SubjectPublicKeyInfo) signs
+/// with PSS, MGF1 with `hash` and a salt as long as the hash.
+fn key_default(key: &Key<'_>, spki_is_pss: bool, hash: HashAlgorithm) -> SigAlg {
+    match key {
+        Key::P256(_) | Key::P384(_) => SigAlg::Ecdsa(hash),
+        Key::Rsa(_) if spki_is_pss => SigAlg::RsaPss(hash),
+        Key::Rsa(_) => SigAlg::RsaPkcs1(hash),
+        Key::Ed25519(_) => SigAlg::Ed25519,
+    }
+}
+
+fn spki_is_pss(spki_der: &[u8]) -> bool {
+    SubjectPublicKeyInfoRef::from_der(spki_der)
+        .is_ok_and(|spki| spki.algorithm.oid == rfc5912::ID_RSASSA_PSS)
+}
+
+/// Verifies `signature` over `message` by the key in `spki_der`, the algorithm following
+/// from the key: ECDSA (P-256, P-384) or RSA (PKCS#1 v1.5, or PSS for an RSASSA-PSS key)
+/// with `hash`, Ed25519 over the message itself (`hash` unused).
+///
+/// This is how sigstore verifies with a key that comes without an algorithm identifier:
+/// a DSSE signature, a Signed Entry Timestamp.
+pub fn verify_by_key(
+    spki_der: &[u8],
+    hash: HashAlgorithm,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    let key = parse_key(spki_der)?;
+    let alg = key_default(&key, spki_is_pss(spki_der), hash);
+    verify_parsed(&key, alg, message, signature)
+}
+
+/// Verifies `signature` over a message known only by its `digest` (made with `hash`),
+/// by the key in `spki_der`: ECDSA (P-256, P-384) and RSA (PKCS#1 v1.5, or PSS for an
+/// RSASSA-PSS key) sign the digest itself, so no message is needed.
+///
+/// Ed25519 is refused with [`VerifyError::UnsupportedAlgorithm`]: plain Ed25519 signs
+/// the whole message, and its pre-hashed variant (Ed25519ph) is not offered by
+/// aws-lc-rs. A digest whose length is not `hash`'s is [`VerifyError::BadParameters`].
+pub fn verify_prehashed(
+    spki_der: &[u8],
+    hash: HashAlgorithm,
+    digest: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    let key = parse_key(spki_der)?;
+    if let Key::Ed25519(_) = key {
+        return Err(VerifyError::UnsupportedAlgorithm(
+            "Ed25519 over a digest (Ed25519ph)".into(),
+        ));
+    }
+    let digest = aws_lc_rs::digest::Digest::import_less_safe(digest, hash.digest_algorithm())
+        .map_err(|_| {
+            VerifyError::BadParameters(format!(
+                "a {hash:?} digest is {} bytes, not {}",
+                hash.digest_len(),
+                digest.len()
+            ))
+        })?;
+    let (algorithm, key_bytes) = select(&key, key_default(&key, spki_is_pss(spki_der), hash))?;
+    UnparsedPublicKey::new(algorithm, key_bytes)
+        .verify_digest(&digest, signature)
         .map_err(|_| VerifyError::BadSignature)
 }
 
@@ -316,8 +406,8 @@ pub fn verify_digitally_signed(
         )));
     }
     let alg = match ds.signature_algorithm {
-        DigitallySigned::SIG_ECDSA => SigAlg::Ecdsa(Hash::Sha256),
-        DigitallySigned::SIG_RSA => SigAlg::RsaPkcs1(Hash::Sha256),
+        DigitallySigned::SIG_ECDSA => SigAlg::Ecdsa(HashAlgorithm::Sha256),
+        DigitallySigned::SIG_RSA => SigAlg::RsaPkcs1(HashAlgorithm::Sha256),
         other => {
             return Err(VerifyError::UnsupportedAlgorithm(format!(
                 "TLS SignatureAlgorithm {other}"

@@ -185,3 +185,31 @@ fn digitally_signed_requires_sha256() {
         Err(VerifyError::UnsupportedAlgorithm(_))
     ));
 }
+
+#[test]
+fn prehashed_ecdsa_verifies_the_digest_of_the_signed_message() {
+    use sha2::{Digest, Sha256};
+    let s = EcdsaP256Signer::generate().unwrap();
+    let sig = s.sign(b"msg").unwrap();
+    let digest = Sha256::digest(b"msg");
+    verify_prehashed(&s.spki_der(), HashAlgorithm::Sha256, &digest, &sig).unwrap();
+    assert_eq!(
+        verify_prehashed(
+            &s.spki_der(),
+            HashAlgorithm::Sha256,
+            &Sha256::digest(b"msG"),
+            &sig
+        ),
+        Err(VerifyError::BadSignature)
+    );
+    // A 32-byte digest named SHA-384 is refused before any verification.
+    assert!(matches!(
+        verify_prehashed(&s.spki_der(), HashAlgorithm::Sha384, &digest, &sig),
+        Err(VerifyError::BadParameters(_))
+    ));
+    verify_by_key(&s.spki_der(), HashAlgorithm::Sha256, b"msg", &sig).unwrap();
+    assert_eq!(
+        verify_by_key(&s.spki_der(), HashAlgorithm::Sha384, b"msg", &sig),
+        Err(VerifyError::BadSignature)
+    );
+}
