@@ -14,6 +14,7 @@ pub mod keys;
 pub mod loglist;
 pub mod registry_api;
 pub mod tls;
+pub mod tsp;
 pub mod verify;
 
 mod der_util;
