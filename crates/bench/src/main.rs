@@ -4,7 +4,9 @@
 //! - `certcentral-bench ct`: an RFC 6962 CT log (see [`ct`]);
 //! - `certcentral-bench issue`: the CA, reporting the achieved rate as a fraction of the
 //!   crypto ceiling measured in the same run (see [`issue`]);
-//! - `certcentral-bench registry`: the developer-certificate registry (see [`registry`]).
+//! - `certcentral-bench registry`: the developer-certificate registry (see [`registry`]);
+//! - `certcentral-bench tsa`: the RFC 3161 time-stamp authority, against the same run's
+//!   P-256 signing ceiling (see [`tsa`]).
 
 mod certs;
 mod crypto_ceiling;
@@ -15,6 +17,7 @@ mod issue;
 mod registry;
 mod rss;
 mod stats;
+mod tsa;
 
 use std::process::ExitCode;
 
@@ -39,6 +42,9 @@ enum BenchCommand {
     /// Load the registry of a `--dev` server: push N certificates (challenge + CMS),
     /// then `getusercert` look-ups against a same-run baseline.
     Registry(registry::RegistryBenchArgs),
+    /// Load the time-stamp authority: DER RFC 3161 requests, compared with the P-256
+    /// signing rate measured on this machine in the same run.
+    Tsa(tsa::TsaBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +53,7 @@ fn main() -> ExitCode {
         BenchCommand::Ct(args) => ct::run(args),
         BenchCommand::Issue(args) => issue::run(args),
         BenchCommand::Registry(args) => registry::run(args),
+        BenchCommand::Tsa(args) => tsa::run(args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("certcentral-bench: {e:#}");
@@ -141,6 +148,29 @@ mod tests {
         assert!(a.csr && a.json);
         assert_eq!(a.server_pid, Some(7));
         assert_eq!(a.ceiling_ms, 100);
+    }
+
+    #[test]
+    fn bench_tsa_parses_its_flags() {
+        let cli = Cli::try_parse_from([
+            "certcentral-bench",
+            "tsa",
+            "--url",
+            "http://127.0.0.1:8080",
+            "--n",
+            "50000",
+            "-c",
+            "128",
+        ])
+        .unwrap();
+        let BenchCommand::Tsa(a) = cli.command else {
+            panic!("parsed as another command");
+        };
+        assert_eq!((a.n, a.concurrency, a.requests), (50_000, 128, 256));
+        assert!(
+            Cli::try_parse_from(["certcentral-bench", "tsa", "--url", "http://h", "--n", "0"])
+                .is_err()
+        );
     }
 
     #[test]

@@ -574,7 +574,8 @@ pub fn self_signed_ca(
     not_after: SystemTime,
     signer: &dyn CaSigner,
 ) -> Result<Vec<u8>, CertError> {
-    ca_certificate(
+    named_certificate(
+        Role::Ca,
         common_name,
         serial,
         (not_before, not_after),
@@ -596,7 +597,8 @@ pub fn intermediate_ca(
     issuer_cert_der: &[u8],
     issuer: &dyn CaSigner,
 ) -> Result<Vec<u8>, CertError> {
-    ca_certificate(
+    named_certificate(
+        Role::Ca,
         common_name,
         serial,
         (not_before, not_after),
@@ -606,8 +608,45 @@ pub fn intermediate_ca(
     )
 }
 
-/// A CA certificate: self-signed when `issuer_cert_der` is `None`.
-fn ca_certificate(
+/// Makes an RFC 3161 time-stamping certificate for the key `subject_spki_der`, issued
+/// by the CA whose certificate is `issuer_cert_der` and whose key is `issuer`.
+///
+/// RFC 3161 §2.3: "The corresponding certificate MUST contain only one instance of the
+/// extended key usage field extension ... with KeyPurposeID having value:
+/// id-kp-timeStamping. The extension MUST be critical." keyUsage is digitalSignature
+/// only; no basicConstraints, so the certificate is an end entity (RFC 5280 §4.2.1.9).
+pub fn timestamping_certificate(
+    common_name: &str,
+    serial: [u8; 20],
+    not_before: SystemTime,
+    not_after: SystemTime,
+    subject_spki_der: &[u8],
+    issuer_cert_der: &[u8],
+    issuer: &dyn CaSigner,
+) -> Result<Vec<u8>, CertError> {
+    named_certificate(
+        Role::TimeStamping,
+        common_name,
+        serial,
+        (not_before, not_after),
+        subject_spki_der,
+        Some(issuer_cert_der),
+        issuer,
+    )
+}
+
+/// What a certificate with a subject name is for: it decides the leading extensions.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A root or intermediate CA.
+    Ca,
+    /// An RFC 3161 time-stamping authority (an end entity).
+    TimeStamping,
+}
+
+/// A certificate with a CN subject: self-signed when `issuer_cert_der` is `None`.
+fn named_certificate(
+    role: Role,
     common_name: &str,
     serial: [u8; 20],
     (not_before, not_after): (SystemTime, SystemTime),
@@ -628,26 +667,40 @@ fn ca_certificate(
         ));
     }
     let issuer = issuer_cert_der.map(issuer_info).transpose()?;
-    let mut extensions = vec![
-        extension(
-            BasicConstraints::OID,
-            true,
-            &BasicConstraints {
-                ca: true,
-                path_len_constraint: Some(if issuer.is_some() { 0 } else { 1 }),
-            },
-        )?,
-        extension(
-            KeyUsage::OID,
-            true,
-            &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign),
-        )?,
-        extension(
-            SubjectKeyIdentifier::OID,
-            false,
-            &SubjectKeyIdentifier(OctetString::new(key_id).map_err(encode_err)?),
-        )?,
-    ];
+    let mut extensions = match role {
+        Role::Ca => vec![
+            extension(
+                BasicConstraints::OID,
+                true,
+                &BasicConstraints {
+                    ca: true,
+                    path_len_constraint: Some(if issuer.is_some() { 0 } else { 1 }),
+                },
+            )?,
+            extension(
+                KeyUsage::OID,
+                true,
+                &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign),
+            )?,
+        ],
+        Role::TimeStamping => vec![
+            extension(
+                KeyUsage::OID,
+                true,
+                &KeyUsage(KeyUsages::DigitalSignature.into()),
+            )?,
+            extension(
+                ExtendedKeyUsage::OID,
+                true,
+                &ExtendedKeyUsage(vec![const_oid::db::rfc5280::ID_KP_TIME_STAMPING]),
+            )?,
+        ],
+    };
+    extensions.push(extension(
+        SubjectKeyIdentifier::OID,
+        false,
+        &SubjectKeyIdentifier(OctetString::new(key_id).map_err(encode_err)?),
+    )?);
     if let Some(issuer) = &issuer {
         extensions.push(extension(
             AuthorityKeyIdentifier::OID,

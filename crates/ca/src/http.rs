@@ -200,7 +200,8 @@ fn parse_request(headers: &HeaderMap, body: &[u8]) -> Result<(String, Proof), Ap
     Ok((token, proof))
 }
 
-fn pem(der: &[u8]) -> String {
+/// One certificate as a PEM `CERTIFICATE` block, 64 columns.
+pub fn pem(der: &[u8]) -> String {
     let b64 = STANDARD.encode(der);
     let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 64);
     out.push_str("-----BEGIN CERTIFICATE-----\n");

@@ -15,6 +15,7 @@ pub mod loglist;
 pub mod registry_api;
 pub mod rekor;
 pub mod tls;
+pub mod tsp;
 pub mod verify;
 
 mod der_util;

@@ -41,81 +41,118 @@ impl CaKey {
     }
 }
 
-/// A secret from the environment variable named in the config (never from the file
-/// itself, so the file can be shared and versioned).
-fn secret_from_env(what: &str, var: Option<&String>) -> anyhow::Result<zeroize::Zeroizing<String>> {
-    let var =
-        var.with_context(|| format!("[ca] needs {what} (the name of an environment variable)"))?;
-    std::env::var(var)
-        .map(zeroize::Zeroizing::new)
-        .with_context(|| format!("environment variable {var} (named by [ca] {what}) is not set"))
+/// Where a signing key and its chain live, as `[ca]` and `[tsa]` both spell it: the
+/// same three backends (`ca::signer`) serve the CA and the TSA.
+pub struct KeySource<'a> {
+    /// The table, for messages: `[ca]`, `[tsa]`.
+    pub table: &'static str,
+    /// Whose key it is, for messages: `CA`, `TSA`.
+    pub role: &'static str,
+    pub signer: SignerKind,
+    pub key_file: Option<&'a Path>,
+    pub key_password_env: Option<&'a String>,
+    pub pkcs11_module: Option<&'a Path>,
+    pub pkcs11_token_label: Option<&'a str>,
+    pub pkcs11_key_label: Option<&'a str>,
+    pub pkcs11_pin_env: Option<&'a String>,
+    pub chain_pem: Option<&'a Path>,
 }
 
-fn read_chain(path: Option<&Path>, signer: SignerKind) -> anyhow::Result<Vec<Vec<u8>>> {
-    let path = path.with_context(|| {
-        format!("[ca] signer = {signer:?} needs chain_pem: the CA certificate first, the root last")
-    })?;
-    let pem = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the CA chain {}", path.display()))?;
-    let chain =
-        pki::pem_certificates(&pem).with_context(|| format!("the CA chain {}", path.display()))?;
-    if chain.is_empty() {
-        bail!("the CA chain {} holds no certificate", path.display());
+impl KeySource<'_> {
+    /// A secret from the environment variable named in the config (never from the
+    /// file itself, so the file can be shared and versioned).
+    fn secret_from_env(
+        &self,
+        what: &str,
+        var: Option<&String>,
+    ) -> anyhow::Result<zeroize::Zeroizing<String>> {
+        let table = self.table;
+        let var = var.with_context(|| {
+            format!("{table} needs {what} (the name of an environment variable)")
+        })?;
+        std::env::var(var)
+            .map(zeroize::Zeroizing::new)
+            .with_context(|| {
+                format!("environment variable {var} (named by {table} {what}) is not set")
+            })
     }
-    Ok(chain)
+
+    fn read_chain(&self) -> anyhow::Result<Vec<Vec<u8>>> {
+        let (table, role, signer) = (self.table, self.role, self.signer);
+        let path = self.chain_pem.with_context(|| {
+            format!(
+                "{table} signer = {signer:?} needs chain_pem: the {role} certificate first, the root last"
+            )
+        })?;
+        let pem = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the {role} chain {}", path.display()))?;
+        let chain = pki::pem_certificates(&pem)
+            .with_context(|| format!("the {role} chain {}", path.display()))?;
+        if chain.is_empty() {
+            bail!("the {role} chain {} holds no certificate", path.display());
+        }
+        Ok(chain)
+    }
+
+    /// Loads a `file` or `pkcs11` key and its chain; `None` for `ephemeral`, which
+    /// each service generates in its own shape. An `ephemeral` source naming a key
+    /// file or chain is refused.
+    pub fn load(&self) -> anyhow::Result<Option<CaKey>> {
+        let (table, role) = (self.table, self.role);
+        match self.signer {
+            SignerKind::Ephemeral => {
+                if self.chain_pem.is_some() || self.key_file.is_some() {
+                    bail!(
+                        "{table} signer = \"ephemeral\" generates its own key and chain; remove key_file/chain_pem or pick signer = \"file\""
+                    );
+                }
+                Ok(None)
+            }
+            SignerKind::File => {
+                let path = self
+                    .key_file
+                    .with_context(|| format!("{table} signer = \"file\" needs key_file"))?;
+                let password = self.secret_from_env("key_password_env", self.key_password_env)?;
+                let pem = zeroize::Zeroizing::new(
+                    std::fs::read_to_string(path)
+                        .with_context(|| format!("reading the {role} key {}", path.display()))?,
+                );
+                let signer = ca::signer::load_encrypted_pkcs8_pem(&pem, password.as_bytes())
+                    .with_context(|| format!("the {role} key {}", path.display()))?;
+                Ok(Some(CaKey {
+                    signer: Arc::new(signer),
+                    chain: self.read_chain()?,
+                }))
+            }
+            SignerKind::Pkcs11 => {
+                let module = self
+                    .pkcs11_module
+                    .with_context(|| format!("{table} signer = \"pkcs11\" needs pkcs11_module"))?;
+                let token = self.pkcs11_token_label.with_context(|| {
+                    format!("{table} signer = \"pkcs11\" needs pkcs11_token_label")
+                })?;
+                let key = self.pkcs11_key_label.with_context(|| {
+                    format!("{table} signer = \"pkcs11\" needs pkcs11_key_label")
+                })?;
+                let pin = self.secret_from_env("pkcs11_pin_env", self.pkcs11_pin_env)?;
+                let signer = ca::signer::Pkcs11CaSigner::open(module, token, key, &pin)
+                    .with_context(|| {
+                        format!("opening the {role} key {key:?} in PKCS#11 token {token:?}")
+                    })?;
+                Ok(Some(CaKey {
+                    signer: Arc::new(signer),
+                    chain: self.read_chain()?,
+                }))
+            }
+        }
+    }
 }
 
 /// Loads (or, for `ephemeral`, generates) the CA key and chain.
 pub fn load_ca_key(section: &CaSection) -> anyhow::Result<CaKey> {
-    match section.signer {
-        SignerKind::Ephemeral => {
-            if section.chain_pem.is_some() || section.key_file.is_some() {
-                bail!(
-                    "[ca] signer = \"ephemeral\" generates its own key and chain; remove key_file/chain_pem or pick signer = \"file\""
-                );
-            }
-            ephemeral_ca()
-        }
-        SignerKind::File => {
-            let path = section
-                .key_file
-                .as_deref()
-                .context("[ca] signer = \"file\" needs key_file")?;
-            let password = secret_from_env("key_password_env", section.key_password_env.as_ref())?;
-            let pem = zeroize::Zeroizing::new(
-                std::fs::read_to_string(path)
-                    .with_context(|| format!("reading the CA key {}", path.display()))?,
-            );
-            let signer = ca::signer::load_encrypted_pkcs8_pem(&pem, password.as_bytes())
-                .with_context(|| format!("the CA key {}", path.display()))?;
-            Ok(CaKey {
-                signer: Arc::new(signer),
-                chain: read_chain(section.chain_pem.as_deref(), section.signer)?,
-            })
-        }
-        SignerKind::Pkcs11 => {
-            let module = section
-                .pkcs11_module
-                .as_deref()
-                .context("[ca] signer = \"pkcs11\" needs pkcs11_module")?;
-            let token = section
-                .pkcs11_token_label
-                .as_deref()
-                .context("[ca] signer = \"pkcs11\" needs pkcs11_token_label")?;
-            let key = section
-                .pkcs11_key_label
-                .as_deref()
-                .context("[ca] signer = \"pkcs11\" needs pkcs11_key_label")?;
-            let pin = secret_from_env("pkcs11_pin_env", section.pkcs11_pin_env.as_ref())?;
-            let signer =
-                ca::signer::Pkcs11CaSigner::open(module, token, key, &pin).with_context(|| {
-                    format!("opening the CA key {key:?} in PKCS#11 token {token:?}")
-                })?;
-            Ok(CaKey {
-                signer: Arc::new(signer),
-                chain: read_chain(section.chain_pem.as_deref(), section.signer)?,
-            })
-        }
+    match section.key_source().load()? {
+        Some(key) => Ok(key),
+        None => ephemeral_ca(),
     }
 }
 

@@ -40,6 +40,9 @@ pub struct Config {
     /// `[registry]`: subscriptions are owned by registry accounts.
     #[serde(default)]
     pub monitor: Option<MonitorSection>,
+    /// The RFC 3161 time-stamp authority; absent = no TSA routes.
+    #[serde(default)]
+    pub tsa: Option<TsaSection>,
 }
 
 /// The `[monitor]` table: follows this server's own logs and `[[monitor.logs]]`.
@@ -150,7 +153,88 @@ pub struct CaSection {
     pub oidc_issuers: Vec<OidcIssuerSection>,
 }
 
-/// `[ca] signer`.
+impl CaSection {
+    /// Where the CA key lives, for `ca_wiring::KeySource::load`.
+    pub fn key_source(&self) -> crate::ca_wiring::KeySource<'_> {
+        crate::ca_wiring::KeySource {
+            table: "[ca]",
+            role: "CA",
+            signer: self.signer,
+            key_file: self.key_file.as_deref(),
+            key_password_env: self.key_password_env.as_ref(),
+            pkcs11_module: self.pkcs11_module.as_deref(),
+            pkcs11_token_label: self.pkcs11_token_label.as_deref(),
+            pkcs11_key_label: self.pkcs11_key_label.as_deref(),
+            pkcs11_pin_env: self.pkcs11_pin_env.as_ref(),
+            chain_pem: self.chain_pem.as_deref(),
+        }
+    }
+}
+
+/// The `[tsa]` table: the RFC 3161 time-stamp authority. Its key is configured as the
+/// CA's is (`signer`, `key_file`, `pkcs11_*`, `chain_pem`: the time-stamping
+/// certificate first, the root last); `ephemeral` generates a root and a TSA
+/// certificate at start.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TsaSection {
+    /// Where the TSA key lives.
+    #[serde(default)]
+    pub signer: SignerKind,
+    /// `file`: encrypted PKCS#8 PEM of the TSA key.
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    /// `file`: environment variable holding the key's password.
+    #[serde(default)]
+    pub key_password_env: Option<String>,
+    /// `pkcs11`: path of the PKCS#11 module.
+    #[serde(default)]
+    pub pkcs11_module: Option<PathBuf>,
+    /// `pkcs11`: label of the token holding the key.
+    #[serde(default)]
+    pub pkcs11_token_label: Option<String>,
+    /// `pkcs11`: label of the key pair.
+    #[serde(default)]
+    pub pkcs11_key_label: Option<String>,
+    /// `pkcs11`: environment variable holding the user PIN.
+    #[serde(default)]
+    pub pkcs11_pin_env: Option<String>,
+    /// PEM bundle: the TSA certificate (critical extendedKeyUsage id-kp-timeStamping)
+    /// first, the root last. Required for `file` and `pkcs11`.
+    #[serde(default)]
+    pub chain_pem: Option<PathBuf>,
+    /// The TSA policy OID written into every token (dotted decimal). Default: a
+    /// development policy, `tsa::DEV_POLICY`.
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// The accuracy announced in every token (`0s`: none).
+    #[serde(default = "default_tsa_accuracy", with = "humantime_duration")]
+    pub accuracy: Duration,
+}
+
+fn default_tsa_accuracy() -> Duration {
+    Duration::from_millis(tsa::DEFAULT_ACCURACY_MS)
+}
+
+impl TsaSection {
+    /// Where the TSA key lives, for `ca_wiring::KeySource::load`.
+    pub fn key_source(&self) -> crate::ca_wiring::KeySource<'_> {
+        crate::ca_wiring::KeySource {
+            table: "[tsa]",
+            role: "TSA",
+            signer: self.signer,
+            key_file: self.key_file.as_deref(),
+            key_password_env: self.key_password_env.as_ref(),
+            pkcs11_module: self.pkcs11_module.as_deref(),
+            pkcs11_token_label: self.pkcs11_token_label.as_deref(),
+            pkcs11_key_label: self.pkcs11_key_label.as_deref(),
+            pkcs11_pin_env: self.pkcs11_pin_env.as_ref(),
+            chain_pem: self.chain_pem.as_deref(),
+        }
+    }
+}
+
+/// `[ca] signer` and `[tsa] signer`.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum SignerKind {
@@ -246,6 +330,9 @@ signer = "ephemeral"
 ct_logs = ["dev-a", "dev-b"]
 
 [registry]
+
+[tsa]
+signer = "ephemeral"
 
 [monitor]
 # Webhook receivers in development run on this machine.
@@ -405,6 +492,16 @@ impl Config {
                 }
             }
         }
+        if let Some(tsa) = &self.tsa {
+            if let Some(policy) = &tsa.policy
+                && const_oid::ObjectIdentifier::new(policy).is_err()
+            {
+                bail!("[tsa] policy {policy:?} must be a dotted-decimal OID");
+            }
+            if tsa.accuracy > Duration::from_secs(3600) {
+                bail!("[tsa] accuracy must be at most 1h");
+            }
+        }
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
@@ -486,6 +583,9 @@ mod tests {
             "[ca]\nsigner = \"vault\"",
             "[ca]\nct_logs = [\"nope\"]",
             "[ca]\ncert_lifetime = \"1s\"",
+            "[tsa]\npolicy = \"not-an-oid\"",
+            "[tsa]\naccuracy = \"2h\"",
+            "[tsa]\nsigner = \"hsm\"",
             "[ca]\n[[ca.oidc_issuers]]\nissuer_url = \"https://x\"\nclient_id = \"c\"\ntype = \"magic\"",
             "[ca]\nct_logs = [{ url = \"https://x\" }]",
         ] {
@@ -659,5 +759,52 @@ mod monitor_tests {
         ] {
             assert!(Config::parse(bad).is_err(), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tsa_tests {
+    use super::*;
+
+    #[test]
+    fn dev_defaults_run_an_ephemeral_tsa() {
+        let tsa = Config::dev().tsa.expect("TSA on in --dev");
+        assert_eq!(tsa.signer, SignerKind::Ephemeral);
+        assert_eq!(tsa.policy, None);
+        assert_eq!(tsa.accuracy, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_tsa_section_mirrors_the_ca_signer() {
+        let config = Config::parse(
+            r#"
+            [tsa]
+            signer = "pkcs11"
+            pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so"
+            pkcs11_token_label = "tsa"
+            pkcs11_key_label = "tsa-key"
+            pkcs11_pin_env = "TSA_PIN"
+            chain_pem = "/etc/certcentral/tsa-chain.pem"
+            policy = "1.3.6.1.4.1.99999.1"
+            accuracy = "500ms"
+            "#,
+        )
+        .unwrap();
+        let tsa = config.tsa.unwrap();
+        let source = tsa.key_source();
+        assert_eq!((source.table, source.role), ("[tsa]", "TSA"));
+        assert_eq!(source.signer, SignerKind::Pkcs11);
+        assert_eq!(source.pkcs11_key_label, Some("tsa-key"));
+        assert_eq!(tsa.accuracy, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn an_ephemeral_tsa_with_a_key_file_is_refused() {
+        let config = Config::parse("[tsa]\nkey_file = \"/k.pem\"").unwrap();
+        let err = crate::tsa_wiring::build_tsa(&config.tsa.unwrap()).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("[tsa] signer = \"ephemeral\""),
+            "{err:#}"
+        );
     }
 }

@@ -7,6 +7,7 @@ mod ca_wiring;
 mod config;
 mod monitor_wiring;
 mod registry_wiring;
+mod tsa_wiring;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -273,6 +274,12 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
         })
         .transpose()
         .context("setting up the registry")?;
+    let tsa = config
+        .tsa
+        .as_ref()
+        .map(tsa_wiring::build_tsa)
+        .transpose()
+        .context("setting up the TSA")?;
 
     println!("certcentral listening on http://{address}");
     println!("storage: {}", storage.describe());
@@ -317,6 +324,12 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
         println!("  registry log: {base}/registry/log/checkpoint");
         println!("  log key:      {}", registry.verifier_key());
     }
+    if let Some(tsa) = &tsa {
+        let base = public_url.trim_end_matches('/');
+        println!("time-stamp authority: {base}/api/v1/timestamp (RFC 3161)");
+        println!("  cert chain:   {base}/api/v1/timestamp/certchain");
+        println!("  policy:       {}", tsa.settings().policy);
+    }
     if let Some(dev) = &dev_issuer {
         let base = public_url.trim_end_matches('/');
         println!(
@@ -341,6 +354,9 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
     let mut app = app::router(&logs, ca, dev_issuer, registry);
     if let Some(monitor) = monitor {
         app = app.merge(monitor::service::router(monitor));
+    }
+    if let Some(tsa) = tsa {
+        app = app.merge(tsa::http::router(tsa));
     }
     drop(logs);
     axum::serve(listener, app)
