@@ -14,7 +14,6 @@
 use std::time::Duration;
 
 use const_oid::ObjectIdentifier;
-use const_oid::db::rfc5912;
 use der::asn1::{BitString, Int, OctetString, Uint};
 use der::{
     DateTime, Decode, DecodeValue, Encode, EncodeValue, FixedTag, Header, Length, Reader, Sequence,
@@ -37,64 +36,9 @@ pub const QUERY_MEDIA_TYPE: &str = "application/timestamp-query";
 /// Media type of a DER `TimeStampResp` (RFC 3161 §3.4).
 pub const REPLY_MEDIA_TYPE: &str = "application/timestamp-reply";
 
-/// The message digests a request may name: what sigstore's timestamp-authority accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HashAlgorithm {
-    Sha256,
-    Sha384,
-    Sha512,
-}
-
-impl HashAlgorithm {
-    /// Every accepted algorithm.
-    pub const ALL: [Self; 3] = [Self::Sha256, Self::Sha384, Self::Sha512];
-
-    /// The digest OID (RFC 5754 §2).
-    pub fn oid(self) -> ObjectIdentifier {
-        match self {
-            Self::Sha256 => rfc5912::ID_SHA_256,
-            Self::Sha384 => rfc5912::ID_SHA_384,
-            Self::Sha512 => rfc5912::ID_SHA_512,
-        }
-    }
-
-    /// Length of a digest in bytes.
-    pub fn digest_len(self) -> usize {
-        match self {
-            Self::Sha256 => 32,
-            Self::Sha384 => 48,
-            Self::Sha512 => 64,
-        }
-    }
-
-    /// The name of the JSON form (`"sha256"`, …).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Sha256 => "sha256",
-            Self::Sha384 => "sha384",
-            Self::Sha512 => "sha512",
-        }
-    }
-
-    /// The algorithm of a digest OID, if accepted.
-    pub fn from_oid(oid: ObjectIdentifier) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.oid() == oid)
-    }
-
-    /// The algorithm of a JSON name, if accepted.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.name() == name)
-    }
-
-    /// The AlgorithmIdentifier with absent parameters (RFC 5754 §2: "the parameters
-    /// field ... SHOULD be omitted" by implementations; either form is accepted).
-    pub fn identifier(self) -> AlgorithmIdentifierOwned {
-        AlgorithmIdentifierOwned {
-            oid: self.oid(),
-            parameters: None,
-        }
-    }
-}
+/// The message digests a request may name: what sigstore's timestamp-authority accepts
+/// (SHA-256, SHA-384, SHA-512).
+pub use crate::verify::HashAlgorithm;
 
 /// RFC 3161 §2.4.1.
 ///

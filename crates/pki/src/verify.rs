@@ -56,21 +56,53 @@ pub enum HashAlgorithm {
 }
 
 impl HashAlgorithm {
-    fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
-        match *oid {
-            rfc5912::ID_SHA_256 => Some(Self::Sha256),
-            rfc5912::ID_SHA_384 => Some(Self::Sha384),
-            rfc5912::ID_SHA_512 => Some(Self::Sha512),
-            _ => None,
+    /// Every accepted algorithm.
+    pub const ALL: [Self; 3] = [Self::Sha256, Self::Sha384, Self::Sha512];
+
+    /// The digest OID (RFC 5754 §2).
+    pub fn oid(self) -> ObjectIdentifier {
+        match self {
+            Self::Sha256 => rfc5912::ID_SHA_256,
+            Self::Sha384 => rfc5912::ID_SHA_384,
+            Self::Sha512 => rfc5912::ID_SHA_512,
         }
     }
 
+    /// The algorithm of a digest OID, if accepted.
+    pub fn from_oid(oid: ObjectIdentifier) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.oid() == oid)
+    }
+
+    /// The lower-case name JSON formats use (`"sha256"`, …: sigstore's time-stamp
+    /// request, Rekor's `hashedrekord`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sha256 => "sha256",
+            Self::Sha384 => "sha384",
+            Self::Sha512 => "sha512",
+        }
+    }
+
+    /// The algorithm of a JSON name, if accepted.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+
     /// The digest length in bytes.
-    pub fn digest_len(self) -> u32 {
+    pub fn digest_len(self) -> usize {
         match self {
             Self::Sha256 => 32,
             Self::Sha384 => 48,
             Self::Sha512 => 64,
+        }
+    }
+
+    /// The AlgorithmIdentifier with absent parameters (RFC 5754 §2: "the parameters
+    /// field ... SHOULD be omitted" by implementations; either form is accepted).
+    pub fn identifier(self) -> AlgorithmIdentifierOwned {
+        AlgorithmIdentifierOwned {
+            oid: self.oid(),
+            parameters: None,
         }
     }
 
@@ -211,7 +243,7 @@ fn parse_pss(alg: &AlgorithmIdentifierOwned) -> Result<HashAlgorithm, VerifyErro
         .map_err(|e: der::Error| bad(&e.to_string()))?;
     // The SHA-1 defaults are not supported: hashAlgorithm must be explicit.
     let hash_alg = params.hash.ok_or_else(|| bad("SHA-1 is not supported"))?;
-    let hash = HashAlgorithm::from_oid(&hash_alg.oid).ok_or_else(|| bad("unsupported hash"))?;
+    let hash = HashAlgorithm::from_oid(hash_alg.oid).ok_or_else(|| bad("unsupported hash"))?;
     let mgf = params
         .mask_gen
         .ok_or_else(|| bad("MGF1-SHA1 is not supported"))?;
@@ -224,10 +256,10 @@ fn parse_pss(alg: &AlgorithmIdentifierOwned) -> Result<HashAlgorithm, VerifyErro
         .ok_or_else(|| bad("MGF1 without hash"))?
         .decode_as()
         .map_err(|e: der::Error| bad(&e.to_string()))?;
-    if HashAlgorithm::from_oid(&mgf_hash.oid) != Some(hash) {
+    if HashAlgorithm::from_oid(mgf_hash.oid) != Some(hash) {
         return Err(bad("MGF1 hash must equal the message hash"));
     }
-    if params.salt_length != Some(hash.digest_len()) {
+    if params.salt_length.map(|l| l as usize) != Some(hash.digest_len()) {
         return Err(bad("salt length must equal the hash length"));
     }
     if params.trailer_field.unwrap_or(1) != 1 {

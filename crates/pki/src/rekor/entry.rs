@@ -251,15 +251,11 @@ pub struct ArtifactHash {
 impl ArtifactHash {
     /// Reads `{"algorithm": "sha256"|"sha384"|"sha512", "value": <hex of the digest>}`.
     pub fn new(algorithm: &str, value: &str) -> Result<Self, RekorError> {
-        let algorithm = match algorithm {
-            "sha256" => HashAlgorithm::Sha256,
-            "sha384" => HashAlgorithm::Sha384,
-            "sha512" => HashAlgorithm::Sha512,
-            other => return Err(RekorError::UnsupportedHash(other.to_string())),
-        };
-        let expected = algorithm.digest_len() as usize * 2;
+        let algorithm = HashAlgorithm::from_name(algorithm)
+            .ok_or_else(|| RekorError::UnsupportedHash(algorithm.to_string()))?;
+        let expected = algorithm.digest_len() * 2;
         let bad = || RekorError::BadHashValue {
-            algorithm: hash_name(algorithm),
+            algorithm: algorithm.name(),
             expected,
         };
         if value.len() != expected {
@@ -284,15 +280,7 @@ impl ArtifactHash {
     }
 
     fn to_json(&self) -> serde_json::Value {
-        json!({"algorithm": hash_name(self.algorithm), "value": self.value})
-    }
-}
-
-fn hash_name(algorithm: HashAlgorithm) -> &'static str {
-    match algorithm {
-        HashAlgorithm::Sha256 => "sha256",
-        HashAlgorithm::Sha384 => "sha384",
-        HashAlgorithm::Sha512 => "sha512",
+        json!({"algorithm": self.algorithm.name(), "value": self.value})
     }
 }
 

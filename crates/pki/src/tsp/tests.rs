@@ -1,4 +1,5 @@
 use super::*;
+use const_oid::db::rfc5912;
 use proptest::prelude::*;
 
 fn request(nonce: Option<u64>, cert_req: bool) -> TimeStampReq {
