@@ -26,7 +26,7 @@ use serde::Serialize;
 pub use webapi::ApiError;
 use webapi::{body_error, json_response, query_error};
 
-use crate::reads::{CachedHashes, ReadError};
+use crate::reads::ReadError;
 use crate::{Log, MAX_GET_ENTRIES, SubmitError};
 
 /// Largest request body accepted (a chain of 16 certificates of 64 KiB, in base64,
@@ -36,11 +36,10 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const SHORT_LIVED: &str = "public, max-age=60";
 
-impl From<ReadError> for ApiError {
-    fn from(e: ReadError) -> Self {
-        tracing::error!(error = %e, "read failed");
-        Self::internal("the log could not read its storage")
-    }
+/// A storage read failure is the server's fault: logged, answered 500 without detail.
+fn read_failed(e: ReadError) -> ApiError {
+    tracing::error!(error = %e, "read failed");
+    ApiError::internal("the log could not read its storage")
 }
 
 impl From<SubmitError> for ApiError {
@@ -133,10 +132,7 @@ async fn get_sth_consistency(
             q.first, q.second
         )));
     }
-    let mut source = CachedHashes {
-        core: &log.core,
-        size: q.second,
-    };
+    let mut source = log.core.hashes(q.second);
     let proof = consistency_proof(q.first, q.second, &mut source).map_err(proof_error)?;
     Ok(json(&GetSthConsistencyResponse { consistency: proof }))
 }
@@ -144,7 +140,7 @@ async fn get_sth_consistency(
 fn proof_error(e: merkle::proof::GenerateError<ReadError>) -> ApiError {
     match e {
         merkle::proof::GenerateError::Invalid(e) => ApiError::bad_request(e.to_string()),
-        merkle::proof::GenerateError::Source(e) => e.into(),
+        merkle::proof::GenerateError::Source(e) => read_failed(e),
     }
 }
 
@@ -165,7 +161,8 @@ async fn get_proof_by_hash(
     }
     let index = log
         .core
-        .leaf_index(&leaf_hash)?
+        .leaf_index(&leaf_hash)
+        .map_err(read_failed)?
         .filter(|&index| index < q.tree_size)
         .ok_or_else(|| {
             ApiError::not_found(format!(
@@ -173,10 +170,7 @@ async fn get_proof_by_hash(
                 q.tree_size
             ))
         })?;
-    let mut source = CachedHashes {
-        core: &log.core,
-        size: q.tree_size,
-    };
+    let mut source = log.core.hashes(q.tree_size);
     let proof = inclusion_proof(index, q.tree_size, &mut source).map_err(proof_error)?;
     Ok(json(&GetProofByHashResponse {
         leaf_index: index,
@@ -200,7 +194,7 @@ async fn get_entries(
         .end
         .min(size - 1)
         .min(q.start.saturating_add(MAX_GET_ENTRIES - 1));
-    let entries = log.core.entries(q.start, end)?;
+    let entries = log.core.entries(q.start, end).map_err(read_failed)?;
     Ok(json(&GetEntriesResponse {
         entries: entries
             .into_iter()
@@ -232,13 +226,11 @@ async fn get_entry_and_proof(
     }
     let entry = log
         .core
-        .entries(q.leaf_index, q.leaf_index)?
+        .entries(q.leaf_index, q.leaf_index)
+        .map_err(read_failed)?
         .pop()
-        .ok_or_else(|| ApiError::from(ReadError::Corrupt("entry missing".into())))?;
-    let mut source = CachedHashes {
-        core: &log.core,
-        size: q.tree_size,
-    };
+        .ok_or_else(|| read_failed(ReadError::Corrupt("entry missing".into())))?;
+    let mut source = log.core.hashes(q.tree_size);
     let proof = inclusion_proof(q.leaf_index, q.tree_size, &mut source).map_err(proof_error)?;
     Ok(json(&GetEntryAndProofResponse {
         leaf_input: entry.leaf_input,
@@ -292,8 +284,14 @@ async fn tile(State(log): State<Arc<Log>>, Path(path): Path<String>) -> Api<Resp
     }
     let full = u64::from(width) == merkle::tiles::TILE_WIDTH;
     let bytes = match parsed {
-        TilePath::Hashes(_) => log.core.hash_tile_prefix(level, index, width)?,
-        TilePath::Data { .. } => log.core.data_tile_prefix(index, width)?,
+        TilePath::Hashes(_) => log
+            .core
+            .hash_tile_prefix(level, index, width)
+            .map_err(read_failed)?,
+        TilePath::Data { .. } => log
+            .core
+            .data_tile_prefix(index, width)
+            .map_err(read_failed)?,
     };
     Ok(tile_response(bytes, full))
 }
@@ -310,7 +308,8 @@ async fn issuer(State(log): State<Arc<Log>>, Path(fingerprint): Path<String>) ->
         .ok_or_else(bad)?;
     let der = log
         .core
-        .issuer(&fingerprint)?
+        .issuer(&fingerprint)
+        .map_err(read_failed)?
         .ok_or_else(|| ApiError::not_found("no issuer with this fingerprint"))?;
     Ok((
         [

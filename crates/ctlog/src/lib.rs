@@ -153,8 +153,8 @@ pub(crate) struct LogCore {
     pub clock: Arc<dyn Clock>,
     pub store: Arc<dyn LogStore>,
     pub head: RwLock<Arc<PublishedHead>>,
-    pub tiles: reads::TileCache,
-    pub recent: reads::RecentLeaves,
+    pub tiles: store::log_reads::TileCache,
+    pub recent: store::log_reads::RecentLeaves,
     pub issuers: reads::IssuerCache,
     pub sequence_interval: Duration,
 }
@@ -244,7 +244,7 @@ impl Log {
     fn new_core(config: LogConfig, store: Arc<dyn LogStore>) -> Arc<LogCore> {
         let spki_der = config.signer.spki_der();
         let log_id = config.signer.log_id();
-        let tiles = reads::TileCache::new(config.tile_cache_tiles);
+        let tiles = store::log_reads::TileCache::new(config.tile_cache_tiles);
         Arc::new(LogCore {
             name: config.name,
             origin: config.origin,
@@ -262,7 +262,7 @@ impl Log {
                 checkpoint: String::new(),
             }))),
             tiles,
-            recent: reads::RecentLeaves::new(RECENT_LEAVES),
+            recent: store::log_reads::RecentLeaves::new(RECENT_LEAVES),
             issuers: reads::IssuerCache::default(),
             sequence_interval: config.sequence_interval,
         })

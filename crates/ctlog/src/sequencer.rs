@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::time::{Duration, Instant};
 
+use merkle::LogEdge;
 use merkle::appender::partial_bundle;
 use merkle::checkpoint::Checkpoint;
 use merkle::note::SignedNote;
-use merkle::{LogEdge, TileId, TileSource};
 use pki::chain::ValidatedChain;
 use pki::ct::{
     DigitallySigned, SignedCertificateTimestamp, SignedEntry, TileLeaf, TimestampedEntry,
@@ -21,8 +21,8 @@ use sha2::{Digest, Sha256};
 use store::{Batch, DedupRecord, NewEntry, StoreError, StoredTreeHead, TileWrite};
 use tokio::sync::oneshot;
 
-use crate::reads::ReadError;
 use crate::{LogCore, OpenError, SubmitError};
+use store::log_reads::StoredHashTiles;
 
 /// How long a log may go without a fresh tree head when no entries arrive. Keeps
 /// `get-sth` recent for monitors (RFC 6962 §3.5 expects periodic STHs) without writing
@@ -49,17 +49,6 @@ pub(crate) struct SequencerState {
     edge: LogEdge,
     head: StoredTreeHead,
     known_issuers: HashSet<[u8; 32]>,
-}
-
-/// Reads hash tiles straight from storage (used once, to resume).
-struct StoreTiles<'a>(&'a LogCore);
-
-impl TileSource for StoreTiles<'_> {
-    type Error = ReadError;
-
-    fn read_tile(&mut self, tile: TileId) -> Result<Vec<u8>, ReadError> {
-        self.0.hash_tile_prefix(tile.level, tile.index, tile.width)
-    }
 }
 
 impl SequencerState {
@@ -96,8 +85,13 @@ impl SequencerState {
                 u64::from(id.width),
             ),
         };
-        let edge = LogEdge::resume(size, &head.root, StoreTiles(core), Some(bundle))
-            .map_err(|e| OpenError::Corrupt(e.to_string()))?;
+        let edge = LogEdge::resume(
+            size,
+            &head.root,
+            StoredHashTiles(core.store.as_ref()),
+            Some(bundle),
+        )
+        .map_err(|e| OpenError::Corrupt(e.to_string()))?;
         let state = Self {
             edge,
             head: head.clone(),

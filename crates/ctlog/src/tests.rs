@@ -11,7 +11,6 @@ use rcgen::CertificateParams;
 use store::SqliteLogStore;
 
 use super::*;
-use crate::reads::CachedHashes;
 
 /// A test root with what the log needs of it.
 struct Pki {
@@ -92,10 +91,7 @@ async fn submissions_are_sequenced_proven_deduplicated_and_survive_a_restart() {
             entry: pki::ct::SignedEntry::X509(chain[0].clone()),
             extensions: sct.extensions.clone(),
         }));
-        let mut source = CachedHashes {
-            core: &log.core,
-            size: head.tree_size,
-        };
+        let mut source = log.core.hashes(head.tree_size);
         let proof = inclusion_proof(index, head.tree_size, &mut source).unwrap();
         verify_inclusion(&leaf_hash, index, head.tree_size, &proof, &head.root).unwrap();
     }
@@ -126,10 +122,7 @@ async fn submissions_are_sequenced_proven_deduplicated_and_survive_a_restart() {
         .unwrap();
     assert_eq!(parse_leaf_index_extension(&fresh.extensions).unwrap(), 300);
     let new_head = log.tree_head();
-    let mut source = CachedHashes {
-        core: &log.core,
-        size: new_head.tree_size,
-    };
+    let mut source = log.core.hashes(new_head.tree_size);
     let proof =
         merkle::consistency_proof(old_head.tree_size, new_head.tree_size, &mut source).unwrap();
     verify_consistency(
@@ -269,10 +262,7 @@ async fn a_failed_commit_hands_out_no_sct_and_leaves_no_gap() {
     assert_eq!(parse_leaf_index_extension(&sct.extensions).unwrap(), 1);
     let head = log.tree_head();
     assert_eq!(head.tree_size, 2);
-    let mut source = CachedHashes {
-        core: &log.core,
-        size: 2,
-    };
+    let mut source = log.core.hashes(2);
     let peaks = source.hashes(&merkle::tree::peak_ids(2)).unwrap();
     assert_eq!(merkle::tree::fold_peaks(&peaks), head.root);
 }

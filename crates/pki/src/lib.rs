@@ -9,6 +9,7 @@
 pub mod chain;
 pub mod ct;
 pub mod ct_api;
+pub mod entry_bundle;
 pub mod fulcio;
 pub mod keys;
 pub mod loglist;

@@ -4,7 +4,7 @@
 //! The server encodes with these and `ccc` decodes with these, so a client cannot
 //! accept a leaf the server would never have written.
 
-use crate::tls::{Codec, LengthPrefix, Reader, TlsError, put_opaque, put_uint, put_vector};
+use crate::tls::{Codec, LengthPrefix, Reader, TlsError, put_opaque, put_uint};
 
 /// What a leaf records.
 ///
@@ -92,40 +92,6 @@ impl Codec for RegistryLogEntry {
             action: RegistryAction::read(r)?,
             certificate: r.opaque(LengthPrefix::U16, 1, "certificate")?.to_vec(),
         })
-    }
-}
-
-/// A tlog-tiles entry bundle (`tile/entries/N`): the leaves of one data tile, each
-/// framed by a big-endian `uint16` length.
-///
-/// ```text
-/// opaque Entry<0..2^16-1>;
-/// Entry entries[width];        /* concatenated, no outer length */
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct EntryBundle {
-    /// The encoded leaves, in log order.
-    pub entries: Vec<Vec<u8>>,
-}
-
-impl Codec for EntryBundle {
-    fn write(&self, out: &mut Vec<u8>) -> Result<(), TlsError> {
-        for entry in &self.entries {
-            put_vector(out, LengthPrefix::U16, "entry", |out| {
-                out.extend_from_slice(entry);
-                Ok(())
-            })?;
-        }
-        Ok(())
-    }
-
-    /// Reads entries until the input ends: a bundle fills its whole body.
-    fn read(r: &mut Reader<'_>) -> Result<Self, TlsError> {
-        let mut entries = Vec::new();
-        while r.remaining() > 0 {
-            entries.push(r.opaque(LengthPrefix::U16, 0, "entry")?.to_vec());
-        }
-        Ok(Self { entries })
     }
 }
 
@@ -220,19 +186,6 @@ mod tests {
         );
     }
 
-    #[test]
-    fn bundles_frame_each_entry_with_a_u16_length() {
-        let bundle = [0u8, 1, 0xaa, 0, 2, 0xbb, 0xcc];
-        let decoded = EntryBundle::read_bytes(&bundle).unwrap();
-        assert_eq!(decoded.entries, vec![vec![0xaa], vec![0xbb, 0xcc]]);
-        assert_eq!(decoded.to_bytes().unwrap(), bundle);
-        assert!(EntryBundle::read_bytes(&bundle[..4]).is_err());
-        let too_long = EntryBundle {
-            entries: vec![vec![0; 65_536]],
-        };
-        assert!(too_long.to_bytes().is_err());
-    }
-
     fn arb_entry() -> impl Strategy<Value = RegistryLogEntry> {
         (
             any::<u64>(),
@@ -257,8 +210,8 @@ mod tests {
             for (e, bytes) in entries.iter().zip(&encoded) {
                 prop_assert_eq!(&RegistryLogEntry::read_bytes(bytes).unwrap(), e);
             }
-            let bundle = EntryBundle { entries: encoded };
-            prop_assert_eq!(EntryBundle::read_bytes(&bundle.to_bytes().unwrap()).unwrap(), bundle);
+            let bundle = crate::entry_bundle::EntryBundle { entries: encoded };
+            prop_assert_eq!(crate::entry_bundle::EntryBundle::read_bytes(&bundle.to_bytes().unwrap()).unwrap(), bundle);
         }
 
         /// Whatever decodes encodes back to exactly the input (the fuzz target

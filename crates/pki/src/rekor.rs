@@ -5,6 +5,7 @@
 //!
 //! No HTTP and no storage: bytes in, values or a typed [`RekorError`] out.
 
+pub mod checkpoint;
 pub mod entry;
 pub mod jcs;
 pub mod log_entry;

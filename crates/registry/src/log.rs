@@ -13,7 +13,7 @@ use merkle::note::{Ed25519NoteSigner, SignedNote};
 use merkle::proof::GenerateError;
 use merkle::tiles::{TILE_WIDTH, TileReadError};
 use merkle::{Hash, LogEdge, TileHashSource, TileId, TileSource};
-use pki::registry_log::EntryBundle;
+use pki::entry_bundle::EntryBundle;
 pub use pki::registry_log::{RegistryAction, RegistryLogEntry};
 use pki::tls::{Codec, TlsError};
 use store::registry::{LogAppend, RegistryStore, StoredCheckpoint};

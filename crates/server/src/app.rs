@@ -63,14 +63,25 @@ pub fn load_roots(
 /// The log's signing key: from its PEM file, or generated once and kept in the data
 /// directory (mode 0600) for `ephemeral`.
 pub fn load_key(section: &LogSection, data_dir: &Path) -> anyhow::Result<EcdsaP256Signer> {
-    if section.key_file != "ephemeral" {
-        let pem = std::fs::read_to_string(&section.key_file)
-            .with_context(|| format!("reading the key of log {}", section.name))?;
+    load_log_key(&section.name, &section.key_file, data_dir)
+}
+
+/// A log key from `key_file`, or for `ephemeral` the one generated on first start as
+/// `<data_dir>/keys/<stem>.pem`: a log's key must outlive restarts, or its stored
+/// heads would stop verifying.
+pub fn load_log_key(
+    stem: &str,
+    key_file: &str,
+    data_dir: &Path,
+) -> anyhow::Result<EcdsaP256Signer> {
+    if key_file != "ephemeral" {
+        let pem = std::fs::read_to_string(key_file)
+            .with_context(|| format!("reading the key of log {stem}"))?;
         return EcdsaP256Signer::from_pkcs8_pem(&pem)
-            .with_context(|| format!("the key of log {} (PKCS#8 PEM, P-256)", section.name));
+            .with_context(|| format!("the key of log {stem} (PKCS#8 PEM, P-256)"));
     }
     let dir = data_dir.join("keys");
-    let path = dir.join(format!("{}.pem", section.name));
+    let path = dir.join(format!("{stem}.pem"));
     if path.exists() {
         let pem = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
@@ -135,6 +146,28 @@ impl Storage {
                 );
                 Ok((store.clone(), Some(store)))
             }
+        }
+    }
+
+    /// An artifact log's store: its own SQLite file (`<data_dir>/artifact-logs/<name>`),
+    /// or its rows in PostgreSQL under the key `rekor/<name>` (no CT log name has a
+    /// `/`). Its sequencer takes no lease yet: on a shared database one process must
+    /// serve it. A second writer cannot fork it (a commit never replaces a stored root),
+    /// its commits fail instead.
+    pub fn artifact_log(&self, name: &str) -> anyhow::Result<Arc<dyn LogStore>> {
+        match self {
+            Self::Sqlite(data_dir) => {
+                let dir = data_dir.join("artifact-logs").join(name);
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+                let store = SqliteLogStore::open(&dir.join("log.db"))
+                    .with_context(|| format!("opening the database of artifact log {name}"))?;
+                Ok(Arc::new(store))
+            }
+            Self::Postgres(pool) => Ok(Arc::new(
+                PgLogStore::open(pool, &format!("rekor/{name}"))
+                    .with_context(|| format!("opening artifact log {name} in PostgreSQL"))?,
+            )),
         }
     }
 

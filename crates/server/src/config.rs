@@ -43,6 +43,32 @@ pub struct Config {
     /// The RFC 3161 time-stamp authority; absent = no TSA routes.
     #[serde(default)]
     pub tsa: Option<TsaSection>,
+    /// Artifact-signature logs (the Rekor APIs), served at `/rekor/{name}/`.
+    #[serde(default)]
+    pub artifact_logs: Vec<ArtifactLogSection>,
+}
+
+/// One `[[artifact_logs]]` entry.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactLogSection {
+    pub name: String,
+    /// The Rekor API the log speaks: 1 (`/api/v1`, entries with SETs) or 2
+    /// (`/api/v2`, rekor-tiles). A log speaks one; run one of each for both.
+    pub api_version: u32,
+    /// PKCS#8 PEM of the log's ECDSA P-256 key, or `ephemeral`: generated on first
+    /// start and kept under `<data_dir>/keys/` as `rekor-<name>.pem`.
+    pub key_file: String,
+    /// Time between batches: the floor of a submission's latency.
+    #[serde(default = "default_artifact_interval", with = "humantime_duration")]
+    pub sequence_interval: Duration,
+    /// Entries that may wait for a batch before the log answers 503.
+    #[serde(default)]
+    pub pool_size: Option<usize>,
+}
+
+fn default_artifact_interval() -> Duration {
+    rekor::DEFAULT_SEQUENCE_INTERVAL
 }
 
 /// The `[monitor]` table: follows this server's own logs and `[[monitor.logs]]`.
@@ -334,6 +360,16 @@ ct_logs = ["dev-a", "dev-b"]
 [tsa]
 signer = "ephemeral"
 
+[[artifact_logs]]
+name = "dev-v1"
+api_version = 1
+key_file = "ephemeral"
+
+[[artifact_logs]]
+name = "dev-v2"
+api_version = 2
+key_file = "ephemeral"
+
 [monitor]
 # Webhook receivers in development run on this machine.
 allow_private_webhooks = true
@@ -421,17 +457,7 @@ impl Config {
     fn validate(&self) -> anyhow::Result<()> {
         let mut seen = std::collections::HashSet::new();
         for log in &self.logs {
-            let ok = !log.name.is_empty()
-                && log.name.len() <= 64
-                && log.name.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
-                });
-            if !ok {
-                bail!(
-                    "log name {:?} must be 1-64 characters of a-z, 0-9, '-' or '_'",
-                    log.name
-                );
-            }
+            check_log_name("log", &log.name)?;
             if !seen.insert(&log.name) {
                 bail!("log name {:?} appears twice", log.name);
             }
@@ -445,6 +471,31 @@ impl Config {
             }
             if log.pool_size == Some(0) {
                 bail!("log {:?}: pool_size must be at least 1", log.name);
+            }
+        }
+        let mut artifact_names = std::collections::HashSet::new();
+        for log in &self.artifact_logs {
+            check_log_name("artifact log", &log.name)?;
+            if !artifact_names.insert(&log.name) {
+                bail!("artifact log name {:?} appears twice", log.name);
+            }
+            if !matches!(log.api_version, 1 | 2) {
+                bail!(
+                    "artifact log {:?}: api_version must be 1 or 2, not {}",
+                    log.name,
+                    log.api_version
+                );
+            }
+            if log.sequence_interval < Duration::from_millis(1)
+                || log.sequence_interval > Duration::from_secs(60)
+            {
+                bail!(
+                    "artifact log {:?}: sequence_interval must be between 1ms and 60s",
+                    log.name
+                );
+            }
+            if log.pool_size == Some(0) {
+                bail!("artifact log {:?}: pool_size must be at least 1", log.name);
             }
         }
         if let Some(ca) = &self.ca {
@@ -509,6 +560,19 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Log names appear in URLs, file names and checkpoint origins.
+fn check_log_name(what: &str, name: &str) -> anyhow::Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if !ok {
+        bail!("{what} name {name:?} must be 1-64 characters of a-z, 0-9, '-' or '_'");
+    }
+    Ok(())
 }
 
 /// Merges `overlay` into `base`: tables recursively; arrays of tables are extended,

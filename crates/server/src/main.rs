@@ -7,6 +7,7 @@ mod ca_wiring;
 mod config;
 mod monitor_wiring;
 mod registry_wiring;
+mod rekor_wiring;
 mod tsa_wiring;
 
 use std::net::SocketAddr;
@@ -280,6 +281,8 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
         .map(tsa_wiring::build_tsa)
         .transpose()
         .context("setting up the TSA")?;
+    let artifact_logs = rekor_wiring::open_artifact_logs(&config, &storage, &public_url)
+        .context("setting up the artifact logs")?;
 
     println!("certcentral listening on http://{address}");
     println!("storage: {}", storage.describe());
@@ -330,6 +333,16 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
         println!("  cert chain:   {base}/api/v1/timestamp/certchain");
         println!("  policy:       {}", tsa.settings().policy);
     }
+    for l in &artifact_logs {
+        println!(
+            "artifact log {} (Rekor API v{})",
+            l.log.name(),
+            l.log.api().major()
+        );
+        println!("  url:        {}", l.url);
+        println!("  log id:     {}", hex::encode(l.log.log_id()));
+        println!("  tree size:  {}", l.log.tree_head().tree_size);
+    }
     if let Some(dev) = &dev_issuer {
         let base = public_url.trim_end_matches('/');
         println!(
@@ -357,6 +370,14 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
     }
     if let Some(tsa) = tsa {
         app = app.merge(tsa::http::router(tsa));
+    }
+    for l in &artifact_logs {
+        app = app.nest(
+            &l.base_path,
+            rekor::http_v1::router(l.log.clone(), &l.base_path)
+                .fallback(webapi::not_found)
+                .method_not_allowed_fallback(webapi::method_not_allowed),
+        );
     }
     drop(logs);
     axum::serve(listener, app)

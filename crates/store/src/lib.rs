@@ -12,6 +12,7 @@
 mod columns;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+pub mod log_reads;
 pub mod monitor;
 #[cfg(any(test, feature = "conformance"))]
 pub mod monitor_conformance;

@@ -6,7 +6,8 @@
 use merkle::checkpoint::Checkpoint;
 use merkle::note::{Ed25519NoteVerifier, NoteVerifier, SignedNote};
 use merkle::{Hash, ProofError};
-use pki::registry_log::{EntryBundle, RegistryAction, RegistryLogEntry};
+use pki::entry_bundle::EntryBundle;
+use pki::registry_log::{RegistryAction, RegistryLogEntry};
 use pki::tls::{Codec, TlsError};
 
 /// Why the registry log could not be trusted.

@@ -1,0 +1,62 @@
+//! Wiring of the artifact-signature logs (`[[artifact_logs]]`): each log's key (a
+//! file, or generated once under `<data_dir>/keys/rekor-<name>.pem`), its store, and
+//! its checkpoint origin `<host>/rekor/<name>`.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use rekor::{ApiVersion, ArtifactLog, ArtifactLogConfig};
+
+use crate::app::{Storage, load_log_key};
+use crate::config::Config;
+
+/// An opened artifact log and where it is served.
+pub struct OpenedArtifactLog {
+    pub log: Arc<ArtifactLog>,
+    /// The path it is mounted at, `/rekor/<name>`.
+    pub base_path: String,
+    /// Its base URL, what clients are configured with.
+    pub url: String,
+}
+
+/// Opens every `[[artifact_logs]]` entry.
+pub fn open_artifact_logs(
+    config: &Config,
+    storage: &Storage,
+    public_url: &str,
+) -> anyhow::Result<Vec<OpenedArtifactLog>> {
+    let base = public_url.trim_end_matches('/');
+    let host = base.split_once("://").map_or(base, |(_, rest)| rest);
+    let mut logs = Vec::new();
+    for section in &config.artifact_logs {
+        let signer = load_log_key(
+            &format!("rekor-{}", section.name),
+            &section.key_file,
+            &config.data_dir,
+        )?;
+        let api = match section.api_version {
+            1 => ApiVersion::V1,
+            _ => ApiVersion::V2,
+        };
+        let base_path = format!("/rekor/{}", section.name);
+        let mut log_config = ArtifactLogConfig::new(
+            section.name.clone(),
+            format!("{host}{base_path}"),
+            signer,
+            api,
+        );
+        log_config.sequence_interval = section.sequence_interval;
+        if let Some(pool) = section.pool_size {
+            log_config.pool_size = pool;
+        }
+        let store = storage.artifact_log(&section.name)?;
+        let log = ArtifactLog::open(log_config, store)
+            .with_context(|| format!("opening artifact log {}", section.name))?;
+        logs.push(OpenedArtifactLog {
+            log: Arc::new(log),
+            url: format!("{base}{base_path}"),
+            base_path,
+        });
+    }
+    Ok(logs)
+}
