@@ -11,7 +11,7 @@ use merkle::appender::partial_bundle;
 use merkle::checkpoint::Checkpoint;
 use merkle::note::SignedNote;
 use pki::entry_bundle::EntryBundle;
-use pki::rekor::checkpoint::{EcdsaNoteSigner, EcdsaNoteVerifier};
+use pki::rekor::checkpoint::EcdsaNoteSigner;
 use store::log_reads::StoredHashTiles;
 use store::{Batch, DedupRecord, NewEntry, StoreError, StoredTreeHead, TileWrite};
 use tokio::sync::oneshot;
@@ -81,16 +81,19 @@ impl SequencerState {
     }
 }
 
-/// A stored checkpoint must verify under the configured key and name this log: a log
-/// restarted with another key would hand out promises nobody can reconcile with its
-/// history.
+/// A stored checkpoint must verify under the configured key: a log restarted with
+/// another key would hand out promises nobody can reconcile with its history. Its
+/// origin may differ (a development server on another port); the key may not.
 fn check_checkpoint(core: &LogCore, head: &StoredTreeHead) -> Result<(), OpenError> {
     let note = SignedNote::parse(&head.checkpoint)
         .map_err(|e| OpenError::Corrupt(format!("stored checkpoint: {e}")))?;
-    let verifier = EcdsaNoteVerifier::new(&core.origin, &core.spki_der)
-        .map_err(|e| OpenError::Corrupt(format!("log origin: {e}")))?;
-    note.verify(&[&verifier])
-        .map_err(|_| OpenError::KeyMismatch(core.name.clone()))?;
+    pki::verify::verify_by_key(
+        &core.spki_der,
+        pki::verify::HashAlgorithm::Sha256,
+        note.text.as_bytes(),
+        &head.signature,
+    )
+    .map_err(|_| OpenError::KeyMismatch(core.name.clone()))?;
     let checkpoint = Checkpoint::parse(&note.text)
         .map_err(|e| OpenError::Corrupt(format!("stored checkpoint: {e}")))?;
     if checkpoint.size != head.tree_size || checkpoint.root != head.root {
