@@ -78,7 +78,8 @@ fn from_value<T: DeserializeOwned>(
     })
 }
 
-fn bounded(what: &'static str, len: usize, max: usize) -> Result<(), RekorError> {
+/// [`RekorError::TooLarge`] naming `what` when `len` is beyond `max`.
+pub(super) fn bounded(what: &'static str, len: usize, max: usize) -> Result<(), RekorError> {
     if len > max {
         return Err(RekorError::TooLarge { what, len, max });
     }

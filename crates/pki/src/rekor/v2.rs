@@ -54,7 +54,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::RekorError;
-use super::entry::{MAX_SIGNATURE_BYTES, pae};
+use super::entry::{MAX_SIGNATURE_BYTES, bounded, pae};
 use super::jcs;
 use crate::ct_api::b64;
 use crate::verify::{HashAlgorithm, verify_prehashed};
@@ -70,13 +70,6 @@ pub const MAX_VERIFIER_DER_BYTES: usize = 64 * 1024;
 pub const MAX_DSSE_SIGNATURES: usize = 10;
 /// The most verifiers beside a DSSE envelope (rekor-tiles' `maxVerifiers`).
 pub const MAX_DSSE_VERIFIERS: usize = 10;
-
-pub(crate) fn bounded(what: &'static str, len: usize, max: usize) -> Result<(), RekorError> {
-    if len > max {
-        return Err(RekorError::TooLarge { what, len, max });
-    }
-    Ok(())
-}
 
 fn missing(what: &'static str) -> RekorError {
     RekorError::Malformed {

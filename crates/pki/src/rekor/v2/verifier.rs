@@ -24,9 +24,10 @@ use serde_json::{Value, json};
 use spki::SubjectPublicKeyInfoRef;
 use x509_cert::Certificate;
 
-use super::{MAX_VERIFIER_DER_BYTES, bounded};
+use super::MAX_VERIFIER_DER_BYTES;
 use crate::ct_api::b64;
 use crate::rekor::RekorError;
+use crate::rekor::entry::bounded;
 use crate::verify::{HashAlgorithm, PublicKeyKind, public_key_kind, verify_by_key};
 
 /// The `PublicKeyDetails` this log verifies with: rekor-tiles' default
