@@ -219,17 +219,6 @@ fn parse_key(spki_der: &[u8]) -> Result<Key<'_>, VerifyError> {
     }
 }
 
-/// The length in bits of an RSA key's modulus (PKCS#1 RSAPublicKey DER).
-fn rsa_modulus_bits(rsa_public_key: &[u8]) -> Result<usize, VerifyError> {
-    let key = RsaPublicKey::from_der(rsa_public_key)
-        .map_err(|e| VerifyError::MalformedKey(e.to_string()))?;
-    let n = key.modulus.as_bytes();
-    Ok(match n.first() {
-        Some(first) => n.len() * 8 - first.leading_zeros() as usize,
-        None => 0,
-    })
-}
-
 /// What a SubjectPublicKeyInfo holds, as far as choosing a signature algorithm goes: a
 /// format that names the algorithm beside the key (sigstore's `PublicKeyDetails`)
 /// checks the two agree with it.
