@@ -327,7 +327,9 @@ key_file = "ephemeral"
 
 [ca]
 signer = "ephemeral"
-ct_logs = ["dev-a", "dev-b"]
+# One SCT per certificate: sigstore clients accept exactly one. Browser CT policies
+# want two or more: `ct_logs = ["dev-a", "dev-b"]` in a --config file.
+ct_logs = ["dev-a"]
 
 [registry]
 
@@ -397,7 +399,7 @@ impl Config {
     }
 
     /// The `--dev` configuration: two logs with generated keys, one-second batches, an
-    /// ephemeral CA getting SCTs from both.
+    /// ephemeral CA getting its one SCT from `dev-a`.
     pub fn dev() -> Self {
         Self::parse(DEV_DEFAULTS).expect("the built-in dev defaults are valid")
     }
@@ -599,14 +601,21 @@ mod ca_tests {
     use super::*;
 
     #[test]
-    fn dev_defaults_have_two_logs_and_a_ca() {
+    fn dev_defaults_have_two_logs_and_a_ca_with_one_sct_for_sigstore_clients() {
         let config = Config::dev();
         assert_eq!(config.logs.len(), 2);
         let ca = config.ca.unwrap();
         assert_eq!(ca.signer, SignerKind::Ephemeral);
         assert_eq!(ca.cert_lifetime, Duration::from_secs(600));
+        // sigstore clients refuse a certificate without exactly one embedded SCT.
+        assert_eq!(ca.ct_logs, vec![CtLogRef::Local("dev-a".into())]);
+    }
+
+    #[test]
+    fn a_file_gives_the_dev_ca_two_logs() {
+        let config = Config::parse_dev_overlay("[ca]\nct_logs = [\"dev-a\", \"dev-b\"]\n").unwrap();
         assert_eq!(
-            ca.ct_logs,
+            config.ca.unwrap().ct_logs,
             vec![
                 CtLogRef::Local("dev-a".into()),
                 CtLogRef::Local("dev-b".into())
