@@ -28,6 +28,11 @@ pub struct Config {
     /// checkpoint origins derive from it. Default: `http://<listen address>`.
     #[serde(default)]
     pub public_url: Option<String>,
+    /// Who runs this instance, as sigstore clients see it in `/sigstore/*.json`: one
+    /// name for every service, so that a client picks one artifact log per version
+    /// rule. Default: the host of `public_url`.
+    #[serde(default)]
+    pub operator: Option<String>,
     #[serde(default)]
     pub logs: Vec<LogSection>,
     /// The code-signing CA; absent = no CA routes.
@@ -316,6 +321,7 @@ fn default_sct_timeout() -> Duration {
 pub const DEV_DEFAULTS: &str = r#"
 listen = "127.0.0.1:8080"
 data_dir = "./certcentral-data"
+operator = "certcentral-dev"
 
 [[logs]]
 name = "dev-a"
@@ -509,6 +515,11 @@ impl Config {
         {
             bail!("public_url must start with http:// or https://");
         }
+        if let Some(operator) = &self.operator
+            && (operator.trim().is_empty() || operator.len() > 256)
+        {
+            bail!("operator must be 1-256 characters");
+        }
         Ok(())
     }
 }
@@ -581,6 +592,8 @@ mod tests {
             "[[logs]]\nname = \"a\"\nkey_file = \"ephemeral\"\n[[logs]]\nname = \"a\"\nkey_file = \"ephemeral\"",
             "[[logs]]\nname = \"a\"\nkey_file = \"ephemeral\"\nsequence_interval = \"0s\"",
             "public_url = \"ftp://x\"",
+            "operator = \"\"",
+            "operator = \" \"",
             "listen = \"nonsense\"",
             "[ca]\nsigner = \"vault\"",
             "[ca]\nct_logs = [\"nope\"]",
@@ -604,6 +617,7 @@ mod ca_tests {
     fn dev_defaults_have_two_logs_and_a_ca_with_one_sct_for_sigstore_clients() {
         let config = Config::dev();
         assert_eq!(config.logs.len(), 2);
+        assert_eq!(config.operator.as_deref(), Some("certcentral-dev"));
         let ca = config.ca.unwrap();
         assert_eq!(ca.signer, SignerKind::Ephemeral);
         assert_eq!(ca.cert_lifetime, Duration::from_secs(600));

@@ -7,6 +7,7 @@ mod ca_wiring;
 mod config;
 mod monitor_wiring;
 mod registry_wiring;
+mod trust_wiring;
 mod tsa_wiring;
 
 use std::net::SocketAddr;
@@ -280,6 +281,18 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
         .map(tsa_wiring::build_tsa)
         .transpose()
         .context("setting up the TSA")?;
+    // The artifact logs join here once they are opened (their `ArtifactLogTrust`).
+    let trust = trust_wiring::InstanceTrust {
+        public_url: public_url.clone(),
+        operator: trust_wiring::operator(&config, &public_url),
+        ca_chain: ca.as_ref().map(|ca| ca.ca_chain().to_vec()),
+        oidc_issuers: trust_wiring::oidc_issuers(&config, dev_issuer.as_deref()),
+        ct_logs: trust_wiring::ct_logs(&config, &logs)?,
+        artifact_logs: Vec::new(),
+        tsa_chain: tsa.as_ref().map(|tsa| tsa.chain().to_vec()),
+    }
+    .documents()
+    .context("building the sigstore trust documents")?;
 
     println!("certcentral listening on http://{address}");
     println!("storage: {}", storage.describe());
@@ -330,6 +343,18 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
         println!("  cert chain:   {base}/api/v1/timestamp/certchain");
         println!("  policy:       {}", tsa.settings().policy);
     }
+    {
+        let base = public_url.trim_end_matches('/');
+        println!(
+            "sigstore trust: {base}{} (sigstore --trust-config)",
+            trust_wiring::CLIENT_TRUST_CONFIG_PATH
+        );
+        println!(
+            "  also:         {base}{}, {base}{}",
+            trust_wiring::TRUSTED_ROOT_PATH,
+            trust_wiring::SIGNING_CONFIG_PATH
+        );
+    }
     if let Some(dev) = &dev_issuer {
         let base = public_url.trim_end_matches('/');
         println!(
@@ -351,7 +376,7 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
         ),
         _ => None,
     };
-    let mut app = app::router(&logs, ca, dev_issuer, registry);
+    let mut app = app::router(&logs, ca, dev_issuer, registry).merge(trust_wiring::router(&trust));
     if let Some(monitor) = monitor {
         app = app.merge(monitor::service::router(monitor));
     }
