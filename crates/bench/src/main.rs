@@ -14,6 +14,7 @@ mod ct;
 mod ctapi;
 mod http;
 mod issue;
+mod load;
 mod registry;
 mod rss;
 mod stats;
