@@ -14,7 +14,6 @@
 //! The answers of the timed phase are counted by status only (2xx = issued): parsing
 //! each chain would spend client CPU on the cores the server is being measured on.
 
-use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -32,7 +31,7 @@ use serde::Serialize;
 use super::crypto_ceiling::{self, Ceiling};
 use super::ct::PhaseReport;
 use super::http::{load_client, progress_bar};
-use super::load::{PostLoad, PreparedPost, Refusal};
+use super::load::{ErrorCount, LoadOutcome, PostLoad, PreparedPost, Refusal, top_messages};
 use super::rss;
 
 /// Keys in the pool when `--keys` is not given (fewer if N is smaller): enough that
@@ -167,8 +166,8 @@ pub fn run(args: IssueBenchArgs) -> anyhow::Result<ExitCode> {
     let bar = progress_bar(interactive, u64::from(args.n), "signingCert");
     let server_pid = args.server_pid.map(|pid| pid.to_string());
     let cpu_before = server_pid.as_deref().and_then(rss::proc_cpu_secs);
-    let outcome = runtime.block_on(load.run(args.concurrency as usize, &bar, check_issued));
-    let (phase, messages) = (outcome.phase, outcome.messages);
+    let LoadOutcome { phase, messages } =
+        runtime.block_on(load.run(args.concurrency as usize, &bar, check_issued));
     let cpu_after = server_pid.as_deref().and_then(rss::proc_cpu_secs);
     bar.finish_and_clear();
     let server_cpu = match (cpu_before, cpu_after) {
@@ -358,22 +357,6 @@ fn check_issued(status: StatusCode, body: &[u8]) -> Result<(), Refusal> {
     }
 }
 
-/// The `limit` most frequent messages, most frequent first (ties by text, so the
-/// report is stable).
-fn top_messages(messages: HashMap<String, u64>, limit: usize) -> Vec<ErrorCount> {
-    let mut all: Vec<ErrorCount> = messages
-        .into_iter()
-        .map(|(message, count)| ErrorCount { message, count })
-        .collect();
-    all.sort_by(|a, b| {
-        b.count
-            .cmp(&a.count)
-            .then_with(|| a.message.cmp(&b.message))
-    });
-    all.truncate(limit);
-    all
-}
-
 // ---------------------------------------------------------------------------
 // Report
 // ---------------------------------------------------------------------------
@@ -384,12 +367,6 @@ struct SetupReport {
     keys: usize,
     distinct_requests: usize,
     secs: f64,
-}
-
-#[derive(Debug, Serialize, PartialEq, Eq)]
-struct ErrorCount {
-    message: String,
-    count: u64,
 }
 
 /// How busy the server was during the timed phase (`--server-pid` only): whether the
@@ -598,17 +575,6 @@ mod tests {
             (none.cores_busy, none.us_per_cert, none.crypto_share),
             (0.0, 0.0, 0.0)
         );
-    }
-
-    #[test]
-    fn top_messages_sorted_by_count_then_text() {
-        let m: HashMap<String, u64> = [("b", 5), ("a", 5), ("c", 9), ("d", 1)]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect();
-        let top = top_messages(m, 3);
-        let got: Vec<_> = top.iter().map(|e| (e.message.as_str(), e.count)).collect();
-        assert_eq!(got, [("c", 9), ("a", 5), ("b", 5)]);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use bytes::Bytes;
 use indicatif::ProgressBar;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{Client, StatusCode, Url};
+use serde::Serialize;
 
 use super::ct::PhaseReport;
 use super::http::{join_workers, send_timed_any_status, spawn_ticker};
@@ -71,6 +72,29 @@ pub struct LoadOutcome {
     /// Failures by `"{kind}: {message}"` for refused answers and by kind alone for
     /// transport failures (which carry no server message).
     pub messages: HashMap<String, u64>,
+}
+
+/// One failure message and how often it came.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct ErrorCount {
+    pub message: String,
+    pub count: u64,
+}
+
+/// The `limit` most frequent messages, most frequent first (ties by text, so the
+/// report is stable).
+pub fn top_messages(messages: HashMap<String, u64>, limit: usize) -> Vec<ErrorCount> {
+    let mut all: Vec<ErrorCount> = messages
+        .into_iter()
+        .map(|(message, count)| ErrorCount { message, count })
+        .collect();
+    all.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.message.cmp(&b.message))
+    });
+    all.truncate(limit);
+    all
 }
 
 /// The state the tasks of one load share.
@@ -253,6 +277,17 @@ mod tests {
             requests,
             total,
         }
+    }
+
+    #[test]
+    fn top_messages_sorted_by_count_then_text() {
+        let m: HashMap<String, u64> = [("b", 5), ("a", 5), ("c", 9), ("d", 1)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        let top = top_messages(m, 3);
+        let got: Vec<_> = top.iter().map(|e| (e.message.as_str(), e.count)).collect();
+        assert_eq!(got, [("c", 9), ("a", 5), ("b", 5)]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
