@@ -35,6 +35,6 @@ pub use ct::{
 pub use fulcio::{FulcioError, FulcioExtensions};
 pub use keys::{EcdsaP256Signer, KeyError};
 pub use verify::{
-    HashAlgorithm, VerifyError, verify_by_key, verify_digitally_signed, verify_prehashed,
-    verify_signature,
+    HashAlgorithm, PublicKeyKind, VerifyError, public_key_kind, verify_by_key,
+    verify_digitally_signed, verify_prehashed, verify_signature,
 };

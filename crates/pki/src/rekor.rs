@@ -1,7 +1,9 @@
-//! Rekor's wire formats (API v1), shared by the artifact log and `ccc`: RFC 8785
-//! canonical JSON, the `hashedrekord` and `dsse` 0.0.1 proposed entries with the checks
-//! Rekor makes before it logs one and the canonical body it stores, the entry UUID, the
-//! v1 log entry answer and its Signed Entry Timestamp (SET).
+//! Rekor's wire formats, shared by the artifact log and `ccc`: RFC 8785 canonical JSON;
+//! for API v1 the `hashedrekord` and `dsse` 0.0.1 proposed entries with the checks Rekor
+//! makes before it logs one and the canonical body it stores, the entry UUID, the v1 log
+//! entry answer and its Signed Entry Timestamp (SET); for API v2 (rekor-tiles) the
+//! `CreateEntryRequest`, its checks and the 0.0.2 entries ([`v2`]); and sigstore's
+//! `TransparencyLogEntry`, the form both answers take in a bundle ([`tle`]).
 //!
 //! No HTTP and no storage: bytes in, values or a typed [`RekorError`] out.
 
@@ -9,6 +11,8 @@ pub mod checkpoint;
 pub mod entry;
 pub mod jcs;
 pub mod log_entry;
+pub mod tle;
+pub mod v2;
 
 pub use entry::{
     ArtifactHash, DsseEntry, DsseSignature, HashedRekord, ProposedEntry, Verifier,
@@ -74,6 +78,38 @@ pub enum RekorError {
     /// A DSSE envelope signature that no given verifier verifies.
     #[error("DSSE signature {0} is not verified by any verifier")]
     UnverifiedDsseSignature(usize),
+    /// A DSSE verifier that verifies none of the envelope's signatures (v2).
+    #[error("DSSE verifier {0} verifies none of the envelope's signatures")]
+    UnusedDsseVerifier(usize),
+    /// A `PublicKeyDetails` this log does not verify with (v2).
+    #[error("key details {key_details} are not supported: {reason}")]
+    UnsupportedKeyDetails {
+        /// The value's name.
+        key_details: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The verifier's key is not the kind its `keyDetails` names (v2).
+    #[error("key details {key_details} do not match the verifier's {key} key")]
+    KeyDetailsMismatch {
+        /// The value's name.
+        key_details: &'static str,
+        /// The key found.
+        key: String,
+    },
+    /// A hashedrekord digest whose length is not that of the hash its key details name
+    /// (v2).
+    #[error("digest is {len} bytes, but {key_details} signs a {algorithm} digest of {expected}")]
+    DigestLength {
+        /// The verifier's key details.
+        key_details: &'static str,
+        /// The hash they name.
+        algorithm: &'static str,
+        /// Its digest length.
+        expected: usize,
+        /// The digest's length.
+        len: usize,
+    },
     /// A value has no canonical JSON.
     #[error("canonical JSON: {0}")]
     Canonical(#[from] JcsError),

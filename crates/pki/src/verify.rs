@@ -126,6 +126,7 @@ enum SigAlg {
 enum Key<'a> {
     P256(&'a [u8]),
     P384(&'a [u8]),
+    P521(&'a [u8]),
     /// PKCS#1 RSAPublicKey DER.
     Rsa(&'a [u8]),
     Ed25519(&'a [u8]),
@@ -136,6 +137,7 @@ impl Key<'_> {
         match self {
             Key::P256(_) => "ECDSA P-256",
             Key::P384(_) => "ECDSA P-384",
+            Key::P521(_) => "ECDSA P-521",
             Key::Rsa(_) => "RSA",
             Key::Ed25519(_) => "Ed25519",
         }
@@ -190,17 +192,12 @@ fn parse_key(spki_der: &[u8]) -> Result<Key<'_>, VerifyError> {
             match curve {
                 rfc5912::SECP_256_R_1 => Ok(Key::P256(bits)),
                 rfc5912::SECP_384_R_1 => Ok(Key::P384(bits)),
+                rfc5912::SECP_521_R_1 => Ok(Key::P521(bits)),
                 other => Err(VerifyError::UnsupportedKey(format!("EC curve {other}"))),
             }
         }
         rfc5912::RSA_ENCRYPTION | rfc5912::ID_RSASSA_PSS => {
-            let key = RsaPublicKey::from_der(bits)
-                .map_err(|e| VerifyError::MalformedKey(e.to_string()))?;
-            let n = key.modulus.as_bytes();
-            let size = match n.first() {
-                Some(first) => n.len() * 8 - first.leading_zeros() as usize,
-                None => 0,
-            };
+            let size = rsa_modulus_bits(bits)?;
             if size < MIN_RSA_BITS {
                 return Err(VerifyError::RsaKeyTooSmall(size));
             }
@@ -209,6 +206,79 @@ fn parse_key(spki_der: &[u8]) -> Result<Key<'_>, VerifyError> {
         rfc8410::ID_ED_25519 => Ok(Key::Ed25519(bits)),
         other => Err(VerifyError::UnsupportedKey(other.to_string())),
     }
+}
+
+/// The length in bits of an RSA key's modulus (PKCS#1 RSAPublicKey DER).
+fn rsa_modulus_bits(rsa_public_key: &[u8]) -> Result<usize, VerifyError> {
+    let key = RsaPublicKey::from_der(rsa_public_key)
+        .map_err(|e| VerifyError::MalformedKey(e.to_string()))?;
+    let n = key.modulus.as_bytes();
+    Ok(match n.first() {
+        Some(first) => n.len() * 8 - first.leading_zeros() as usize,
+        None => 0,
+    })
+}
+
+/// What a SubjectPublicKeyInfo holds, as far as choosing a signature algorithm goes: a
+/// format that names the algorithm beside the key (sigstore's `PublicKeyDetails`)
+/// checks the two agree with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicKeyKind {
+    /// ECDSA on NIST P-256.
+    EcdsaP256,
+    /// ECDSA on NIST P-384.
+    EcdsaP384,
+    /// ECDSA on NIST P-521.
+    EcdsaP521,
+    /// An rsaEncryption key with a modulus of `bits` bits.
+    Rsa {
+        /// The modulus length.
+        bits: usize,
+    },
+    /// An id-RSASSA-PSS key (RFC 4055 §1.2: usable for PSS signatures only).
+    RsaPss {
+        /// The modulus length.
+        bits: usize,
+    },
+    /// Ed25519 (RFC 8410).
+    Ed25519,
+}
+
+/// The kind of key in `spki_der`, for the keys this module verifies with. The key
+/// itself is parsed by aws-lc-rs (an EC point must lie on its curve), so a malformed
+/// key is reported here rather than as a failed signature later.
+pub fn public_key_kind(spki_der: &[u8]) -> Result<PublicKeyKind, VerifyError> {
+    let key = parse_key(spki_der)?;
+    let (kind, algorithm, key_bytes): (_, &'static dyn VerificationAlgorithm, _) = match key {
+        Key::P256(k) => (
+            PublicKeyKind::EcdsaP256,
+            &signature::ECDSA_P256_SHA256_ASN1,
+            k,
+        ),
+        Key::P384(k) => (
+            PublicKeyKind::EcdsaP384,
+            &signature::ECDSA_P384_SHA384_ASN1,
+            k,
+        ),
+        Key::P521(k) => (
+            PublicKeyKind::EcdsaP521,
+            &signature::ECDSA_P521_SHA512_ASN1,
+            k,
+        ),
+        Key::Rsa(k) => {
+            let bits = rsa_modulus_bits(k)?;
+            let kind = if spki_is_pss(spki_der) {
+                PublicKeyKind::RsaPss { bits }
+            } else {
+                PublicKeyKind::Rsa { bits }
+            };
+            (kind, &signature::RSA_PKCS1_2048_8192_SHA256, k)
+        }
+        Key::Ed25519(k) => (PublicKeyKind::Ed25519, &signature::ED25519, k),
+    };
+    signature::ParsedPublicKey::new(algorithm, key_bytes)
+        .map_err(|e| VerifyError::MalformedKey(format!("{}: {e}", key.name())))?;
+    Ok(kind)
 }
 
 /// RSA PKCS#1 v1.5 algorithm identifiers carry NULL or absent parameters (RFC 4055 §5).
@@ -310,6 +380,9 @@ fn select<'k>(
         (Key::P384(k), SigAlg::Ecdsa(Sha256)) => (&signature::ECDSA_P384_SHA256_ASN1, k),
         (Key::P384(k), SigAlg::Ecdsa(Sha384)) => (&signature::ECDSA_P384_SHA384_ASN1, k),
         (Key::P384(k), SigAlg::Ecdsa(Sha512)) => (&signature::ECDSA_P384_SHA512_ASN1, k),
+        (Key::P521(k), SigAlg::Ecdsa(Sha256)) => (&signature::ECDSA_P521_SHA256_ASN1, k),
+        (Key::P521(k), SigAlg::Ecdsa(Sha384)) => (&signature::ECDSA_P521_SHA384_ASN1, k),
+        (Key::P521(k), SigAlg::Ecdsa(Sha512)) => (&signature::ECDSA_P521_SHA512_ASN1, k),
         (Key::Rsa(k), SigAlg::RsaPkcs1(Sha256)) => (&signature::RSA_PKCS1_2048_8192_SHA256, k),
         (Key::Rsa(k), SigAlg::RsaPkcs1(Sha384)) => (&signature::RSA_PKCS1_2048_8192_SHA384, k),
         (Key::Rsa(k), SigAlg::RsaPkcs1(Sha512)) => (&signature::RSA_PKCS1_2048_8192_SHA512, k),
@@ -344,7 +417,7 @@ fn verify_parsed(
 /// with PSS, MGF1 with `hash` and a salt as long as the hash.
 fn key_default(key: &Key<'_>, spki_is_pss: bool, hash: HashAlgorithm) -> SigAlg {
     match key {
-        Key::P256(_) | Key::P384(_) => SigAlg::Ecdsa(hash),
+        Key::P256(_) | Key::P384(_) | Key::P521(_) => SigAlg::Ecdsa(hash),
         Key::Rsa(_) if spki_is_pss => SigAlg::RsaPss(hash),
         Key::Rsa(_) => SigAlg::RsaPkcs1(hash),
         Key::Ed25519(_) => SigAlg::Ed25519,
@@ -357,7 +430,7 @@ fn spki_is_pss(spki_der: &[u8]) -> bool {
 }
 
 /// Verifies `signature` over `message` by the key in `spki_der`, the algorithm following
-/// from the key: ECDSA (P-256, P-384) or RSA (PKCS#1 v1.5, or PSS for an RSASSA-PSS key)
+/// from the key: ECDSA (P-256, P-384, P-521) or RSA (PKCS#1 v1.5, or PSS for an RSASSA-PSS key)
 /// with `hash`, Ed25519 over the message itself (`hash` unused).
 ///
 /// This is how sigstore verifies with a key that comes without an algorithm identifier:
@@ -374,7 +447,7 @@ pub fn verify_by_key(
 }
 
 /// Verifies `signature` over a message known only by its `digest` (made with `hash`),
-/// by the key in `spki_der`: ECDSA (P-256, P-384) and RSA (PKCS#1 v1.5, or PSS for an
+/// by the key in `spki_der`: ECDSA (P-256, P-384, P-521) and RSA (PKCS#1 v1.5, or PSS for an
 /// RSASSA-PSS key) sign the digest itself, so no message is needed.
 ///
 /// Ed25519 is refused with [`VerifyError::UnsupportedAlgorithm`]: plain Ed25519 signs
@@ -409,7 +482,7 @@ pub fn verify_prehashed(
 /// Verifies `signature` over `message` by the key in `spki_der` under the X.509
 /// `algorithm` (a certificate's `signatureAlgorithm`).
 ///
-/// Supported: ecdsa-with-SHA256/384/512 with P-256/P-384 keys;
+/// Supported: ecdsa-with-SHA256/384/512 with P-256/P-384/P-521 keys;
 /// sha256/384/512WithRSAEncryption; RSASSA-PSS with SHA-256/384/512, MGF1 with the same
 /// hash and salt length equal to the hash length; Ed25519. RSA keys below
 /// [`MIN_RSA_BITS`] are rejected with [`VerifyError::RsaKeyTooSmall`].
@@ -447,7 +520,7 @@ pub fn verify_digitally_signed(
         }
     };
     let key = parse_key(spki_der)?;
-    if let (Key::P384(_), SigAlg::Ecdsa(_)) = (&key, alg) {
+    if matches!(alg, SigAlg::Ecdsa(_)) && !matches!(key, Key::P256(_)) {
         return Err(VerifyError::KeyAlgorithmMismatch {
             algorithm: "RFC 6962 ecdsa(3) requires P-256".into(),
             key: key.name(),

@@ -2,9 +2,9 @@
 //! and sigstore-python's own code (in the virtualenv `.ci/run` installs, named by
 //! `CERTCENTRAL_SIGSTORE_PYTHON`).
 
-use std::io::Write;
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -15,6 +15,8 @@ use pki::rekor::{
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+
+use common::sigstore::{run_python, sigstore_python};
 
 fn fixture() -> Value {
     let path: PathBuf = [
@@ -81,49 +83,6 @@ fn real_rekor_body_is_reproduced_and_its_uuid_is_the_proven_leaf() {
         f["entry"],
         "re-encoded entry differs"
     );
-}
-
-/// The Python interpreter with sigstore-python, from `CERTCENTRAL_SIGSTORE_PYTHON`.
-fn sigstore_python() -> Option<String> {
-    match std::env::var("CERTCENTRAL_SIGSTORE_PYTHON") {
-        Ok(python) => Some(python),
-        Err(_) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "sigstore-python must be installed in CI (see .ci/run)"
-            );
-            eprintln!(
-                "SKIPPED: CERTCENTRAL_SIGSTORE_PYTHON is not set (a python with sigstore==4.5.1)"
-            );
-            None
-        }
-    }
-}
-
-fn run_python(python: &str, script: &str, stdin: &Value) -> Value {
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "python", script]
-        .iter()
-        .collect();
-    let mut child = Command::new(python)
-        .arg(&path)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{python}: {e}"));
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.to_string().as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("python run");
-    assert!(
-        out.status.success(),
-        "{script} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("python output")
 }
 
 const ARTIFACT: &[u8] = b"an artifact for sigstore-python";

@@ -1,6 +1,7 @@
 //! The HTTP surface of an artifact log, mounted at its base URL (`/rekor/{name}`):
-//! Rekor's `/api/v1` for a v1 log, and for every log the tlog-tiles read path
-//! (`checkpoint`, `tile/…`, `tile/entries/…`).
+//! Rekor's `/api/v1` for a v1 log (here), `/api/v2` submissions for a v2 log
+//! (`http_v2`), and for every log the tlog-tiles read path (`checkpoint`, `tile/…`,
+//! `tile/entries/…`).
 //!
 //! Every refusal is a 4xx `{code, message}`; storage trouble is a 5xx and never
 //! leaves a partial write behind (the sequencer commits whole batches).
@@ -50,6 +51,7 @@ pub fn router(log: Arc<ArtifactLog>, base_path: &str) -> Router {
     let tiles = Router::new()
         .route("/checkpoint", get(checkpoint))
         .route("/tile/{*path}", get(tile));
+    let v2 = (api == ApiVersion::V2).then(|| crate::http_v2::routes(state.log.clone()));
     let routes = match api {
         ApiVersion::V1 => tiles
             .route(
@@ -68,7 +70,11 @@ pub fn router(log: Arc<ArtifactLog>, base_path: &str) -> Router {
             .route("/api/v1/log/publicKey", get(public_key)),
         ApiVersion::V2 => tiles,
     };
-    routes.with_state(state)
+    let router = routes.with_state(state);
+    match v2 {
+        Some(v2) => router.merge(v2),
+        None => router,
+    }
 }
 
 impl From<ReadError> for ErrorAnswer {

@@ -16,6 +16,7 @@
 //! in tlog-tiles entry bundles; the leaf hash is the entry's UUID.
 
 pub mod http_v1;
+mod http_v2;
 mod reads;
 mod sequencer;
 

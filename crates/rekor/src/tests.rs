@@ -428,3 +428,160 @@ async fn v1_hostile_input_is_a_4xx_and_logs_nothing() {
     }
     assert_eq!(log.tree_head().tree_size, 0, "nothing was logged");
 }
+
+// ---- the v2 route ----
+
+/// A v2 hashedrekord request signed by a fresh P-256 key over `artifact`.
+fn v2_request(artifact: &[u8]) -> Vec<u8> {
+    use pki::rekor::v2::{
+        CreateEntryRequest, HashedRekordRequest, KeyDetails, Signature, Verifier, VerifierForm,
+    };
+    let key = EcdsaP256Signer::generate().unwrap();
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, artifact);
+    let verifier = Verifier::new(
+        VerifierForm::PublicKey,
+        key.spki_der(),
+        KeyDetails::EcdsaP256Sha256,
+    )
+    .unwrap();
+    let signature = Signature::new(key.sign(artifact).unwrap(), verifier).unwrap();
+    let request = HashedRekordRequest::new(digest.as_ref().to_vec(), signature).unwrap();
+    CreateEntryRequest::HashedRekord(request).to_json().unwrap()
+}
+
+fn v2_app(dir: &std::path::Path) -> (Router, Arc<ArtifactLog>) {
+    let key = EcdsaP256Signer::generate().unwrap();
+    let log = Arc::new(open_log(dir, &key, ApiVersion::V2));
+    (http_v1::router(log.clone(), "/rekor/t"), log)
+}
+
+#[tokio::test]
+async fn v2_answers_a_transparency_log_entry_without_promise() {
+    use pki::rekor::tle::TransparencyLogEntry;
+    let dir = tempfile::tempdir().unwrap();
+    let (app, log) = v2_app(dir.path());
+    let request = v2_request(b"artifact");
+    let (status, body) = call(&app, "POST", "/api/v2/log/entries", request.clone()).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let raw: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    // Protobuf JSON: int64 as strings, zero index and empty path written, no promise.
+    assert_eq!(raw["logIndex"], "0");
+    assert_eq!(raw["inclusionProof"]["treeSize"], "1");
+    assert_eq!(raw["inclusionProof"]["hashes"], serde_json::json!([]));
+    assert!(raw.get("integratedTime").is_none() && raw.get("inclusionPromise").is_none());
+    let entry = TransparencyLogEntry::from_json(&body).unwrap();
+    assert_eq!(entry.log_id.key_id, log.log_id());
+    assert_eq!(
+        (
+            entry.kind_version.kind.as_str(),
+            entry.kind_version.version.as_str()
+        ),
+        ("hashedrekord", "0.0.2")
+    );
+    let canonical: serde_json::Value = serde_json::from_slice(&entry.canonicalized_body).unwrap();
+    assert!(canonical["spec"]["hashedRekordV002"].is_object());
+    let proof = &entry.inclusion_proof;
+    check_head(
+        &log,
+        &StoredTreeHead {
+            tree_size: proof.tree_size,
+            timestamp_ms: 0,
+            root: proof.root_hash,
+            signature: Vec::new(),
+            checkpoint: proof.checkpoint.envelope.clone(),
+        },
+    );
+    merkle::verify_inclusion(
+        &merkle::leaf_hash(&entry.canonicalized_body),
+        proof.log_index,
+        proof.tree_size,
+        &proof.hashes,
+        &proof.root_hash,
+    )
+    .unwrap();
+
+    // A resubmission is answered with the entry already logged.
+    let (status, again) = call(&app, "POST", "/api/v2/log/entries", request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        TransparencyLogEntry::from_json(&again).unwrap().log_index,
+        0
+    );
+    // The v1 API is not served by a v2 log.
+    let (status, _) = call(&app, "GET", "/api/v1/log", vec![]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(log.tree_head().tree_size, 1);
+}
+
+#[tokio::test]
+async fn v2_hostile_input_is_a_4xx_and_logs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, log) = v2_app(dir.path());
+    let good: serde_json::Value = serde_json::from_slice(&v2_request(b"artifact")).unwrap();
+    let spec = "hashedRekordRequestV002";
+    let mut wrong_digest = good.clone();
+    wrong_digest[spec]["digest"] = STANDARD.encode([7u8; 32]).into();
+    let mut short_digest = good.clone();
+    short_digest[spec]["digest"] = STANDARD.encode([7u8; 20]).into();
+    let mut bad_signature = good.clone();
+    bad_signature[spec]["signature"]["content"] = STANDARD.encode([1u8; 70]).into();
+    let mut wrong_key_details = good.clone();
+    wrong_key_details[spec]["signature"]["verifier"]["keyDetails"] =
+        "PKIX_RSA_PKCS1V15_2048_SHA256".into();
+    let mut both = good.clone();
+    both["dsseRequestV002"] = serde_json::json!({});
+    let deep = format!("{}{}", "{\"a\":".repeat(5_000), "}".repeat(5_000));
+    let cases: Vec<(&str, Vec<u8>, StatusCode)> = vec![
+        ("empty", vec![], StatusCode::BAD_REQUEST),
+        ("deep json", deep.into_bytes(), StatusCode::BAD_REQUEST),
+        (
+            "wrong digest",
+            serde_json::to_vec(&wrong_digest).unwrap(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "short digest",
+            serde_json::to_vec(&short_digest).unwrap(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "bad signature",
+            serde_json::to_vec(&bad_signature).unwrap(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "key details of another key",
+            serde_json::to_vec(&wrong_key_details).unwrap(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "both oneofs",
+            serde_json::to_vec(&both).unwrap(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "10 MiB",
+            vec![b' '; 10 << 20],
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+    ];
+    for (what, body, want) in cases {
+        let (status, answer) = call(&app, "POST", "/api/v2/log/entries", body).await;
+        assert_eq!(status, want, "{what}: {}", String::from_utf8_lossy(&answer));
+        let error: serde_json::Value =
+            serde_json::from_slice(&answer).unwrap_or_else(|_| panic!("{what}: not a JSON error"));
+        assert!(
+            error["code"].is_string() && error["message"].is_string(),
+            "{what}"
+        );
+    }
+    // A v1 entry is not a v2 request.
+    let (status, _) = call(&app, "POST", "/api/v2/log/entries", hashedrekord(b"x")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(log.tree_head().tree_size, 0, "nothing was logged");
+}

@@ -78,11 +78,27 @@ fn from_value<T: DeserializeOwned>(
     })
 }
 
-fn bounded(what: &'static str, len: usize, max: usize) -> Result<(), RekorError> {
+/// [`RekorError::TooLarge`] naming `what` when `len` is beyond `max`.
+pub(super) fn bounded(what: &'static str, len: usize, max: usize) -> Result<(), RekorError> {
     if len > max {
         return Err(RekorError::TooLarge { what, len, max });
     }
     Ok(())
+}
+
+/// The `kind` and `apiVersion` of a v1 entry body (proposed or canonical: both share
+/// the envelope), for the kinds this log takes; the spec is not read.
+pub(crate) fn v1_kind_version(body: &[u8]) -> Result<(&'static str, &'static str), RekorError> {
+    bounded("log entry body", body.len(), MAX_PROPOSED_ENTRY_BYTES)?;
+    let wire: EntryWire = from_json("log entry body", body)?;
+    match (wire.kind.as_str(), wire.api_version.as_str()) {
+        ("hashedrekord", API_VERSION) => Ok(("hashedrekord", API_VERSION)),
+        ("dsse", API_VERSION) => Ok(("dsse", API_VERSION)),
+        _ => Err(RekorError::UnsupportedKind {
+            kind: wire.kind,
+            api_version: wire.api_version,
+        }),
+    }
 }
 
 /// Parses a proposed entry (the body of `POST /api/v1/log/entries`) strictly: unknown

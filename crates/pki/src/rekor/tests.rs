@@ -177,7 +177,8 @@ proptest! {
     }
 }
 
-fn arb_json() -> impl Strategy<Value = Value> {
+/// Arbitrary JSON values (shallow), for parsers that must never panic.
+pub(super) fn arb_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),

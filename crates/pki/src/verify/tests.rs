@@ -213,3 +213,117 @@ fn prehashed_ecdsa_verifies_the_digest_of_the_signed_message() {
         Err(VerifyError::BadSignature)
     );
 }
+
+fn aws_spki(key: &impl signature::KeyPair<PublicKey = signature::EcdsaPublicKey>) -> Vec<u8> {
+    use aws_lc_rs::encoding::AsDer;
+    key.public_key().as_der().unwrap().as_ref().to_vec()
+}
+
+fn ecdsa_key(alg: &'static signature::EcdsaSigningAlgorithm) -> signature::EcdsaKeyPair {
+    signature::EcdsaKeyPair::generate(alg).unwrap()
+}
+
+/// FIPS 186-4 P-521 with SHA-512, the pair sigstore names PKIX_ECDSA_P521_SHA_512:
+/// verified over the message and over its digest.
+#[test]
+fn ecdsa_p521_sha512_verifies_by_key_and_prehashed() {
+    use sha2::{Digest, Sha512};
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let key = ecdsa_key(&signature::ECDSA_P521_SHA512_ASN1_SIGNING);
+    let spki = aws_spki(&key);
+    let sig = key.sign(&rng, b"msg").unwrap();
+    verify_by_key(&spki, HashAlgorithm::Sha512, b"msg", sig.as_ref()).unwrap();
+    verify_prehashed(
+        &spki,
+        HashAlgorithm::Sha512,
+        &Sha512::digest(b"msg"),
+        sig.as_ref(),
+    )
+    .unwrap();
+    assert_eq!(
+        verify_prehashed(
+            &spki,
+            HashAlgorithm::Sha512,
+            &Sha512::digest(b"msG"),
+            sig.as_ref()
+        ),
+        Err(VerifyError::BadSignature)
+    );
+    verify_signature(
+        &spki,
+        &alg(rfc5912::ECDSA_WITH_SHA_512, None),
+        b"msg",
+        sig.as_ref(),
+    )
+    .unwrap();
+}
+
+/// RFC 6962 §2.1.4: "ECDSA ... over the NIST P-256 curve" — no other curve, P-521
+/// included, signs an SCT or a tree head.
+#[test]
+fn digitally_signed_ecdsa_requires_p256() {
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    for alg in [
+        &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+        &signature::ECDSA_P521_SHA512_ASN1_SIGNING,
+    ] {
+        let key = ecdsa_key(alg);
+        let ds = DigitallySigned {
+            hash: DigitallySigned::HASH_SHA256,
+            signature_algorithm: DigitallySigned::SIG_ECDSA,
+            signature: key.sign(&rng, b"x").unwrap().as_ref().to_vec(),
+        };
+        assert!(matches!(
+            verify_digitally_signed(&aws_spki(&key), b"x", &ds),
+            Err(VerifyError::KeyAlgorithmMismatch { .. })
+        ));
+    }
+}
+
+#[test]
+fn public_key_kind_names_curve_and_modulus_size() {
+    let cases = [
+        (
+            &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+            PublicKeyKind::EcdsaP256,
+        ),
+        (
+            &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+            PublicKeyKind::EcdsaP384,
+        ),
+        (
+            &signature::ECDSA_P521_SHA512_ASN1_SIGNING,
+            PublicKeyKind::EcdsaP521,
+        ),
+    ];
+    for (alg, kind) in cases {
+        assert_eq!(public_key_kind(&aws_spki(&ecdsa_key(alg))).unwrap(), kind);
+    }
+    assert_eq!(
+        public_key_kind(&rsa_spki(3072)).unwrap(),
+        PublicKeyKind::Rsa { bits: 3072 }
+    );
+    let ed = signature::Ed25519KeyPair::generate().unwrap();
+    let ed_spki = {
+        use aws_lc_rs::encoding::AsDer;
+        signature::KeyPair::public_key(&ed)
+            .as_der()
+            .unwrap()
+            .as_ref()
+            .to_vec()
+    };
+    assert_eq!(public_key_kind(&ed_spki).unwrap(), PublicKeyKind::Ed25519);
+}
+
+/// A P-256 point that is not on the curve is a malformed key, found before any
+/// signature is tried.
+#[test]
+fn public_key_kind_refuses_a_point_off_the_curve() {
+    let mut spki = EcdsaP256Signer::generate().unwrap().spki_der();
+    let last = spki.len() - 1;
+    spki[last] ^= 1;
+    assert!(matches!(
+        public_key_kind(&spki),
+        Err(VerifyError::MalformedKey(_))
+    ));
+}

@@ -1,5 +1,8 @@
-//! rcgen-built certificate fixtures shared by the integration tests.
+//! Fixtures shared by the integration tests: rcgen-built certificates, and runs of
+//! sigstore-python's own code ([`sigstore`]).
 #![allow(dead_code)]
+
+pub mod sigstore;
 
 use rcgen::{CertificateParams, CustomExtension, DnType, KeyPair, SerialNumber, date_time_ymd};
 
