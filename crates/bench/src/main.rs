@@ -204,7 +204,9 @@ mod tests {
             "--log",
             "prod",
             "--api",
-            "1",
+            "2",
+            "--log-key",
+            "k.pem",
             "--n",
             "5",
             "-c",
@@ -220,7 +222,8 @@ mod tests {
             panic!("parsed as another command");
         };
         assert_eq!((a.n, a.concurrency, a.keys), (5, 2, Some(1)));
-        assert_eq!((a.log.as_str(), a.api), ("prod", Some(rekor::Api::V1)));
+        assert_eq!((a.log.as_str(), a.api), ("prod", Some(rekor::Api::V2)));
+        assert_eq!(a.log_key, Some(std::path::PathBuf::from("k.pem")));
         assert!(a.json && a.server_pid == Some(9));
         for bad in [
             ["--api", "3"],

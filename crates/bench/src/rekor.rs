@@ -1,20 +1,25 @@
 //! `certcentral-bench rekor`: a load generator for an artifact-signature log's entry
-//! submissions, through Rekor's v1 API (`POST /rekor/{log}/api/v1/log/entries`).
+//! submissions, through Rekor's v1 API (`POST /rekor/{log}/api/v1/log/entries`) or
+//! rekor-tiles' v2 API (`POST /rekor/{log}/api/v2/log/entries`).
 //!
 //! Phases:
 //! 1. the API the log speaks: `GET /rekor/{log}/api/v1/log` answers 200 on a v1 log
-//!    (or `--api` says);
+//!    only (or `--api` says);
 //! 2. setup (not timed as load): N + 1 distinct `hashedrekord` requests — random
 //!    artifacts signed with P-256 keys by aws-lc-rs, the requests written by
-//!    `pki::rekor` — built on all cores. Every request must be a *new* entry: the log
-//!    de-duplicates (v1 answers a repeated entry with 409), so none is sent twice;
-//! 3. a sanity request, checked in full: the Signed Entry Timestamp verifies with the
-//!    key from `api/v1/log/publicKey`, the checkpoint's signature with the same key,
-//!    the inclusion proof against the checkpoint's root, and the logged body is the
-//!    request's canonical body;
-//! 4. the crypto ceiling, measured on one thread: a v1 entry costs the log one ECDSA
-//!    P-256 verification (the entry's signature) and one P-256 signature (its SET);
-//!    the checkpoint signature is one per batch, negligible beside them;
+//!    `pki::rekor` (v1 proposed entries) or `pki::rekor::v2` (`CreateEntryRequest`s) —
+//!    built on all cores. Every request must be a *new* entry: the log de-duplicates
+//!    (v1 answers a repeated entry with 409, v2 with the logged entry and 200), so none
+//!    is sent twice;
+//! 3. a sanity request, checked in full: the logged body is the request's canonical
+//!    body, the inclusion proof leads to the checkpoint's root, the checkpoint is
+//!    signed by the log key; for v1 the Signed Entry Timestamp verifies with the key
+//!    from `api/v1/log/publicKey`. A v2 log publishes no key over its API, so its
+//!    checkpoint signature is verified with `--log-key`, and without it only matched to
+//!    the entry's log ID;
+//! 4. the crypto ceiling, measured on one thread: an entry costs the log one ECDSA
+//!    P-256 verification (the entry's signature), and a v1 entry one P-256 signature
+//!    more (its SET); the checkpoint signature is one per batch, negligible beside them;
 //! 5. N requests with C in flight over one keep-alive pool; an answer counts when its
 //!    status is 201 Created (only the status is read, so the client spends little CPU
 //!    on the cores the server is measured on).
@@ -33,6 +38,8 @@ use cli::fulcio::error_message;
 use merkle::checkpoint::Checkpoint;
 use merkle::note::SignedNote;
 use pki::rekor::checkpoint::EcdsaNoteVerifier;
+use pki::rekor::tle::TransparencyLogEntry;
+use pki::rekor::v2::{self, CreateEntryRequest, HashedRekordRequest, KeyDetails, VerifierForm};
 use pki::rekor::{
     ArtifactHash, HashedRekord, LogEntryAnswer, ProposedEntry, Verifier, entry_uuid, verify_set,
 };
@@ -58,12 +65,17 @@ pub enum Api {
     #[value(name = "1")]
     #[serde(rename = "v1")]
     V1,
+    /// rekor-tiles' `/api/v2`: the answer is a `TransparencyLogEntry`.
+    #[value(name = "2")]
+    #[serde(rename = "v2")]
+    V2,
 }
 
 impl Api {
     fn name(self) -> &'static str {
         match self {
             Self::V1 => "v1",
+            Self::V2 => "v2",
         }
     }
 
@@ -71,6 +83,7 @@ impl Api {
     fn entries_url(self, log_base: &str) -> String {
         match self {
             Self::V1 => format!("{log_base}/api/v1/log/entries"),
+            Self::V2 => format!("{log_base}/api/v2/log/entries"),
         }
     }
 }
@@ -93,6 +106,11 @@ pub struct RekorBenchArgs {
     /// Concurrent in-flight requests.
     #[arg(long, short = 'c', default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub concurrency: u32,
+    /// The log's public key, PEM: a `PUBLIC KEY`, or the `PRIVATE KEY` file `serve --dev`
+    /// keeps in `<data-dir>/keys/rekor-<log>.pem`. A v2 log's checkpoint signature is
+    /// verified with it (a v1 log publishes its key, which must then be this one).
+    #[arg(long, value_name = "PEM")]
+    pub log_key: Option<std::path::PathBuf>,
     /// P-256 keys the entries are signed with, in turn [default: a fresh key per entry].
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
     pub keys: Option<u32>,
@@ -139,6 +157,8 @@ struct EntryKey {
     key_pair: EcdsaKeyPair,
     /// The v1 verifier: the SubjectPublicKeyInfo as a `PUBLIC KEY` PEM block.
     v1_verifier: Verifier,
+    /// The v2 verifier: the SubjectPublicKeyInfo DER, `PKIX_ECDSA_P256_SHA_256`.
+    v2_verifier: v2::Verifier,
 }
 
 impl EntryKey {
@@ -152,9 +172,15 @@ impl EntryKey {
         let pem = der::pem::encode_string("PUBLIC KEY", der::pem::LineEnding::LF, spki.as_ref())
             .context("PEM-encoding a public key")?;
         let v1_verifier = Verifier::from_pem(pem.as_bytes())?;
+        let v2_verifier = v2::Verifier::new(
+            VerifierForm::PublicKey,
+            spki.as_ref().to_vec(),
+            KeyDetails::EcdsaP256Sha256,
+        )?;
         Ok(Self {
             key_pair,
             v1_verifier,
+            v2_verifier,
         })
     }
 }
@@ -190,6 +216,12 @@ impl SignedArtifact {
                 let entry =
                     HashedRekord::new(self.signature.clone(), key.v1_verifier.clone(), hash)?;
                 Ok(entry.to_proposed_json()?)
+            }
+            Api::V2 => {
+                let signature =
+                    v2::Signature::new(self.signature.clone(), key.v2_verifier.clone())?;
+                let request = HashedRekordRequest::new(self.digest.to_vec(), signature)?;
+                Ok(CreateEntryRequest::HashedRekord(request).to_json()?)
             }
         }
     }
@@ -258,7 +290,19 @@ async fn discover_api(client: &Client, log_base: &str) -> anyhow::Result<Api> {
     if status == StatusCode::OK {
         return Ok(Api::V1);
     }
-    bail!("GET {url} answered {status}: no Rekor v1 log there (check --log)")
+    // Every artifact log serves its checkpoint; a v2 log has no v1 routes.
+    let checkpoint = format!("{log_base}/checkpoint");
+    let status = client
+        .get(&checkpoint)
+        .send()
+        .await
+        .with_context(|| format!("GET {checkpoint}"))?
+        .status();
+    ensure!(
+        status == StatusCode::OK,
+        "GET {checkpoint} answered {status}: no artifact log there (check --log)"
+    );
+    Ok(Api::V2)
 }
 
 /// What the sanity request showed.
@@ -268,9 +312,26 @@ struct SanityReport {
     tree_size: u64,
     /// The checkpoint's origin line, which names the log key in its signature.
     origin: String,
+    /// Whether the checkpoint's signature was verified with the log key (a v2 log
+    /// without `--log-key`: only its key ID was matched to the entry's log ID).
+    checkpoint_signature_verified: bool,
     /// What was verified.
-    checked: &'static str,
+    checked: String,
     latency_ms: f64,
+}
+
+/// A log key given as PEM: a `PUBLIC KEY` block, or a P-256 `PRIVATE KEY` (PKCS#8),
+/// whose public half is taken. Returns the SubjectPublicKeyInfo DER.
+fn log_key_from_pem(pem: &str) -> anyhow::Result<Vec<u8>> {
+    let (label, der) = der::pem::decode_vec(pem.trim().as_bytes())
+        .map_err(|e| anyhow!("the log key is not PEM: {e}"))?;
+    match label {
+        "PUBLIC KEY" => Ok(der),
+        "PRIVATE KEY" => Ok(pki::keys::EcdsaP256Signer::from_pkcs8_der(&der)
+            .map_err(|e| anyhow!("the log key: {e}"))?
+            .spki_der()),
+        other => bail!("the log key's PEM label is {other:?}, not PUBLIC KEY or PRIVATE KEY"),
+    }
 }
 
 /// The log key from `GET api/v1/log/publicKey` (a `PUBLIC KEY` PEM block).
@@ -285,13 +346,7 @@ async fn v1_log_key(client: &Client, log_base: &str) -> anyhow::Result<Vec<u8>> 
         .text()
         .await
         .with_context(|| format!("GET {url}: reading the body"))?;
-    let (label, spki) = der::pem::decode_vec(pem.trim().as_bytes())
-        .map_err(|e| anyhow!("the log key is not PEM: {e}"))?;
-    ensure!(
-        label == "PUBLIC KEY",
-        "the log key's PEM label is {label:?}"
-    );
-    Ok(spki)
+    log_key_from_pem(&pem).with_context(|| format!("GET {url}"))
 }
 
 /// Checks a v1 answer to `request` in full with the log key `log_spki`: one entry
@@ -327,71 +382,185 @@ fn check_v1_answer(
     );
     verify_set(log_spki, &entry).context("the Signed Entry Timestamp does not verify")?;
     let proof = &entry.verification.inclusion_proof;
-    ensure!(
-        proof.log_index == entry.log_index,
-        "the proof is for index {}, the entry at {}",
-        proof.log_index,
-        entry.log_index
-    );
-    let origin = check_checkpoint(
-        log_spki,
-        &proof.checkpoint,
-        proof.tree_size,
-        &proof.root_hash,
-    )?;
-    merkle::verify_inclusion(
-        &merkle::leaf_hash(&entry.body),
-        proof.log_index,
-        proof.tree_size,
-        &proof.hashes,
-        &proof.root_hash,
-    )
-    .map_err(|e| anyhow!("the inclusion proof does not verify: {e}"))?;
+    let included = Inclusion {
+        body: &entry.body,
+        entry_index: entry.log_index,
+        proof_index: proof.log_index,
+        tree_size: proof.tree_size,
+        root: &proof.root_hash,
+        hashes: &proof.hashes,
+        checkpoint: &proof.checkpoint,
+    };
+    let origin = included.check(CheckpointKey::Known(log_spki))?;
     Ok(SanityReport {
         log_index: entry.log_index,
         tree_size: proof.tree_size,
         origin,
-        checked: "SET, checkpoint signature, inclusion proof, canonical body",
+        checkpoint_signature_verified: true,
+        checked: "canonical body, SET, checkpoint signature, inclusion proof".into(),
         latency_ms,
     })
 }
 
-/// A checkpoint (signed note) must be signed by the log key under its own origin and
-/// state `tree_size` and `root`; returns the origin.
-fn check_checkpoint(
-    log_spki: &[u8],
-    checkpoint: &str,
-    tree_size: u64,
-    root: &[u8; 32],
-) -> anyhow::Result<String> {
-    let note = SignedNote::parse(checkpoint).map_err(|e| anyhow!("the checkpoint: {e}"))?;
-    let origin = note.text.lines().next().unwrap_or_default().to_owned();
-    let verifier = EcdsaNoteVerifier::new(&origin, log_spki)
-        .map_err(|e| anyhow!("the checkpoint's origin {origin:?}: {e}"))?;
-    note.verify(&[&verifier])
-        .map_err(|e| anyhow!("the checkpoint is not signed by the log key: {e}"))?;
-    let parsed = Checkpoint::parse(&note.text).map_err(|e| anyhow!("the checkpoint: {e}"))?;
+/// Checks a v2 answer to `request`: a `TransparencyLogEntry` of kind hashedrekord
+/// 0.0.2 whose body is the request's canonical body, whose inclusion proof leads to
+/// its checkpoint's root, and whose checkpoint is signed by `log_spki` (when known;
+/// else a signature line must carry the entry's log ID as key ID).
+fn check_v2_answer(
+    log_spki: Option<&[u8]>,
+    request: &[u8],
+    answer: &[u8],
+    latency_ms: f64,
+) -> anyhow::Result<SanityReport> {
+    let entry = TransparencyLogEntry::from_json(answer)
+        .context("the answer is not a TransparencyLogEntry")?;
+    let expected = CreateEntryRequest::from_json(request)
+        .and_then(|r| r.canonical_body())
+        .context("our own request does not parse")?;
     ensure!(
-        parsed.size == tree_size && &parsed.root == root,
-        "the checkpoint is of size {}, the proof of size {tree_size} (or their roots differ)",
-        parsed.size
+        entry.canonicalized_body == expected,
+        "the logged body is not the request's canonical body"
     );
-    Ok(origin)
+    ensure!(
+        (
+            entry.kind_version.kind.as_str(),
+            entry.kind_version.version.as_str()
+        ) == ("hashedrekord", v2::API_VERSION),
+        "the entry is of kind {} {}, not hashedrekord {}",
+        entry.kind_version.kind,
+        entry.kind_version.version,
+        v2::API_VERSION
+    );
+    if let Some(spki) = log_spki {
+        ensure!(
+            entry.log_id.key_id == pki::ct::log_id(spki),
+            "the entry's log ID is not the log key's"
+        );
+    }
+    let proof = &entry.inclusion_proof;
+    let included = Inclusion {
+        body: &entry.canonicalized_body,
+        entry_index: entry.log_index,
+        proof_index: proof.log_index,
+        tree_size: proof.tree_size,
+        root: &proof.root_hash,
+        hashes: &proof.hashes,
+        checkpoint: &proof.checkpoint.envelope,
+    };
+    let key = match log_spki {
+        Some(spki) => CheckpointKey::Known(spki),
+        None => CheckpointKey::LogId(&entry.log_id.key_id),
+    };
+    let origin = included.check(key)?;
+    Ok(SanityReport {
+        log_index: entry.log_index,
+        tree_size: proof.tree_size,
+        origin,
+        checkpoint_signature_verified: log_spki.is_some(),
+        checked: if log_spki.is_some() {
+            "canonical body, checkpoint signature, inclusion proof".into()
+        } else {
+            "canonical body, checkpoint key ID, inclusion proof (no --log-key: the checkpoint \
+             signature is not verified)"
+                .into()
+        },
+        latency_ms,
+    })
 }
 
-/// Sends request 0 and checks the answer in full.
+/// What a checkpoint's signature is checked with.
+#[derive(Clone, Copy)]
+enum CheckpointKey<'a> {
+    /// The log key, SubjectPublicKeyInfo DER: the signature must verify.
+    Known(&'a [u8]),
+    /// Only the log ID the entry names: a signature line must carry its first four
+    /// bytes as key ID (sigstore's checkpoint key ID).
+    LogId(&'a [u8; 32]),
+}
+
+/// An entry's claim to be in a tree, as both APIs state it.
+struct Inclusion<'a> {
+    body: &'a [u8],
+    entry_index: u64,
+    proof_index: u64,
+    tree_size: u64,
+    root: &'a [u8; 32],
+    hashes: &'a [[u8; 32]],
+    checkpoint: &'a str,
+}
+
+impl Inclusion<'_> {
+    /// The checkpoint (a signed note under its own origin) states the proof's tree and
+    /// is signed by the log key, and the proof leads from the body's leaf hash to its
+    /// root. Returns the origin.
+    fn check(&self, key: CheckpointKey<'_>) -> anyhow::Result<String> {
+        ensure!(
+            self.proof_index == self.entry_index,
+            "the proof is for index {}, the entry at {}",
+            self.proof_index,
+            self.entry_index
+        );
+        let note =
+            SignedNote::parse(self.checkpoint).map_err(|e| anyhow!("the checkpoint: {e}"))?;
+        let origin = note.text.lines().next().unwrap_or_default().to_owned();
+        match key {
+            CheckpointKey::Known(spki) => {
+                let verifier = EcdsaNoteVerifier::new(&origin, spki)
+                    .map_err(|e| anyhow!("the checkpoint's origin {origin:?}: {e}"))?;
+                note.verify(&[&verifier])
+                    .map_err(|e| anyhow!("the checkpoint is not signed by the log key: {e}"))?;
+            }
+            CheckpointKey::LogId(log_id) => ensure!(
+                note.signatures
+                    .iter()
+                    .any(|s| s.key_name == origin && s.key_id[..] == log_id[..4]),
+                "no signature of the checkpoint carries the entry's log ID"
+            ),
+        }
+        let parsed = Checkpoint::parse(&note.text).map_err(|e| anyhow!("the checkpoint: {e}"))?;
+        ensure!(
+            parsed.size == self.tree_size && &parsed.root == self.root,
+            "the checkpoint is of size {}, the proof of size {} (or their roots differ)",
+            parsed.size,
+            self.tree_size
+        );
+        merkle::verify_inclusion(
+            &merkle::leaf_hash(self.body),
+            self.proof_index,
+            self.tree_size,
+            self.hashes,
+            self.root,
+        )
+        .map_err(|e| anyhow!("the inclusion proof does not verify: {e}"))?;
+        Ok(origin)
+    }
+}
+
+/// Sends request 0 and checks the answer in full. A v1 log publishes its key; a
+/// `given_key` must then be that key.
 async fn sanity(
     client: &Client,
     api: Api,
     log_base: &str,
     url: &Url,
     request: &Bytes,
+    given_key: Option<&[u8]>,
 ) -> anyhow::Result<SanityReport> {
     match api {
         Api::V1 => {
             let log_spki = v1_log_key(client, log_base).await?;
+            if let Some(given) = given_key {
+                ensure!(
+                    given == log_spki.as_slice(),
+                    "--log-key is not the key the log publishes"
+                );
+            }
             let (answer, latency_ms) = post_once(client, url, request).await?;
             check_v1_answer(&log_spki, request, &answer, latency_ms)
+        }
+        Api::V2 => {
+            let (answer, latency_ms) = post_once(client, url, request).await?;
+            check_v2_answer(given_key, request, &answer, latency_ms)
         }
     }
 }
@@ -425,8 +594,9 @@ async fn post_once(client: &Client, url: &Url, body: &Bytes) -> anyhow::Result<(
 fn check_created(status: StatusCode, body: &[u8]) -> Result<(), Refusal> {
     match status {
         StatusCode::CREATED => Ok(()),
-        // The message names the entry's UUID; one text tallies them all.
-        StatusCode::CONFLICT => Err(Refusal::status(
+        // v1 answers a logged entry with 409 and a message naming its UUID, v2 with the
+        // entry and 200; one text tallies them all.
+        StatusCode::CONFLICT | StatusCode::OK => Err(Refusal::status(
             status,
             "the entry is in the log already (every request must be a new entry)".into(),
         )),
@@ -445,7 +615,7 @@ struct RekorCeiling {
     ecdsa_p256_verify_us: f64,
     /// ECDSA P-256 SHA-256 sign, microseconds, one thread.
     ecdsa_p256_sign_us: f64,
-    /// P-256 signatures per entry: 1 (the SET) for v1.
+    /// P-256 signatures per entry: 1 (the SET) for v1, 0 for v2.
     signs_per_entry: u32,
     /// Crypto time per entry on one core, microseconds.
     cost_us_per_entry: f64,
@@ -469,6 +639,13 @@ impl RekorCeiling {
                     "cost/entry = 1 × P-256 verify + 1 × P-256 sign = {verify:.1} µs + {sign:.1} µs \
                      = {:.1} µs (the entry's signature; its Signed Entry Timestamp)",
                     verify + sign
+                ),
+            ),
+            Api::V2 => (
+                0,
+                format!(
+                    "cost/entry = 1 × P-256 verify = {verify:.1} µs (the entry's signature; a v2 \
+                     entry has no promise to sign)"
                 ),
             ),
         };
@@ -611,12 +788,28 @@ pub fn run(args: RekorBenchArgs) -> anyhow::Result<ExitCode> {
     let first = prepared
         .pop()
         .ok_or_else(|| anyhow!("setup made no request"))?;
+    let given_key = match &args.log_key {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(anyhow::Error::from)
+                .and_then(|pem| log_key_from_pem(&pem))
+                .with_context(|| format!("--log-key {}", path.display()))?,
+        ),
+        None => None,
+    };
     let sanity = runtime
-        .block_on(sanity(&client, api, &log_base, &url, &first))
+        .block_on(sanity(
+            &client,
+            api,
+            &log_base,
+            &url,
+            &first,
+            given_key.as_deref(),
+        ))
         .context("sanity request")?;
     if !args.json {
         eprintln!(
-            "sanity: entry {} in a tree of {} ({}): {} verified ({:.1} ms)",
+            "sanity: entry {} in a tree of {} ({}): {} checked ({:.1} ms)",
             sanity.log_index, sanity.tree_size, sanity.origin, sanity.checked, sanity.latency_ms
         );
     }
@@ -732,6 +925,30 @@ mod tests {
     }
 
     #[test]
+    fn prepared_v2_requests_parse_verify_and_are_distinct() {
+        let requests = prepare_requests(Api::V2, 5, 2, 2).unwrap();
+        let parsed: Vec<HashedRekordRequest> = requests
+            .iter()
+            .map(|r| match CreateEntryRequest::from_json(r).unwrap() {
+                CreateEntryRequest::HashedRekord(request) => request,
+                other => panic!("not a hashedrekord: {other:?}"),
+            })
+            .collect();
+        for request in &parsed {
+            request.verify().unwrap();
+            assert_eq!(
+                request.signature().verifier().key_details(),
+                KeyDetails::EcdsaP256Sha256
+            );
+        }
+        let bodies: HashSet<Vec<u8>> = parsed.iter().map(|r| r.canonical_body().unwrap()).collect();
+        assert_eq!(bodies.len(), 5, "every request is a new entry");
+        let key = |i: usize| parsed[i].signature().verifier().spki_der().to_vec();
+        assert_eq!(key(0), key(4));
+        assert_ne!(key(0), key(1));
+    }
+
+    #[test]
     fn one_key_per_entry_by_default_gives_fresh_keys() {
         let requests = prepare_requests(Api::V1, 4, 4, 4).unwrap();
         let keys: HashSet<Vec<u8>> = requests
@@ -778,7 +995,7 @@ mod tests {
     }
 
     #[test]
-    fn sanity_accepts_an_answer_that_verifies_in_full() {
+    fn v1_sanity_accepts_an_answer_that_verifies_in_full() {
         let log_key = EcdsaP256Signer::generate().unwrap();
         let request = prepare_requests(Api::V1, 1, 1, 1).unwrap().remove(0);
         let entry = v1_answer(&log_key, &request, "log.example/rekor/dev-v1");
@@ -788,7 +1005,7 @@ mod tests {
     }
 
     #[test]
-    fn sanity_refuses_each_broken_promise() {
+    fn v1_sanity_refuses_each_broken_promise() {
         let log_key = EcdsaP256Signer::generate().unwrap();
         let spki = log_key.spki_der();
         let requests = prepare_requests(Api::V1, 2, 1, 1).unwrap();
@@ -825,6 +1042,107 @@ mod tests {
         let err = check_v1_answer(&spki, &requests[0], &serde_json::to_vec(&two).unwrap(), 1.0)
             .unwrap_err();
         assert!(err.to_string().contains("2 entries"), "{err}");
+    }
+
+    /// The v2 answer for the request as the second entry of a two-entry log.
+    fn v2_answer(log_key: &EcdsaP256Signer, request: &[u8], origin: &str) -> TransparencyLogEntry {
+        use pki::rekor::tle;
+        let body = CreateEntryRequest::from_json(request)
+            .unwrap()
+            .canonical_body()
+            .unwrap();
+        let other = merkle::leaf_hash(b"an earlier entry");
+        let root = merkle::node_hash(&other, &merkle::leaf_hash(&body));
+        let mut note = SignedNote::new(Checkpoint::new(origin, 2, root).to_text()).unwrap();
+        note.sign(&EcdsaNoteSigner::new(origin, log_key).unwrap())
+            .unwrap();
+        TransparencyLogEntry {
+            log_index: 1,
+            log_id: tle::LogId {
+                key_id: log_key.log_id(),
+            },
+            kind_version: tle::KindVersion {
+                kind: "hashedrekord".into(),
+                version: v2::API_VERSION.into(),
+            },
+            integrated_time: None,
+            inclusion_promise: None,
+            inclusion_proof: tle::InclusionProof {
+                log_index: 1,
+                root_hash: root,
+                tree_size: 2,
+                hashes: vec![other],
+                checkpoint: tle::Checkpoint {
+                    envelope: note.encode(),
+                },
+            },
+            canonicalized_body: body,
+        }
+    }
+
+    #[test]
+    fn v2_sanity_verifies_the_checkpoint_with_the_given_key() {
+        let log_key = EcdsaP256Signer::generate().unwrap();
+        let spki = log_key.spki_der();
+        let requests = prepare_requests(Api::V2, 2, 1, 1).unwrap();
+        let good = v2_answer(&log_key, &requests[0], "log.example/rekor/dev-v2");
+        let answer = good.to_json().unwrap();
+        let report = check_v2_answer(Some(&spki), &requests[0], &answer, 1.0).unwrap();
+        assert!(report.checkpoint_signature_verified);
+        assert_eq!((report.log_index, report.tree_size), (1, 2));
+        // Without the key the checkpoint's key ID is matched to the entry's log ID.
+        let report = check_v2_answer(None, &requests[0], &answer, 1.0).unwrap();
+        assert!(!report.checkpoint_signature_verified);
+        assert!(
+            report.checked.contains("not verified"),
+            "{}",
+            report.checked
+        );
+
+        let check = |key: Option<&[u8]>, entry: &TransparencyLogEntry| {
+            check_v2_answer(key, &requests[0], &entry.to_json().unwrap(), 1.0)
+                .unwrap_err()
+                .to_string()
+        };
+        let other_body = v2_answer(&log_key, &requests[1], "log.example/rekor/dev-v2");
+        assert!(check(Some(&spki), &other_body).contains("canonical body"));
+
+        let stranger = EcdsaP256Signer::generate().unwrap();
+        let mut foreign = good.clone();
+        foreign.inclusion_proof.checkpoint =
+            v2_answer(&stranger, &requests[0], "log.example/rekor/dev-v2")
+                .inclusion_proof
+                .checkpoint;
+        assert!(check(Some(&spki), &foreign).contains("not signed by the log key"));
+        assert!(check(None, &foreign).contains("log ID"));
+        assert!(check(Some(&stranger.spki_der()), &good).contains("log ID is not the log key"));
+
+        let mut bad_proof = good.clone();
+        bad_proof.inclusion_proof.hashes = vec![[7; 32]];
+        assert!(check(None, &bad_proof).contains("inclusion proof"));
+
+        let mut dsse = good;
+        dsse.kind_version.kind = "dsse".into();
+        assert!(check(Some(&spki), &dsse).contains("kind dsse"));
+    }
+
+    #[test]
+    fn log_key_pem_is_a_public_key_or_the_dev_servers_private_key_file() {
+        let key = EcdsaP256Signer::generate().unwrap();
+        let private = key.to_pkcs8_pem().unwrap();
+        let public =
+            der::pem::encode_string("PUBLIC KEY", der::pem::LineEnding::LF, &key.spki_der())
+                .unwrap();
+        assert_eq!(log_key_from_pem(&private).unwrap(), key.spki_der());
+        assert_eq!(log_key_from_pem(&public).unwrap(), key.spki_der());
+        let cert = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        assert!(
+            log_key_from_pem(cert)
+                .unwrap_err()
+                .to_string()
+                .contains("CERTIFICATE")
+        );
+        assert!(log_key_from_pem("no PEM").is_err());
     }
 
     #[test]
@@ -864,6 +1182,19 @@ mod tests {
             "{}",
             c.formula
         );
+    }
+
+    #[test]
+    fn v2_ceiling_is_one_verify_per_entry() {
+        let costs = PrimitiveCosts {
+            ecdsa_p256_sign_us: 20.0,
+            ecdsa_p256_verify_us: 50.0,
+            rsa2048_verify_us: 15.0,
+        };
+        let c = RekorCeiling::new(Api::V2, &costs, 2);
+        assert_eq!(c.signs_per_entry, 0);
+        assert!((c.cost_us_per_entry - 50.0).abs() < 1e-9);
+        assert!((c.entries_per_sec - 40_000.0).abs() < 1e-6);
     }
 
     #[test]
