@@ -42,10 +42,9 @@ async fn create_entry(
         Ok(body) => body,
         Err(e) => return body_error(e).into_response(),
     };
-    let admitted = CreateEntryRequest::from_json(&body).and_then(|request| {
-        request.verify()?;
-        Ok((request.kind(), request.canonical_body()?))
-    });
+    // `canonical_body` verifies the signatures first: one verification per entry.
+    let admitted = CreateEntryRequest::from_json(&body)
+        .and_then(|request| Ok((request.kind(), request.canonical_body()?)));
     let (kind, canonical) = match admitted {
         Ok(admitted) => admitted,
         Err(e) => return entry_error(e).into_response(),

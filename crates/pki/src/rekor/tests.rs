@@ -750,3 +750,18 @@ proptest! {
         let _ = serde_json::from_value::<LogEntryAnswer>(value);
     }
 }
+
+proptest! {
+    #[test]
+    fn set_payload_is_the_canonical_json_of_its_four_fields(
+        body in prop::collection::vec(any::<u8>(), 0..300),
+        integrated_time in 0u64..=log_entry::MAX_JSON_INTEGER,
+        log_id in any::<[u8; 32]>(),
+        log_index in 0u64..=log_entry::MAX_JSON_INTEGER,
+    ) {
+        prop_assert_eq!(
+            set_payload(&body, integrated_time, &log_id, log_index).unwrap(),
+            log_entry::set_payload_via_jcs(&body, integrated_time, &log_id, log_index).unwrap()
+        );
+    }
+}
