@@ -16,10 +16,8 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::RekorError;
-use super::jcs;
 use crate::ct_api::b64;
 use crate::keys::EcdsaP256Signer;
 use crate::verify::{HashAlgorithm, verify_by_key};
@@ -125,7 +123,8 @@ pub(crate) fn set_payload_via_jcs(
     log_id: &[u8; 32],
     log_index: u64,
 ) -> Result<Vec<u8>, RekorError> {
-    let value = json!({
+    use super::jcs;
+    let value = serde_json::json!({
         "body": b64::encode(body),
         "integratedTime": exact("integratedTime", integrated_time)?,
         "logID": hex::encode(log_id),
