@@ -19,6 +19,7 @@ pub mod loglist;
 pub mod registry_api;
 pub mod rekor;
 pub mod sigstore_trust;
+pub mod sigstore_verify;
 pub mod tls;
 pub mod tsp;
 pub mod verify;
