@@ -1,12 +1,14 @@
 //! certcentral PKI engine: RFC 6962 TLS structures, X.509 submission-chain
 //! validation, precertificate TBS reconstruction, signature verification,
-//! the log signing key, Rekor's entries, canonical JSON and SET (`rekor`), and
-//! sigstore's trusted root and signing config (`sigstore_trust`).
+//! the log signing key, Rekor's entries, canonical JSON and SET (`rekor`), sigstore
+//! bundles (`bundle`), and sigstore's trusted root and signing config
+//! (`sigstore_trust`).
 //!
 //! The crate is pure: it performs no I/O, reads no clock and draws no
 //! randomness (except [`keys::EcdsaP256Signer::generate`], which is
 //! documented as such). Time comes in as a parameter.
 
+pub mod bundle;
 pub mod chain;
 pub mod ct;
 pub mod ct_api;
@@ -17,6 +19,7 @@ pub mod loglist;
 pub mod registry_api;
 pub mod rekor;
 pub mod sigstore_trust;
+pub mod sigstore_verify;
 pub mod tls;
 pub mod tsp;
 pub mod verify;

@@ -157,6 +157,16 @@ impl TransparencyLogEntry {
         Ok(entry)
     }
 
+    /// An entry decoded by serde inside a larger document (a bundle), given the checks
+    /// [`Self::from_json`] makes.
+    pub(crate) fn checked(mut self) -> Result<Self, RekorError> {
+        if self.integrated_time == Some(0) {
+            self.integrated_time = None;
+        }
+        self.check()?;
+        Ok(self)
+    }
+
     /// The protobuf JSON of the entry.
     pub fn to_json(&self) -> Result<Vec<u8>, RekorError> {
         serde_json::to_vec(self).map_err(|e| RekorError::Invalid(e.to_string()))
