@@ -269,3 +269,42 @@ fn crash_during_load_loses_no_acknowledged_entry() {
     assert_eq!(response.status(), 201);
     assert_eq!(only_entry(response.json().unwrap()).1.log_index, size);
 }
+
+/// sigstore-python's own Rekor clients submit to both logs and its own verifier
+/// accepts the answers (inclusion proof, checkpoint signature by key ID, and for v1
+/// the SET); its v1 client reads entries back by UUID and index.
+#[test]
+fn sigstore_python_submits_and_verifies_on_both_apis() {
+    let python = std::env::var("CERTCENTRAL_SIGSTORE_PYTHON").ok();
+    let Some(python) = python else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "sigstore-python must be installed in CI (see .ci/run)"
+        );
+        eprintln!("SKIPPED: set CERTCENTRAL_SIGSTORE_PYTHON to a python with sigstore 4.5.1");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::dev(&data, &[]);
+    // The v2 API has no key endpoint (clients take keys from the trusted root): the
+    // generated key file is the source here.
+    let pem = std::fs::read_to_string(data.join("keys/rekor-dev-v2.pem")).unwrap();
+    let v2_spki = EcdsaP256Signer::from_pkcs8_pem(&pem).unwrap().spki_der();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rekor_interop.py");
+    let out = std::process::Command::new(&python)
+        .arg(&script)
+        .args([server.base.as_str(), &hex::encode(v2_spki)])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sigstore-python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["v1"]["verified"], true);
+    assert_eq!(summary["v1"]["version"], "0.0.1");
+    assert_eq!(summary["v2"]["verified"], true);
+    assert_eq!(summary["v2"]["version"], "0.0.2");
+}
