@@ -14,11 +14,8 @@
 //! The answers of the timed phase are counted by status only (2xx = issued): parsing
 //! each chain would spend client CPU on the cores the server is being measured on.
 
-use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
@@ -27,15 +24,15 @@ use cli::issued::{self, IssuedChain};
 use cli::keygen::{self, Algorithm};
 use cli::oidc;
 use cli::request_key::RequestKey;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
-use reqwest::{Client, Url};
+use reqwest::header::HeaderValue;
+use reqwest::{StatusCode, Url};
 use serde::Serialize;
 
 use super::crypto_ceiling::{self, Ceiling};
 use super::ct::PhaseReport;
-use super::http::{join_workers, load_client, progress_bar, send_timed_any_status, spawn_ticker};
+use super::http::{load_client, progress_bar};
+use super::load::{ErrorCount, LoadOutcome, PostLoad, PreparedPost, Refusal, top_messages};
 use super::rss;
-use crate::stats::{ErrorKind, Recorder};
 
 /// Keys in the pool when `--keys` is not given (fewer if N is smaller): enough that
 /// requests do not all present one key, few enough that setup stays well under a second.
@@ -153,18 +150,24 @@ pub fn run(args: IssueBenchArgs) -> anyhow::Result<ExitCode> {
     let ceiling = Ceiling::new(primitives, sanity.embedded_scts, cores);
 
     // 4. Load.
-    let loader = Arc::new(Loader {
+    let load = PostLoad {
         client: client.clone(),
         url: Url::parse(&fulcio::signing_cert_url(&base)).context("signingCert URL")?,
-        prepared,
+        content_type: HeaderValue::from_static("application/json"),
+        requests: prepared
+            .into_iter()
+            .map(|p| PreparedPost {
+                body: p.body,
+                authorization: p.bearer,
+            })
+            .collect(),
         total: args.n as usize,
-        next: AtomicUsize::new(0),
-        done: AtomicUsize::new(0),
-    });
+    };
     let bar = progress_bar(interactive, u64::from(args.n), "signingCert");
     let server_pid = args.server_pid.map(|pid| pid.to_string());
     let cpu_before = server_pid.as_deref().and_then(rss::proc_cpu_secs);
-    let (phase, messages) = runtime.block_on(run_load(loader, args.concurrency as usize, &bar));
+    let LoadOutcome { phase, messages } =
+        runtime.block_on(load.run(args.concurrency as usize, &bar, check_issued));
     let cpu_after = server_pid.as_deref().and_then(rss::proc_cpu_secs);
     bar.finish_and_clear();
     let server_cpu = match (cpu_before, cpu_after) {
@@ -344,100 +347,14 @@ fn check_sanity(
     })
 }
 
-/// The timed phase's shared state.
-struct Loader {
-    client: Client,
-    url: Url,
-    prepared: Vec<PreparedRequest>,
-    total: usize,
-    /// Index of the next request (work distribution).
-    next: AtomicUsize,
-    /// Completed requests (progress display only).
-    done: AtomicUsize,
-}
-
-async fn run_load(
-    loader: Arc<Loader>,
-    concurrency: usize,
-    bar: &indicatif::ProgressBar,
-) -> (PhaseReport, HashMap<String, u64>) {
-    let per_task = loader.total.div_ceil(concurrency) + 1;
-    let started = Instant::now();
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| tokio::spawn(load_worker(loader.clone(), per_task)))
-        .collect();
-    let ticker = spawn_ticker(bar.clone(), loader.clone(), |l| {
-        l.done.load(Ordering::Relaxed)
-    });
-    let mut rec = Recorder::with_capacity(loader.total);
-    let mut messages: HashMap<String, u64> = HashMap::new();
-    join_workers(&mut rec, workers, |rec, (r, m)| {
-        rec.merge(r);
-        for (message, n) in m {
-            *messages.entry(message).or_default() += n;
-        }
-    })
-    .await;
-    let wall = started.elapsed();
-    ticker.abort();
-    // Transport failures carry no server message; tally them by kind alongside.
-    for (kind, n) in &rec.errors {
-        if !matches!(kind, ErrorKind::Http(_)) {
-            *messages.entry(kind.to_string()).or_default() += n;
-        }
+/// A timed answer counts as issued by its status alone (2xx); a refusal is tallied by
+/// the server's message.
+fn check_issued(status: StatusCode, body: &[u8]) -> Result<(), Refusal> {
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(Refusal::status(status, fulcio::error_message(body)))
     }
-    (PhaseReport::new(loader.total as u64, rec, wall), messages)
-}
-
-async fn load_worker(l: Arc<Loader>, expected: usize) -> (Recorder, HashMap<String, u64>) {
-    let json = HeaderValue::from_static("application/json");
-    let mut rec = Recorder::with_capacity(expected);
-    let mut messages = HashMap::new();
-    loop {
-        let i = l.next.fetch_add(1, Ordering::Relaxed);
-        if i >= l.total {
-            break;
-        }
-        let prepared = &l.prepared[i % l.prepared.len()];
-        let mut request = l
-            .client
-            .post(l.url.clone())
-            .header(CONTENT_TYPE, json.clone())
-            .body(prepared.body.clone());
-        if let Some(bearer) = &prepared.bearer {
-            request = request.header(AUTHORIZATION, bearer.clone());
-        }
-        let reply = send_timed_any_status(&mut rec, request).await;
-        l.done.fetch_add(1, Ordering::Relaxed);
-        let Some((latency, status, body)) = reply else {
-            continue;
-        };
-        if status.is_success() {
-            rec.ok(latency);
-        } else {
-            let message = fulcio::error_message(&body);
-            let key = format!("http {}: {message}", status.as_u16());
-            rec.error_detail(ErrorKind::Http(status.as_u16()), || message);
-            *messages.entry(key).or_insert(0u64) += 1;
-        }
-    }
-    (rec, messages)
-}
-
-/// The `limit` most frequent messages, most frequent first (ties by text, so the
-/// report is stable).
-fn top_messages(messages: HashMap<String, u64>, limit: usize) -> Vec<ErrorCount> {
-    let mut all: Vec<ErrorCount> = messages
-        .into_iter()
-        .map(|(message, count)| ErrorCount { message, count })
-        .collect();
-    all.sort_by(|a, b| {
-        b.count
-            .cmp(&a.count)
-            .then_with(|| a.message.cmp(&b.message))
-    });
-    all.truncate(limit);
-    all
 }
 
 // ---------------------------------------------------------------------------
@@ -450,12 +367,6 @@ struct SetupReport {
     keys: usize,
     distinct_requests: usize,
     secs: f64,
-}
-
-#[derive(Debug, Serialize, PartialEq, Eq)]
-struct ErrorCount {
-    message: String,
-    count: u64,
 }
 
 /// How busy the server was during the timed phase (`--server-pid` only): whether the
@@ -664,17 +575,6 @@ mod tests {
             (none.cores_busy, none.us_per_cert, none.crypto_share),
             (0.0, 0.0, 0.0)
         );
-    }
-
-    #[test]
-    fn top_messages_sorted_by_count_then_text() {
-        let m: HashMap<String, u64> = [("b", 5), ("a", 5), ("c", 9), ("d", 1)]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect();
-        let top = top_messages(m, 3);
-        let got: Vec<_> = top.iter().map(|e| (e.message.as_str(), e.count)).collect();
-        assert_eq!(got, [("c", 9), ("a", 5), ("b", 5)]);
     }
 
     #[test]

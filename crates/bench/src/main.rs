@@ -6,7 +6,9 @@
 //!   crypto ceiling measured in the same run (see [`issue`]);
 //! - `certcentral-bench registry`: the developer-certificate registry (see [`registry`]);
 //! - `certcentral-bench tsa`: the RFC 3161 time-stamp authority, against the same run's
-//!   P-256 signing ceiling (see [`tsa`]).
+//!   P-256 signing ceiling (see [`tsa`]);
+//! - `certcentral-bench rekor`: an artifact-signature log's entry submissions, against
+//!   the same run's crypto ceiling of an entry (see [`rekor`]).
 
 mod certs;
 mod crypto_ceiling;
@@ -14,7 +16,9 @@ mod ct;
 mod ctapi;
 mod http;
 mod issue;
+mod load;
 mod registry;
+mod rekor;
 mod rss;
 mod stats;
 mod tsa;
@@ -45,6 +49,10 @@ enum BenchCommand {
     /// Load the time-stamp authority: DER RFC 3161 requests, compared with the P-256
     /// signing rate measured on this machine in the same run.
     Tsa(tsa::TsaBenchArgs),
+    /// Load an artifact-signature log: new hashedrekord entries through its Rekor API,
+    /// compared with the crypto cost of an entry measured on this machine in the same
+    /// run.
+    Rekor(rekor::RekorBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +62,7 @@ fn main() -> ExitCode {
         BenchCommand::Issue(args) => issue::run(args),
         BenchCommand::Registry(args) => registry::run(args),
         BenchCommand::Tsa(args) => tsa::run(args),
+        BenchCommand::Rekor(args) => rekor::run(args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("certcentral-bench: {e:#}");
@@ -171,6 +180,61 @@ mod tests {
             Cli::try_parse_from(["certcentral-bench", "tsa", "--url", "http://h", "--n", "0"])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn bench_rekor_parses_its_flags_and_defaults() {
+        let cli = Cli::try_parse_from([
+            "certcentral-bench",
+            "rekor",
+            "--url",
+            "http://127.0.0.1:8080",
+        ])
+        .unwrap();
+        let BenchCommand::Rekor(a) = cli.command else {
+            panic!("parsed as another command");
+        };
+        assert_eq!((a.n, a.concurrency, a.keys), (20_000, 256, None));
+        assert_eq!((a.log.as_str(), a.api), ("dev-v1", None));
+        let cli = Cli::try_parse_from([
+            "certcentral-bench",
+            "rekor",
+            "--url",
+            "http://h",
+            "--log",
+            "prod",
+            "--api",
+            "2",
+            "--log-key",
+            "k.pem",
+            "--n",
+            "5",
+            "-c",
+            "2",
+            "--keys",
+            "1",
+            "--server-pid",
+            "9",
+            "--json",
+        ])
+        .unwrap();
+        let BenchCommand::Rekor(a) = cli.command else {
+            panic!("parsed as another command");
+        };
+        assert_eq!((a.n, a.concurrency, a.keys), (5, 2, Some(1)));
+        assert_eq!((a.log.as_str(), a.api), ("prod", Some(rekor::Api::V2)));
+        assert_eq!(a.log_key, Some(std::path::PathBuf::from("k.pem")));
+        assert!(a.json && a.server_pid == Some(9));
+        for bad in [
+            ["--api", "3"],
+            ["--log", "a/b"],
+            ["--n", "0"],
+            ["--keys", "0"],
+        ] {
+            let mut args = vec!["certcentral-bench", "rekor", "--url", "http://h"];
+            args.extend(bad);
+            assert!(Cli::try_parse_from(args).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

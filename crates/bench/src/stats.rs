@@ -40,6 +40,12 @@ impl ErrorKind {
             Self::Transport
         }
     }
+
+    /// Whether the failure happened before an answer arrived (so no server message
+    /// goes with it).
+    pub fn is_transport(self) -> bool {
+        matches!(self, Self::Connect | Self::Timeout | Self::Transport)
+    }
 }
 
 impl fmt::Display for ErrorKind {

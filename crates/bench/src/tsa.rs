@@ -16,26 +16,26 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
 use bytes::Bytes;
+use cli::error_text::body_excerpt;
 use der::{Decode, Encode, Reader};
 use pki::tsp::{
     HashAlgorithm, MessageImprint, PkiStatus, PkiStatusInfo, QUERY_MEDIA_TYPE, TimeStampReq,
     TimeStampResp,
 };
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
-use reqwest::{Client, Url};
+use reqwest::{StatusCode, Url};
 use serde::Serialize;
 
 use super::crypto_ceiling;
 use super::ct::PhaseReport;
-use super::http::{join_workers, load_client, progress_bar, send_timed, spawn_ticker};
+use super::http::{load_client, progress_bar};
+use super::load::{PostLoad, PreparedPost, Refusal};
 use super::rss;
-use crate::stats::{ErrorKind, Recorder};
+use crate::stats::ErrorKind;
 
 /// Arguments of `certcentral-bench tsa`.
 #[derive(Debug, clap::Args)]
@@ -207,18 +207,22 @@ pub fn run(args: TsaBenchArgs) -> anyhow::Result<ExitCode> {
     };
 
     // 4. Load.
-    let loader = Arc::new(Loader {
+    let load = PostLoad {
         client: client.clone(),
         url,
-        bodies: prepared.into_iter().map(|(_, body)| body).collect(),
+        content_type: HeaderValue::from_static(QUERY_MEDIA_TYPE),
+        requests: prepared
+            .into_iter()
+            .map(|(_, body)| PreparedPost::from(body))
+            .collect(),
         total: args.n as usize,
-        next: AtomicUsize::new(0),
-        done: AtomicUsize::new(0),
-    });
+    };
     let bar = progress_bar(interactive, u64::from(args.n), "timestamp");
     let server_pid = args.server_pid.map(|pid| pid.to_string());
     let cpu_before = server_pid.as_deref().and_then(rss::proc_cpu_secs);
-    let phase = runtime.block_on(run_load(loader, args.concurrency as usize, &bar));
+    let phase = runtime
+        .block_on(load.run(args.concurrency as usize, &bar, check_granted))
+        .phase;
     let cpu_after = server_pid.as_deref().and_then(rss::proc_cpu_secs);
     bar.finish_and_clear();
     let server_cpu_us_per_timestamp = match (cpu_before, cpu_after) {
@@ -264,65 +268,21 @@ pub fn run(args: TsaBenchArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The timed phase's shared state.
-struct Loader {
-    client: Client,
-    url: Url,
-    bodies: Vec<Bytes>,
-    total: usize,
-    /// Index of the next request (work distribution).
-    next: AtomicUsize,
-    /// Completed requests (progress display only).
-    done: AtomicUsize,
-}
-
-async fn run_load(
-    loader: Arc<Loader>,
-    concurrency: usize,
-    bar: &indicatif::ProgressBar,
-) -> PhaseReport {
-    let per_task = loader.total.div_ceil(concurrency) + 1;
-    let started = Instant::now();
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| tokio::spawn(load_worker(loader.clone(), per_task)))
-        .collect();
-    let ticker = spawn_ticker(bar.clone(), loader.clone(), |l| {
-        l.done.load(Ordering::Relaxed)
-    });
-    let mut rec = Recorder::with_capacity(loader.total);
-    join_workers(&mut rec, workers, Recorder::merge).await;
-    let wall = started.elapsed();
-    ticker.abort();
-    PhaseReport::new(loader.total as u64, rec, wall)
-}
-
-async fn load_worker(l: Arc<Loader>, expected: usize) -> Recorder {
-    let query = HeaderValue::from_static(QUERY_MEDIA_TYPE);
-    let mut rec = Recorder::with_capacity(expected);
-    loop {
-        let i = l.next.fetch_add(1, Ordering::Relaxed);
-        if i >= l.total {
-            break;
-        }
-        let request = l
-            .client
-            .post(l.url.clone())
-            .header(CONTENT_TYPE, query.clone())
-            .body(l.bodies[i % l.bodies.len()].clone());
-        let reply = send_timed(&mut rec, request, |s| s.is_success()).await;
-        l.done.fetch_add(1, Ordering::Relaxed);
-        let Some((latency, body)) = reply else {
-            continue;
-        };
-        match response_status(&body).and_then(PkiStatus::from_value) {
-            Some(PkiStatus::Granted) => rec.ok(latency),
-            other => rec.error_detail(ErrorKind::Decode, || match other {
+/// A timed answer counts when it is a `TimeStampResp` whose PKIStatus is granted.
+fn check_granted(status: StatusCode, body: &[u8]) -> Result<(), Refusal> {
+    if !status.is_success() {
+        return Err(Refusal::status(status, body_excerpt(body)));
+    }
+    match response_status(body).and_then(PkiStatus::from_value) {
+        Some(PkiStatus::Granted) => Ok(()),
+        other => Err(Refusal {
+            kind: ErrorKind::Decode,
+            message: match other {
                 Some(status) => format!("PKIStatus {status:?}"),
                 None => "the reply is not a TimeStampResp".to_string(),
-            }),
-        }
+            },
+        }),
     }
-    rec
 }
 
 #[derive(Debug, Serialize)]
@@ -398,5 +358,22 @@ mod tests {
         assert_eq!(response_status(&rejected), Some(PkiStatus::Rejection as u8));
         assert_eq!(response_status(b"not DER"), None);
         assert_eq!(response_status(&[]), None);
+    }
+
+    #[test]
+    fn only_a_granted_answer_counts() {
+        let rejected = TimeStampResp::rejection(pki::tsp::PkiFailureInfo::BadAlg, "no")
+            .to_der()
+            .unwrap();
+        let refusal = check_granted(StatusCode::OK, &rejected).unwrap_err();
+        assert_eq!(refusal.kind, ErrorKind::Decode);
+        assert_eq!(refusal.message, "PKIStatus Rejection");
+        let refusal = check_granted(StatusCode::OK, b"<html>").unwrap_err();
+        assert_eq!(refusal.message, "the reply is not a TimeStampResp");
+        let refusal = check_granted(StatusCode::SERVICE_UNAVAILABLE, b"busy").unwrap_err();
+        assert_eq!(
+            (refusal.kind, refusal.message.as_str()),
+            (ErrorKind::Http(503), "busy")
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! `ccc verify` and `ccc monitor` against the real `certcentral` server: certificates
-//! issued by its CA (embedded SCTs from dev-a and dev-b), checked, tampered with, and
+//! issued by its CA (configured here with SCTs from dev-a and dev-b, the two-log policy
+//! browsers want; `--dev` alone asks dev-a only), checked, tampered with, and
 //! watched across monitor restarts; a state file that disagrees with the log must end
 //! in the misbehaviour exit code.
 //!
@@ -15,6 +16,9 @@ use std::sync::{Arc, Mutex};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use testkit::dev_server::{Server, certcentral};
+
+/// A `--dev` server whose CA embeds an SCT from each dev log.
+const TWO_LOGS: &str = "[ca]\nct_logs = [\"dev-a\", \"dev-b\"]\n";
 
 fn http() -> (tokio::runtime::Runtime, reqwest::Client) {
     (
@@ -129,7 +133,7 @@ fn pem_of(der: &[u8]) -> String {
 #[test]
 fn verify_passes_an_issued_certificate_and_fails_each_broken_one_with_the_reason() {
     let Some(bin) = certcentral() else { return };
-    let server = Server::start(&bin, None);
+    let server = Server::start(&bin, Some(TWO_LOGS));
     let dir = tempfile::tempdir().unwrap();
     let chain = issue(&server, "dev@example.com", dir.path());
     assert_eq!(chain.len(), 3);
@@ -219,7 +223,7 @@ fn verify_passes_an_issued_certificate_and_fails_each_broken_one_with_the_reason
     );
 
     // A broken chain: the root of another CA with the same names.
-    let other = Server::start(&bin, None);
+    let other = Server::start(&bin, Some(TWO_LOGS));
     let other_chain = issue(&other, "dev@example.com", dir.path());
     let other_root = write(dir.path(), "other-root.pem", &other_chain[2]);
     let o = ccc(&["verify", &full, "--roots", &other_root, "--log-keys", &list]);
@@ -342,7 +346,7 @@ fn match_lines(o: &Output) -> Vec<serde_json::Value> {
 #[test]
 fn monitor_reports_each_watched_certificate_exactly_once_across_restarts() {
     let Some(bin) = certcentral() else { return };
-    let server = Server::start(&bin, None);
+    let server = Server::start(&bin, Some(TWO_LOGS));
     let dir = tempfile::tempdir().unwrap();
     for email in [
         "watched@example.com",
@@ -416,7 +420,7 @@ fn monitor_reports_each_watched_certificate_exactly_once_across_restarts() {
 #[test]
 fn monitor_exits_with_the_misbehaviour_code_when_the_log_disagrees_with_the_state() {
     let Some(bin) = certcentral() else { return };
-    let server = Server::start(&bin, None);
+    let server = Server::start(&bin, Some(TWO_LOGS));
     let dir = tempfile::tempdir().unwrap();
     issue(&server, "x@example.com", dir.path());
     issue(&server, "y@example.com", dir.path());
@@ -472,7 +476,7 @@ fn monitor_exits_with_the_misbehaviour_code_when_the_log_disagrees_with_the_stat
 #[test]
 fn monitor_can_start_at_the_head_and_report_only_what_follows() {
     let Some(bin) = certcentral() else { return };
-    let server = Server::start(&bin, None);
+    let server = Server::start(&bin, Some(TWO_LOGS));
     let dir = tempfile::tempdir().unwrap();
     issue(&server, "watched@example.com", dir.path());
     issue(&server, "other@example.com", dir.path());

@@ -261,6 +261,28 @@ mod tests {
         assert!(verifier.verify(&stale).is_err());
     }
 
+    /// sigstore clients read a token before sending it: sigstore-python requires `aud`
+    /// "sigstore" (its default client ID), `sub`, `iat`, `exp`, `iss`, and takes the
+    /// identity of an email issuer from `email`; Fulcio-style CAs want it verified.
+    #[test]
+    fn minted_tokens_carry_the_claims_sigstore_clients_require() {
+        let issuer = DevIssuer::generate("http://127.0.0.1:8080").unwrap();
+        let now = SystemTime::now();
+        let token = issuer.mint("alice@example.com", now).unwrap();
+        let payload = token.split('.').nth(1).unwrap();
+        let claims: Value = serde_json::from_slice(&B64URL.decode(payload).unwrap()).unwrap();
+        let iat = now.duration_since(UNIX_EPOCH).unwrap().as_secs();
+        assert_eq!(claims["aud"], "sigstore");
+        assert_eq!(claims["iss"], "http://127.0.0.1:8080/dev/oidc");
+        assert_eq!(claims["sub"], "alice@example.com");
+        assert_eq!(claims["email"], "alice@example.com");
+        assert_eq!(claims["email_verified"], true);
+        assert_eq!(claims["iat"], iat);
+        assert_eq!(claims["exp"], iat + DEV_TOKEN_LIFETIME.as_secs());
+        // The CA's entry for this issuer expects the same audience.
+        assert_eq!(issuer.issuer_config().client_id, claims["aud"]);
+    }
+
     #[test]
     fn emails_are_checked() {
         for bad in ["", "alice", "@x", "a@", "a b@x", "a@b@c", &"a".repeat(300)] {

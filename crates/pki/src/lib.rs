@@ -1,6 +1,7 @@
 //! certcentral PKI engine: RFC 6962 TLS structures, X.509 submission-chain
 //! validation, precertificate TBS reconstruction, signature verification,
-//! the log signing key, and Rekor's entries, canonical JSON and SET (`rekor`).
+//! the log signing key, Rekor's entries, canonical JSON and SET (`rekor`), and
+//! sigstore's trusted root and signing config (`sigstore_trust`).
 //!
 //! The crate is pure: it performs no I/O, reads no clock and draws no
 //! randomness (except [`keys::EcdsaP256Signer::generate`], which is
@@ -15,6 +16,7 @@ pub mod keys;
 pub mod loglist;
 pub mod registry_api;
 pub mod rekor;
+pub mod sigstore_trust;
 pub mod tls;
 pub mod tsp;
 pub mod verify;

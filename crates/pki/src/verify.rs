@@ -173,6 +173,17 @@ struct PssParams {
     trailer_field: Option<u32>,
 }
 
+/// The modulus size in bits of a PKCS#1 `RSAPublicKey`.
+pub(crate) fn rsa_modulus_bits(pkcs1_der: &[u8]) -> Result<usize, VerifyError> {
+    let key =
+        RsaPublicKey::from_der(pkcs1_der).map_err(|e| VerifyError::MalformedKey(e.to_string()))?;
+    let n = key.modulus.as_bytes();
+    Ok(match n.first() {
+        Some(first) => n.len() * 8 - first.leading_zeros() as usize,
+        None => 0,
+    })
+}
+
 fn parse_key(spki_der: &[u8]) -> Result<Key<'_>, VerifyError> {
     let spki = SubjectPublicKeyInfoRef::from_der(spki_der)
         .map_err(|e| VerifyError::MalformedKey(e.to_string()))?;
@@ -206,17 +217,6 @@ fn parse_key(spki_der: &[u8]) -> Result<Key<'_>, VerifyError> {
         rfc8410::ID_ED_25519 => Ok(Key::Ed25519(bits)),
         other => Err(VerifyError::UnsupportedKey(other.to_string())),
     }
-}
-
-/// The length in bits of an RSA key's modulus (PKCS#1 RSAPublicKey DER).
-fn rsa_modulus_bits(rsa_public_key: &[u8]) -> Result<usize, VerifyError> {
-    let key = RsaPublicKey::from_der(rsa_public_key)
-        .map_err(|e| VerifyError::MalformedKey(e.to_string()))?;
-    let n = key.modulus.as_bytes();
-    Ok(match n.first() {
-        Some(first) => n.len() * 8 - first.leading_zeros() as usize,
-        None => 0,
-    })
 }
 
 /// What a SubjectPublicKeyInfo holds, as far as choosing a signature algorithm goes: a

@@ -80,19 +80,25 @@ pub fn load_log_key(
         return EcdsaP256Signer::from_pkcs8_pem(&pem)
             .with_context(|| format!("the key of log {stem} (PKCS#8 PEM, P-256)"));
     }
-    let dir = data_dir.join("keys");
-    let path = dir.join(format!("{stem}.pem"));
+    let path = generated_key_path(data_dir, stem);
     if path.exists() {
         let pem = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
         return EcdsaP256Signer::from_pkcs8_pem(&pem)
             .with_context(|| format!("generated key {}", path.display()));
     }
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     let signer = EcdsaP256Signer::generate()?;
     let pem = signer.to_pkcs8_pem()?;
     keyfile::replace(&path, pem.as_bytes())?;
     Ok(signer)
+}
+
+/// Where the `ephemeral` key of log `name` is kept: written once, when generated.
+pub fn generated_key_path(data_dir: &Path, name: &str) -> PathBuf {
+    data_dir.join("keys").join(format!("{name}.pem"))
 }
 
 /// A log's store, and its shared queue and lease when several processes serve it.

@@ -28,6 +28,11 @@ pub struct Config {
     /// checkpoint origins derive from it. Default: `http://<listen address>`.
     #[serde(default)]
     pub public_url: Option<String>,
+    /// Who runs this instance, as sigstore clients see it in `/sigstore/*.json`: one
+    /// name for every service, so that a client picks one artifact log per version
+    /// rule. Default: the host of `public_url`.
+    #[serde(default)]
+    pub operator: Option<String>,
     #[serde(default)]
     pub logs: Vec<LogSection>,
     /// The code-signing CA; absent = no CA routes.
@@ -342,6 +347,7 @@ fn default_sct_timeout() -> Duration {
 pub const DEV_DEFAULTS: &str = r#"
 listen = "127.0.0.1:8080"
 data_dir = "./certcentral-data"
+operator = "certcentral-dev"
 
 [[logs]]
 name = "dev-a"
@@ -353,7 +359,9 @@ key_file = "ephemeral"
 
 [ca]
 signer = "ephemeral"
-ct_logs = ["dev-a", "dev-b"]
+# One SCT per certificate: sigstore clients accept exactly one. Browser CT policies
+# want two or more: `ct_logs = ["dev-a", "dev-b"]` in a --config file.
+ct_logs = ["dev-a"]
 
 [registry]
 
@@ -433,7 +441,7 @@ impl Config {
     }
 
     /// The `--dev` configuration: two logs with generated keys, one-second batches, an
-    /// ephemeral CA getting SCTs from both.
+    /// ephemeral CA getting its one SCT from `dev-a`.
     pub fn dev() -> Self {
         Self::parse(DEV_DEFAULTS).expect("the built-in dev defaults are valid")
     }
@@ -558,6 +566,11 @@ impl Config {
         {
             bail!("public_url must start with http:// or https://");
         }
+        if let Some(operator) = &self.operator
+            && (operator.trim().is_empty() || operator.len() > 256)
+        {
+            bail!("operator must be 1-256 characters");
+        }
         Ok(())
     }
 }
@@ -643,6 +656,8 @@ mod tests {
             "[[logs]]\nname = \"a\"\nkey_file = \"ephemeral\"\n[[logs]]\nname = \"a\"\nkey_file = \"ephemeral\"",
             "[[logs]]\nname = \"a\"\nkey_file = \"ephemeral\"\nsequence_interval = \"0s\"",
             "public_url = \"ftp://x\"",
+            "operator = \"\"",
+            "operator = \" \"",
             "listen = \"nonsense\"",
             "[ca]\nsigner = \"vault\"",
             "[ca]\nct_logs = [\"nope\"]",
@@ -663,14 +678,22 @@ mod ca_tests {
     use super::*;
 
     #[test]
-    fn dev_defaults_have_two_logs_and_a_ca() {
+    fn dev_defaults_have_two_logs_and_a_ca_with_one_sct_for_sigstore_clients() {
         let config = Config::dev();
         assert_eq!(config.logs.len(), 2);
+        assert_eq!(config.operator.as_deref(), Some("certcentral-dev"));
         let ca = config.ca.unwrap();
         assert_eq!(ca.signer, SignerKind::Ephemeral);
         assert_eq!(ca.cert_lifetime, Duration::from_secs(600));
+        // sigstore clients refuse a certificate without exactly one embedded SCT.
+        assert_eq!(ca.ct_logs, vec![CtLogRef::Local("dev-a".into())]);
+    }
+
+    #[test]
+    fn a_file_gives_the_dev_ca_two_logs() {
+        let config = Config::parse_dev_overlay("[ca]\nct_logs = [\"dev-a\", \"dev-b\"]\n").unwrap();
         assert_eq!(
-            ca.ct_logs,
+            config.ca.unwrap().ct_logs,
             vec![
                 CtLogRef::Local("dev-a".into()),
                 CtLogRef::Local("dev-b".into())

@@ -8,6 +8,7 @@ mod config;
 mod monitor_wiring;
 mod registry_wiring;
 mod rekor_wiring;
+mod trust_wiring;
 mod tsa_wiring;
 
 use std::net::SocketAddr;
@@ -283,6 +284,17 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
         .context("setting up the TSA")?;
     let artifact_logs = rekor_wiring::open_artifact_logs(&config, &storage, &public_url)
         .context("setting up the artifact logs")?;
+    let trust = trust_wiring::InstanceTrust {
+        public_url: public_url.clone(),
+        operator: trust_wiring::operator(&config, &public_url),
+        ca_chain: ca.as_ref().map(|ca| ca.ca_chain().to_vec()),
+        oidc_issuers: trust_wiring::oidc_issuers(&config, dev_issuer.as_deref()),
+        ct_logs: trust_wiring::ct_logs(&config, &logs)?,
+        artifact_logs: rekor_wiring::trust(&config, &artifact_logs),
+        tsa_chain: tsa.as_ref().map(|tsa| tsa.chain().to_vec()),
+    }
+    .documents()
+    .context("building the sigstore trust documents")?;
 
     println!("certcentral listening on http://{address}");
     println!("storage: {}", storage.describe());
@@ -343,6 +355,18 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
         println!("  log id:     {}", hex::encode(l.log.log_id()));
         println!("  tree size:  {}", l.log.tree_head().tree_size);
     }
+    {
+        let base = public_url.trim_end_matches('/');
+        println!(
+            "sigstore trust: {base}{} (sigstore --trust-config)",
+            trust_wiring::CLIENT_TRUST_CONFIG_PATH
+        );
+        println!(
+            "  also:         {base}{}, {base}{}",
+            trust_wiring::TRUSTED_ROOT_PATH,
+            trust_wiring::SIGNING_CONFIG_PATH
+        );
+    }
     if let Some(dev) = &dev_issuer {
         let base = public_url.trim_end_matches('/');
         println!(
@@ -364,7 +388,7 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
         ),
         _ => None,
     };
-    let mut app = app::router(&logs, ca, dev_issuer, registry);
+    let mut app = app::router(&logs, ca, dev_issuer, registry).merge(trust_wiring::router(&trust));
     if let Some(monitor) = monitor {
         app = app.merge(monitor::service::router(monitor));
     }

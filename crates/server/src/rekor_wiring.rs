@@ -7,8 +7,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use rekor::{ApiVersion, ArtifactLog, ArtifactLogConfig};
 
-use crate::app::{Storage, load_log_key};
+use crate::app::{Storage, generated_key_path, load_log_key};
 use crate::config::Config;
+use crate::trust_wiring::{ArtifactLogTrust, LogKeyPeriod, UNKNOWN_KEY_START_MS, file_time_ms};
 
 /// An opened artifact log and where it is served.
 pub struct OpenedArtifactLog {
@@ -59,4 +60,30 @@ pub fn open_artifact_logs(
         });
     }
     Ok(logs)
+}
+
+/// What the trusted root and signing config say of the artifact logs: each log's URL,
+/// API version and current key, trusted since its generated key file was written (a
+/// configured key file's age says nothing, so it is trusted from the epoch).
+pub fn trust(config: &Config, logs: &[OpenedArtifactLog]) -> Vec<ArtifactLogTrust> {
+    logs.iter()
+        .map(|l| {
+            let section = config.artifact_logs.iter().find(|s| s.name == l.log.name());
+            let start = match section {
+                Some(s) if s.key_file == "ephemeral" => file_time_ms(&generated_key_path(
+                    &config.data_dir,
+                    &format!("rekor-{}", s.name),
+                )),
+                _ => None,
+            };
+            ArtifactLogTrust {
+                base_url: l.url.clone(),
+                major_api_version: l.log.api().major(),
+                keys: vec![LogKeyPeriod::current_sha256(
+                    l.log.public_key_der().to_vec(),
+                    start.unwrap_or(UNKNOWN_KEY_START_MS),
+                )],
+            }
+        })
+        .collect()
 }

@@ -37,7 +37,11 @@ fn dev_server_on(dir: &Path, monitor_settings: &str, more: &[&str]) -> Server {
     let overlay = dir.join("overlay.toml");
     std::fs::write(
         &overlay,
-        format!("[monitor]\ninterval = \"200ms\"\n{monitor_settings}"),
+        // Each certificate's precertificate goes to both dev logs (`--dev` alone
+        // asks dev-a only), so that the monitor follows two busy logs.
+        format!(
+            "[ca]\nct_logs = [\"dev-a\", \"dev-b\"]\n[monitor]\ninterval = \"200ms\"\n{monitor_settings}"
+        ),
     )
     .unwrap();
     let mut args = vec!["--config", overlay.to_str().unwrap()];
