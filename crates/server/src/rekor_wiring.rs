@@ -63,8 +63,9 @@ pub fn open_artifact_logs(
 }
 
 /// What the trusted root and signing config say of the artifact logs: each log's URL,
-/// API version and current key, trusted since its generated key file was written (a
-/// configured key file's age says nothing, so it is trusted from the epoch).
+/// API version and current key, trusted since the second its generated key file was
+/// written ([`start_of_second`]; a configured key file's age says nothing, so it is
+/// trusted from the epoch).
 pub fn trust(config: &Config, logs: &[OpenedArtifactLog]) -> Vec<ArtifactLogTrust> {
     logs.iter()
         .map(|l| {
@@ -73,7 +74,8 @@ pub fn trust(config: &Config, logs: &[OpenedArtifactLog]) -> Vec<ArtifactLogTrus
                 Some(s) if s.key_file == "ephemeral" => file_time_ms(&generated_key_path(
                     &config.data_dir,
                     &format!("rekor-{}", s.name),
-                )),
+                ))
+                .map(start_of_second),
                 _ => None,
             };
             ArtifactLogTrust {
@@ -86,4 +88,28 @@ pub fn trust(config: &Config, logs: &[OpenedArtifactLog]) -> Vec<ArtifactLogTrus
             }
         })
         .collect()
+}
+
+/// The start of the second holding `unix_ms`. A Rekor v1 entry's `integratedTime` is
+/// whole seconds, and sigstore-js takes a log's key for an entry's SET only when
+/// `validFor.start <= integratedTime` (@sigstore/verify 3.1.1, `filterTLogAuthorities`):
+/// a period starting at the key file's millisecond would make it refuse every entry
+/// logged in the rest of that second ("inclusion promise could not be verified").
+fn start_of_second(unix_ms: u64) -> u64 {
+    unix_ms - unix_ms % 1000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_period_covers_entries_integrated_in_the_second_the_key_was_written() {
+        let key_written_ms = 1_796_683_525_191;
+        // An entry logged 9 ms later carries integratedTime 1796683525 (seconds).
+        let integrated_time_ms = (key_written_ms + 9) / 1000 * 1000;
+        assert!(start_of_second(key_written_ms) <= integrated_time_ms);
+        assert_eq!(start_of_second(key_written_ms), 1_796_683_525_000);
+        assert_eq!(start_of_second(1_796_683_525_000), 1_796_683_525_000);
+    }
 }

@@ -124,13 +124,20 @@ fn trust_documents_describe_the_running_services() {
     assert_eq!(root.tlogs.len(), 2);
     for (log, (name, version)) in root.tlogs.iter().zip([("dev-v1", 1), ("dev-v2", 2)]) {
         assert_eq!(log.base_url, format!("{base}/rekor/{name}"));
-        let pem =
-            std::fs::read_to_string(data.join("keys").join(format!("rekor-{name}.pem"))).unwrap();
+        let key_file = data.join("keys").join(format!("rekor-{name}.pem"));
+        let pem = std::fs::read_to_string(&key_file).unwrap();
         let spki = pki::keys::EcdsaP256Signer::from_pkcs8_pem(&pem)
             .unwrap()
             .spki_der();
         assert_eq!(log.public_key.raw_bytes, spki);
         assert_eq!(log.log_id.to_vec(), pki::ct::log_id(&spki).to_vec());
+        // Trusted from the second the key was written: a Rekor v1 integratedTime is
+        // whole seconds, and sigstore-js wants validFor.start <= integratedTime.
+        let written_ms = file_time_ms(&key_file);
+        assert_eq!(
+            log.public_key.valid_for,
+            Some(TimeRange::since(written_ms - written_ms % 1000))
+        );
         let service = config
             .rekor_tlog_urls
             .iter()
