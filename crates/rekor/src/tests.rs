@@ -205,6 +205,21 @@ async fn call(app: &Router, method: &str, uri: &str, body: Vec<u8>) -> (StatusCo
     (status, bytes.to_vec())
 }
 
+/// Posts each hostile body to `path`: each is answered with its status and a
+/// `{code, message}` error.
+async fn assert_refused(app: &Router, path: &str, cases: Vec<(&str, Vec<u8>, StatusCode)>) {
+    for (what, body, want) in cases {
+        let (status, answer) = call(app, "POST", path, body).await;
+        assert_eq!(status, want, "{what}: {}", String::from_utf8_lossy(&answer));
+        let error: serde_json::Value =
+            serde_json::from_slice(&answer).unwrap_or_else(|_| panic!("{what}: not a JSON error"));
+        assert!(
+            error["code"].is_string() && error["message"].is_string(),
+            "{what}"
+        );
+    }
+}
+
 fn v1_app(dir: &std::path::Path) -> (Router, Arc<ArtifactLog>) {
     let key = EcdsaP256Signer::generate().unwrap();
     let log = Arc::new(open_log(dir, &key, ApiVersion::V1));
@@ -383,16 +398,7 @@ async fn v1_hostile_input_is_a_4xx_and_logs_nothing() {
             StatusCode::PAYLOAD_TOO_LARGE,
         ),
     ];
-    for (what, body, want) in cases {
-        let (status, answer) = call(&app, "POST", "/api/v1/log/entries", body).await;
-        assert_eq!(status, want, "{what}: {}", String::from_utf8_lossy(&answer));
-        let error: serde_json::Value =
-            serde_json::from_slice(&answer).unwrap_or_else(|_| panic!("{what}: not a JSON error"));
-        assert!(
-            error["code"].is_string() && error["message"].is_string(),
-            "{what}"
-        );
-    }
+    assert_refused(&app, "/api/v1/log/entries", cases).await;
     for uri in [
         "/api/v1/log/entries?logIndex=-1",
         "/api/v1/log/entries?logIndex=abc",
@@ -570,16 +576,7 @@ async fn v2_hostile_input_is_a_4xx_and_logs_nothing() {
             StatusCode::PAYLOAD_TOO_LARGE,
         ),
     ];
-    for (what, body, want) in cases {
-        let (status, answer) = call(&app, "POST", "/api/v2/log/entries", body).await;
-        assert_eq!(status, want, "{what}: {}", String::from_utf8_lossy(&answer));
-        let error: serde_json::Value =
-            serde_json::from_slice(&answer).unwrap_or_else(|_| panic!("{what}: not a JSON error"));
-        assert!(
-            error["code"].is_string() && error["message"].is_string(),
-            "{what}"
-        );
-    }
+    assert_refused(&app, "/api/v2/log/entries", cases).await;
     // A v1 entry is not a v2 request.
     let (status, _) = call(&app, "POST", "/api/v2/log/entries", hashedrekord(b"x")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
