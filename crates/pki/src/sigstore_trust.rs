@@ -557,6 +557,59 @@ impl TrustedRoot {
         encode(self)
     }
 
+    /// Folds `previous`, an older root of the same instance, into this one: every log
+    /// key and every CA or TSA chain that `previous` trusted and this root no longer
+    /// lists is kept, its validity closed at `retired_at_ms` (or at its own earlier
+    /// end), so what it signed while it was trusted still verifies — and nothing it
+    /// signs from now on does. Returns how many entries were kept.
+    pub fn keep_retired(&mut self, previous: &TrustedRoot, retired_at_ms: u64) -> usize {
+        let close = |range: TimeRange| TimeRange {
+            start_ms: range.start_ms.min(retired_at_ms),
+            end_ms: Some(range.end_ms.map_or(retired_at_ms, |e| e.min(retired_at_ms))),
+        };
+        let mut kept = 0;
+        for (old_logs, new_logs) in [
+            (&previous.tlogs, &mut self.tlogs),
+            (&previous.ctlogs, &mut self.ctlogs),
+        ] {
+            for old in old_logs {
+                if new_logs
+                    .iter()
+                    .any(|l| l.public_key.raw_bytes == old.public_key.raw_bytes)
+                {
+                    continue;
+                }
+                let mut retired = old.clone();
+                retired.public_key.valid_for = Some(close(
+                    old.public_key.valid_for.unwrap_or(TimeRange::since(0)),
+                ));
+                new_logs.push(retired);
+                kept += 1;
+            }
+        }
+        for (old_cas, new_cas) in [
+            (
+                &previous.certificate_authorities,
+                &mut self.certificate_authorities,
+            ),
+            (
+                &previous.timestamp_authorities,
+                &mut self.timestamp_authorities,
+            ),
+        ] {
+            for old in old_cas {
+                if new_cas.iter().any(|c| c.cert_chain == old.cert_chain) {
+                    continue;
+                }
+                let mut retired = old.clone();
+                retired.valid_for = close(old.valid_for);
+                new_cas.push(retired);
+                kept += 1;
+            }
+        }
+        kept
+    }
+
     fn check(&self) -> Result<(), TrustError> {
         for log in self.tlogs.iter().chain(&self.ctlogs) {
             if let Some(range) = &log.public_key.valid_for {

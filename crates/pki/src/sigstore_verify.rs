@@ -43,15 +43,88 @@ use crate::sigstore_trust::{CertificateAuthority, PublicKeyDetails, TrustedRoot}
 use crate::tsp::{TimeStampResp, TstInfo};
 use crate::verify::{HashAlgorithm, verify_by_key, verify_prehashed, verify_signature};
 
+/// A value a certificate field must have: exactly this text, or a match of a regular
+/// expression (RE2 syntax, unanchored, as cosign's `--certificate-identity-regexp`:
+/// write `^…$` to match the whole value).
+#[derive(Debug, Clone)]
+pub enum Expected {
+    /// Equal, byte for byte.
+    Exact(String),
+    /// Matching somewhere in the value.
+    Pattern(regex::Regex),
+}
+
+impl Expected {
+    /// A pattern, compiled (at most 64 KiB of compiled program: a policy is a short
+    /// expression, not a way to exhaust the verifier's memory).
+    pub fn pattern(expression: &str) -> Result<Self, regex::Error> {
+        regex::RegexBuilder::new(expression)
+            .size_limit(1 << 16)
+            .build()
+            .map(Self::Pattern)
+    }
+
+    /// Whether `value` satisfies it.
+    pub fn matches(&self, value: &str) -> bool {
+        match self {
+            Self::Exact(text) => text == value,
+            Self::Pattern(regex) => regex.is_match(value),
+        }
+    }
+
+    /// The text a failure names: the value itself, or `/pattern/`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Exact(text) => text.clone(),
+            Self::Pattern(regex) => format!("/{}/", regex.as_str()),
+        }
+    }
+}
+
+impl PartialEq for Expected {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Exact(a), Self::Exact(b)) => a == b,
+            (Self::Pattern(a), Self::Pattern(b)) => a.as_str() == b.as_str(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Expected {}
+
 /// The identity a keyless signature must carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     /// A SAN of the signing certificate: an email, a URI, or a Fulcio username
-    /// (otherName 1.3.6.1.4.1.57264.1.7), compared exactly.
-    pub san: String,
-    /// The OIDC issuer, the certificate's extension 1.3.6.1.4.1.57264.1.1, compared
-    /// exactly.
-    pub issuer: String,
+    /// (otherName 1.3.6.1.4.1.57264.1.7).
+    pub san: Expected,
+    /// The OIDC issuer, the certificate's extension 1.3.6.1.4.1.57264.1.1.
+    pub issuer: Expected,
+}
+
+impl Identity {
+    /// Both compared exactly, as `sigstore verify identity` does.
+    pub fn exact(san: impl Into<String>, issuer: impl Into<String>) -> Self {
+        Self {
+            san: Expected::Exact(san.into()),
+            issuer: Expected::Exact(issuer.into()),
+        }
+    }
+}
+
+/// Who may have signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignerPolicy {
+    /// A short-lived certificate from a CA of the trusted root, chaining to it at every
+    /// verified time, with one SCT from a trusted CT log, for this identity.
+    Keyless(Identity),
+    /// A certificate trusted out of band — a developer certificate proven published in
+    /// the registry, or one the user trusted: the bundle's signing certificate must be
+    /// one of these (DER, byte for byte). No CA, SCT or OIDC identity is asked of it;
+    /// everything else (log entry, times within its validity, code-signing usage, the
+    /// signature) is checked as for a keyless one.
+    Pinned(Vec<Vec<u8>>),
 }
 
 /// The artifact as the verifier knows it: its digest.
@@ -151,6 +224,9 @@ pub enum VerifyFailure {
     /// extendedKeyUsage without codeSigning (or none).
     #[error("extended key usage does not contain codeSigning")]
     ExtendedKeyUsage,
+    /// The signing certificate is none of the pinned certificates.
+    #[error("the signing certificate is not one of the trusted certificates")]
+    NotPinned,
     /// The OIDC issuer extension is absent or another issuer.
     #[error("OIDC issuer: expected {expected:?}, found {found:?}")]
     Issuer {
@@ -159,7 +235,7 @@ pub enum VerifyFailure {
         /// The certificate's.
         found: Option<String>,
     },
-    /// No SAN equals the policy's identity.
+    /// No SAN satisfies the policy's identity.
     #[error("no subject alternative name is {expected:?} (found {found:?})")]
     San {
         /// The policy's.
@@ -201,12 +277,14 @@ pub enum VerifyFailure {
 }
 
 /// Verifies `bundle` over the artifact known by `artifact`, under `trusted_root`, for
-/// `identity`, at `now_ms`. See the module documentation for the steps.
+/// the signers `policy` admits, at `now_ms`. See the module documentation for the
+/// steps; a [`SignerPolicy::Pinned`] certificate replaces steps (1), (2) and (3b) by
+/// [`verify_pinned`].
 pub fn verify_bundle(
     bundle: &Bundle,
     artifact: &ArtifactDigest,
     trusted_root: &TrustedRoot,
-    identity: &Identity,
+    policy: &SignerPolicy,
     now_ms: u64,
 ) -> Result<Verified, VerifyFailure> {
     let BundleContent::MessageSignature(message) = &bundle.content else {
@@ -228,14 +306,19 @@ pub fn verify_bundle(
             });
         }
     }
-    let mut issuer = None;
-    for t in &times {
-        issuer = Some(verify_chain_at(&leaf, trusted_root, t.unix_ms)?);
+    match policy {
+        SignerPolicy::Keyless(identity) => {
+            let mut issuer = None;
+            for t in &times {
+                issuer = Some(verify_chain_at(&leaf, trusted_root, t.unix_ms)?);
+            }
+            let issuer = issuer.ok_or(VerifyFailure::NoVerifiedTime)?;
+            verify_sct(leaf_der, &issuer, trusted_root)?;
+            verify_usage(&leaf)?;
+            verify_identity(&leaf, identity)?;
+        }
+        SignerPolicy::Pinned(certificates) => verify_pinned(leaf_der, &leaf, certificates)?,
     }
-    let issuer = issuer.ok_or(VerifyFailure::NoVerifiedTime)?;
-    verify_sct(leaf_der, &issuer, trusted_root)?;
-    verify_usage(&leaf)?;
-    verify_identity(&leaf, identity)?;
     verify_inclusion(&bundle.tlog_entry)?;
     verify_checkpoint(&bundle.tlog_entry, trusted_root)?;
     if bundle.tlog_entry.inclusion_promise.is_some() && bundle.tlog_entry.integrated_time.is_some()
@@ -468,16 +551,7 @@ pub fn verify_chain_at(
     {
         return Err(fail("the signing certificate is a CA".into()));
     }
-    for ext in leaf
-        .tbs_certificate()
-        .extensions()
-        .map(|e| e.as_slice())
-        .unwrap_or(&[])
-    {
-        if ext.critical && !UNDERSTOOD_CRITICAL.contains(&ext.extn_id) {
-            return Err(fail(format!("unknown critical extension {}", ext.extn_id)));
-        }
-    }
+    check_critical_extensions(leaf).map_err(fail)?;
     let mut last = "no trusted CA certificate issued it".to_owned();
     for der in trusted_root
         .certificate_authorities
@@ -499,6 +573,21 @@ pub fn verify_chain_at(
         }
     }
     Err(fail(last))
+}
+
+/// Refuses a critical extension not in [`UNDERSTOOD_CRITICAL`].
+fn check_critical_extensions(leaf: &Certificate) -> Result<(), String> {
+    for ext in leaf
+        .tbs_certificate()
+        .extensions()
+        .map(|e| e.as_slice())
+        .unwrap_or(&[])
+    {
+        if ext.critical && !UNDERSTOOD_CRITICAL.contains(&ext.extn_id) {
+            return Err(format!("unknown critical extension {}", ext.extn_id));
+        }
+    }
+    Ok(())
 }
 
 /// Critical extensions a signing certificate may carry.
@@ -568,9 +657,12 @@ pub fn verify_identity(leaf: &Certificate, identity: &Identity) -> Result<(), Ve
         .iter()
         .find(|e| e.extn_id == crate::oids::FULCIO_ISSUER_V1)
         .and_then(|e| String::from_utf8(e.extn_value.as_bytes().to_vec()).ok());
-    if issuer.as_deref() != Some(identity.issuer.as_str()) {
+    if !issuer
+        .as_deref()
+        .is_some_and(|i| identity.issuer.matches(i))
+    {
         return Err(VerifyFailure::Issuer {
-            expected: identity.issuer.clone(),
+            expected: identity.issuer.describe(),
             found: issuer,
         });
     }
@@ -589,13 +681,47 @@ pub fn verify_identity(leaf: &Certificate, identity: &Identity) -> Result<(), Ve
             }
         }
     }
-    if sans.contains(&identity.san) {
+    if sans.iter().any(|s| identity.san.matches(s)) {
         Ok(())
     } else {
         Err(VerifyFailure::San {
-            expected: identity.san.clone(),
+            expected: identity.san.describe(),
             found: sans,
         })
+    }
+}
+
+/// Steps (1)–(3) for a [`SignerPolicy::Pinned`] signer: the certificate is one of the
+/// pinned ones; it is an end-entity certificate (a CA certificate signs certificates,
+/// not software) with no critical extension this verifier does not understand; its
+/// extendedKeyUsage has codeSigning, and its keyUsage, if it has one, digitalSignature
+/// (developer certificates from other CAs often carry no keyUsage at all).
+pub fn verify_pinned(
+    leaf_der: &[u8],
+    leaf: &Certificate,
+    pinned: &[Vec<u8>],
+) -> Result<(), VerifyFailure> {
+    if !pinned.iter().any(|p| p.as_slice() == leaf_der) {
+        return Err(VerifyFailure::NotPinned);
+    }
+    let tbs = leaf.tbs_certificate();
+    let is_ca = matches!(tbs.get_extension::<BasicConstraints>(), Ok(Some((_, bc))) if bc.ca);
+    let signs_certificates =
+        matches!(tbs.get_extension::<KeyUsage>(), Ok(Some((_, ku))) if ku.key_cert_sign());
+    if is_ca || signs_certificates {
+        return Err(VerifyFailure::Certificate(
+            "a CA certificate cannot sign artifacts".into(),
+        ));
+    }
+    check_critical_extensions(leaf).map_err(VerifyFailure::Certificate)?;
+    match tbs.get_extension::<KeyUsage>() {
+        Ok(Some((_, ku))) if !ku.digital_signature() => return Err(VerifyFailure::KeyUsage),
+        Err(_) => return Err(VerifyFailure::KeyUsage),
+        _ => {}
+    }
+    match tbs.get_extension::<ExtendedKeyUsage>() {
+        Ok(Some((_, eku))) if eku.0.contains(&rfc5280::ID_KP_CODE_SIGNING) => Ok(()),
+        _ => Err(VerifyFailure::ExtendedKeyUsage),
     }
 }
 

@@ -578,6 +578,49 @@ fn an_authority_from_its_chain_names_the_root_and_starts_at_the_issuing_certific
     ));
 }
 
+#[test]
+fn a_newer_root_keeps_what_the_older_trusted_closed_at_the_update() {
+    let old = sample_root();
+    let mut new = sample_root();
+    // The instance rotated every key and chain; the CT log "old" had ended already.
+    new.tlogs[0] = log("http://127.0.0.1:8080/rekor/a", p256(), None);
+    new.ctlogs.truncate(0);
+    new.certificate_authorities[0] = authority(vec![vec![0x30, 0x02]]);
+    let now = 1_800_000_000_000;
+    assert_eq!(new.keep_retired(&old, now), 4);
+    assert_eq!(new.tlogs.len(), 2);
+    assert_eq!(
+        new.tlogs[1].public_key.valid_for,
+        Some(TimeRange {
+            start_ms: 1_795_459_309_250,
+            end_ms: Some(now)
+        })
+    );
+    // An end already in the past stays; an open-ended key is closed now.
+    assert_eq!(
+        new.ctlogs[0].public_key.valid_for.unwrap().end_ms,
+        Some(1_700_000_000_000)
+    );
+    assert_eq!(
+        new.ctlogs[1].public_key.valid_for,
+        Some(TimeRange {
+            start_ms: 0,
+            end_ms: Some(now)
+        })
+    );
+    assert_eq!(
+        new.certificate_authorities[1].cert_chain,
+        old.certificate_authorities[0].cert_chain
+    );
+    assert_eq!(new.certificate_authorities[1].valid_for.end_ms, Some(now));
+    // The same root again keeps nothing more: what is still listed is not retired.
+    let again = new.clone();
+    assert_eq!(new.keep_retired(&again, now + 1), 0);
+    assert_eq!(new, again);
+    // And the merged root is a valid document.
+    TrustedRoot::from_json(&new.to_json().unwrap()).unwrap();
+}
+
 proptest::proptest! {
     #[test]
     fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {

@@ -24,10 +24,11 @@ fn root() -> TrustedRoot {
 }
 
 fn identity() -> Identity {
-    Identity {
-        san: "fixture@example.com".into(),
-        issuer: "http://127.0.0.1:18437/dev/oidc".into(),
-    }
+    Identity::exact("fixture@example.com", "http://127.0.0.1:18437/dev/oidc")
+}
+
+fn keyless() -> SignerPolicy {
+    SignerPolicy::Keyless(identity())
 }
 
 fn value(json: &[u8]) -> Value {
@@ -44,7 +45,7 @@ fn check_with(v: &Value, artifact: &[u8], root: &TrustedRoot) -> Result<Verified
         &bundle,
         &ArtifactDigest::sha256(artifact),
         root,
-        &identity(),
+        &keyless(),
         NOW_MS,
     )
 }
@@ -161,12 +162,12 @@ fn sct_verified_with_another_logs_key_is_refused() {
 fn other_identity_is_refused() {
     let bundle = Bundle::from_json(V1).unwrap();
     let mut who = identity();
-    who.san = "mallory@example.com".into();
+    who.san = Expected::Exact("mallory@example.com".into());
     let err = verify_bundle(
         &bundle,
         &ArtifactDigest::sha256(V1_ARTIFACT),
         &root(),
-        &who,
+        &SignerPolicy::Keyless(who),
         NOW_MS,
     )
     .unwrap_err();
@@ -177,12 +178,12 @@ fn other_identity_is_refused() {
 fn other_issuer_is_refused() {
     let bundle = Bundle::from_json(V1).unwrap();
     let mut who = identity();
-    who.issuer = "https://accounts.example.com".into();
+    who.issuer = Expected::Exact("https://accounts.example.com".into());
     let err = verify_bundle(
         &bundle,
         &ArtifactDigest::sha256(V1_ARTIFACT),
         &root(),
-        &who,
+        &SignerPolicy::Keyless(who),
         NOW_MS,
     )
     .unwrap_err();
@@ -361,7 +362,7 @@ fn signed_time_in_the_future_is_refused() {
         &bundle,
         &ArtifactDigest::sha256(V2_ARTIFACT),
         &root(),
-        &identity(),
+        &keyless(),
         0,
     )
     .unwrap_err();
@@ -422,10 +423,85 @@ fn hostile_mutations_never_panic() {
                     &bundle,
                     &ArtifactDigest::sha256(V1_ARTIFACT),
                     &root,
-                    &identity(),
+                    &keyless(),
                     NOW_MS,
                 );
             }
         }
     }
+}
+
+fn verify_v1_with(policy: &SignerPolicy) -> Result<Verified, VerifyFailure> {
+    let bundle = Bundle::from_json(V1).unwrap();
+    verify_bundle(
+        &bundle,
+        &ArtifactDigest::sha256(V1_ARTIFACT),
+        &root(),
+        policy,
+        NOW_MS,
+    )
+}
+
+#[test]
+fn identity_patterns_match_as_cosign_does() {
+    let policy = |san: &str, issuer: &str| {
+        SignerPolicy::Keyless(Identity {
+            san: Expected::pattern(san).unwrap(),
+            issuer: Expected::pattern(issuer).unwrap(),
+        })
+    };
+    verify_v1_with(&policy(
+        r"^fixture@example\.com$",
+        r"^http://127\.0\.0\.1:\d+/dev/oidc$",
+    ))
+    .unwrap();
+    // Unanchored: a part of the value is enough.
+    verify_v1_with(&policy("@example.com", "dev/oidc")).unwrap();
+    let err = verify_v1_with(&policy(r"^mallory@", "dev/oidc")).unwrap_err();
+    assert!(
+        matches!(&err, VerifyFailure::San { expected, .. } if expected == "/^mallory@/"),
+        "{err}"
+    );
+    let err = verify_v1_with(&policy("fixture", r"^https://")).unwrap_err();
+    assert!(matches!(err, VerifyFailure::Issuer { .. }), "{err}");
+}
+
+#[test]
+fn oversized_identity_patterns_are_refused_at_compile_time() {
+    assert!(Expected::pattern(r"(\w{100}){100}").is_err());
+    assert!(Expected::pattern("(").is_err());
+}
+
+#[test]
+fn a_pinned_certificate_verifies_without_the_identity() {
+    let bundle = Bundle::from_json(V1).unwrap();
+    let pinned = SignerPolicy::Pinned(vec![bundle.signing_certificate().to_vec()]);
+    let verified = verify_v1_with(&pinned).unwrap();
+    assert_eq!(verified.certificate, bundle.signing_certificate());
+}
+
+#[test]
+fn a_certificate_that_is_not_pinned_is_refused() {
+    let other = Bundle::from_json(V2).unwrap();
+    let pinned = SignerPolicy::Pinned(vec![other.signing_certificate().to_vec()]);
+    assert_eq!(
+        verify_v1_with(&pinned).unwrap_err(),
+        VerifyFailure::NotPinned
+    );
+    assert_eq!(
+        verify_v1_with(&SignerPolicy::Pinned(Vec::new())).unwrap_err(),
+        VerifyFailure::NotPinned
+    );
+}
+
+#[test]
+fn a_pinned_ca_certificate_cannot_sign() {
+    let root = root();
+    let ca_der = root.certificate_authorities[0].cert_chain[0].clone();
+    let ca = Certificate::from_der(&ca_der).unwrap();
+    let err = verify_pinned(&ca_der, &ca, std::slice::from_ref(&ca_der)).unwrap_err();
+    assert!(
+        matches!(err, VerifyFailure::Certificate(ref m) if m.contains("CA")),
+        "{err}"
+    );
 }
