@@ -6,12 +6,14 @@
 pub mod cert;
 pub mod error_text;
 pub mod fulcio;
+pub mod http;
 pub mod issued;
 pub mod keygen;
 pub mod monitor_cmd;
 pub mod oidc;
 pub mod registry;
 pub mod request_key;
+pub mod sigstore;
 pub mod verify_cmd;
 
 use clap::{Parser, Subcommand};
@@ -54,4 +56,11 @@ pub enum Command {
     /// The trusted certificates.
     #[command(subcommand)]
     Trusted(registry::TrustedCommand),
+    /// Sign files: a sigstore bundle each (keyless, or with a developer certificate).
+    Sign(sigstore::sign::SignArgs),
+    /// Verify files against sigstore bundles (or a detached signature), offline.
+    VerifyBlob(sigstore::verify_blob::VerifyBlobArgs),
+    /// The trust material signing and verification use.
+    #[command(subcommand)]
+    TrustRoot(sigstore::trust_root::TrustRootCommand),
 }

@@ -13,7 +13,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use cli::{Cli, Command, cert, keygen, monitor_cmd, registry, verify_cmd};
+use cli::{Cli, Command, cert, keygen, monitor_cmd, registry, sigstore, verify_cmd};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -37,6 +37,9 @@ fn main() -> ExitCode {
         Command::Get(args) => registry::get(&args),
         Command::Trust(args) => registry::trust(&args),
         Command::Trusted(command) => registry::trusted(&command),
+        Command::Sign(args) => sigstore::sign::run(&args),
+        Command::VerifyBlob(args) => sigstore::verify_blob::run(&args),
+        Command::TrustRoot(command) => sigstore::trust_root::run(&command),
     };
     result.unwrap_or_else(|e| {
         eprintln!("ccc: {e:#}");

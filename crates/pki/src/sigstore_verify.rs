@@ -34,11 +34,11 @@ use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, Subject
 
 use crate::bundle::{Bundle, BundleContent, MAX_TIMESTAMPS};
 use crate::ct::{SignedEntry, TimestampedEntry, sct_signed_data};
-use crate::rekor::entry::{ArtifactHash, HashedRekord, Verifier as V1Verifier};
+use crate::rekor::entry::HashedRekord;
 use crate::rekor::jcs;
 use crate::rekor::log_entry::set_payload;
 use crate::rekor::tle::TransparencyLogEntry;
-use crate::rekor::v2::{HashedRekordRequest, KeyDetails, Signature, Verifier, VerifierForm};
+use crate::rekor::v2::HashedRekordRequest;
 use crate::sigstore_trust::{CertificateAuthority, PublicKeyDetails, TrustedRoot};
 use crate::tsp::{TimeStampResp, TstInfo};
 use crate::verify::{HashAlgorithm, verify_by_key, verify_prehashed, verify_signature};
@@ -889,35 +889,21 @@ pub fn verify_entry_body(
         )));
     }
     let expected = match kv.version.as_str() {
-        "0.0.1" => {
-            let pem = der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, leaf_der)
-                .map_err(|e| fail(e.to_string()))?;
-            let verifier = V1Verifier::from_pem(pem.as_bytes()).map_err(|e| fail(e.to_string()))?;
-            let hash = ArtifactHash::new(artifact.algorithm.name(), &hex::encode(&artifact.digest))
-                .map_err(|e| fail(e.to_string()))?;
-            HashedRekord::new(signature.to_vec(), verifier, hash)
-                .and_then(|r| r.canonical_body())
-                .map_err(|e| fail(e.to_string()))?
-        }
-        "0.0.2" => {
-            let details = PublicKeyDetails::of_spki(&spki_der_of(leaf_der)?)
-                .map_err(|e| fail(e.to_string()))?;
-            let name = serde_json::to_value(details)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            let key_details = KeyDetails::from_name(&name).map_err(|e| fail(e.to_string()))?;
-            let verifier = Verifier::new(
-                VerifierForm::X509Certificate,
-                leaf_der.to_vec(),
-                key_details,
-            )
-            .map_err(|e| fail(e.to_string()))?;
-            Signature::new(signature.to_vec(), verifier)
-                .and_then(|s| HashedRekordRequest::new(artifact.digest.clone(), s))
-                .and_then(|r| r.canonical_body())
-                .map_err(|e| fail(e.to_string()))?
-        }
+        "0.0.1" => HashedRekord::for_certificate(
+            leaf_der,
+            signature.to_vec(),
+            artifact.algorithm,
+            &artifact.digest,
+        )
+        .and_then(|r| r.canonical_body())
+        .map_err(|e| fail(e.to_string()))?,
+        "0.0.2" => HashedRekordRequest::for_certificate(
+            leaf_der,
+            signature.to_vec(),
+            artifact.digest.clone(),
+        )
+        .and_then(|r| r.canonical_body())
+        .map_err(|e| fail(e.to_string()))?,
         other => return Err(fail(format!("unsupported hashedrekord version {other}"))),
     };
     let logged: serde_json::Value = serde_json::from_slice(&entry.canonicalized_body)
@@ -944,12 +930,6 @@ fn spki_der(cert: &Certificate) -> Result<Vec<u8>, VerifyFailure> {
         .subject_public_key_info()
         .to_der()
         .map_err(|e| VerifyFailure::Certificate(e.to_string()))
-}
-
-fn spki_der_of(cert_der: &[u8]) -> Result<Vec<u8>, VerifyFailure> {
-    spki_der(
-        &Certificate::from_der(cert_der).map_err(|e| VerifyFailure::Certificate(e.to_string()))?,
-    )
 }
 
 fn validity_ms(cert: &Certificate) -> (u64, u64) {

@@ -106,7 +106,8 @@ impl HashAlgorithm {
         }
     }
 
-    fn digest_algorithm(self) -> &'static aws_lc_rs::digest::Algorithm {
+    /// The aws-lc-rs digest (to hash with, or to import a digest as).
+    pub fn digest_algorithm(self) -> &'static aws_lc_rs::digest::Algorithm {
         match self {
             Self::Sha256 => &aws_lc_rs::digest::SHA256,
             Self::Sha384 => &aws_lc_rs::digest::SHA384,

@@ -294,7 +294,7 @@ fn pick_line<R: BufRead, W: Write>(
         writeln!(output, "  {}) {line}", i + 1)?;
     }
     loop {
-        write!(output, "push which one? [1-{}]: ", lines.len())?;
+        write!(output, "use which one? [1-{}]: ", lines.len())?;
         output.flush()?;
         let mut answer = String::new();
         if input.read_line(&mut answer)? == 0 {

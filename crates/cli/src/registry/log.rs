@@ -25,8 +25,12 @@ pub enum LogCheckError {
     NotInBundle(usize),
     #[error("registry log entry is malformed: {0}")]
     MalformedEntry(TlsError),
-    #[error("the log entry at index {index} is not the push of this certificate by {username}")]
-    WrongEntry { index: u64, username: String },
+    #[error("the log entry at index {index} is not the {action} of this certificate by {username}")]
+    WrongEntry {
+        index: u64,
+        action: &'static str,
+        username: String,
+    },
     #[error("the inclusion proof does not match the checkpoint: {0}")]
     Inclusion(ProofError),
     #[error(
@@ -83,13 +87,36 @@ pub fn verify_push_inclusion(
     proof: &[Hash],
     checkpoint: &Checkpoint,
 ) -> Result<RegistryLogEntry, LogCheckError> {
+    verify_leaf_inclusion(
+        entry_bytes,
+        index,
+        RegistryAction::Push,
+        username,
+        certificate,
+        proof,
+        checkpoint,
+    )
+}
+
+/// Checks that the leaf at `index` records `action` on `certificate` by `username` and
+/// is included in `checkpoint`; returns the decoded leaf.
+pub fn verify_leaf_inclusion(
+    entry_bytes: &[u8],
+    index: u64,
+    action: RegistryAction,
+    username: &str,
+    certificate: &[u8],
+    proof: &[Hash],
+    checkpoint: &Checkpoint,
+) -> Result<RegistryLogEntry, LogCheckError> {
     let entry = RegistryLogEntry::read_bytes(entry_bytes).map_err(LogCheckError::MalformedEntry)?;
-    if entry.action != RegistryAction::Push
-        || entry.username != username
-        || entry.certificate != certificate
-    {
+    if entry.action != action || entry.username != username || entry.certificate != certificate {
         return Err(LogCheckError::WrongEntry {
             index,
+            action: match action {
+                RegistryAction::Push => "push",
+                RegistryAction::Revoke => "revocation",
+            },
             username: username.to_owned(),
         });
     }

@@ -22,14 +22,14 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use merkle::checkpoint::Checkpoint;
 use pki::registry_api::{
     self, ApiKeyResponse, CertView, ChallengeResponse, ConsistencyProofResponse,
     InclusionProofResponse, PushRequest, RegisterRequest, SearchResponse,
 };
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use pki::registry_log::{RegistryAction, RegistryLogEntry};
 
-use crate::cert::server_root;
+use crate::http::Http;
 use crate::oidc;
 use config::{ConfigDir, normalize_registry_url};
 
@@ -81,6 +81,20 @@ command fails, listing them.";
 #[derive(Debug, Args)]
 #[command(after_help = PUSH_HELP)]
 pub struct PushArgs {
+    #[command(flatten)]
+    pub source: CertificateSource,
+    /// Sign with RSASSA-PSS (SHA-256, salt 32) instead of PKCS#1 v1.5 (RSA keys only;
+    /// keys restricted to PSS always use it).
+    #[arg(long)]
+    pub rsa_pss: bool,
+    /// Registry URL (default: the one last registered with or logged in to).
+    #[arg(long)]
+    pub url: Option<String>,
+}
+
+/// Where `ccc push` and `ccc sign` find a developer certificate with its private key.
+#[derive(Debug, Args)]
+pub struct CertificateSource {
     /// A certificate (PEM or DER) to offer.
     #[arg(long)]
     pub cert: Option<PathBuf>,
@@ -100,16 +114,61 @@ pub struct PushArgs {
     /// [default: <config dir>/certs].
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
-    /// Push the candidate with this SHA-1 thumbprint (for scripts).
+    /// Use the candidate with this SHA-1 thumbprint (for scripts).
     #[arg(long)]
     pub thumbprint: Option<String>,
-    /// Sign with RSASSA-PSS (SHA-256, salt 32) instead of PKCS#1 v1.5 (RSA keys only;
-    /// keys restricted to PSS always use it).
-    #[arg(long)]
-    pub rsa_pss: bool,
-    /// Registry URL (default: the one last registered with or logged in to).
-    #[arg(long)]
-    pub url: Option<String>,
+}
+
+impl CertificateSource {
+    /// Whether any of its flags was given.
+    pub fn given(&self) -> bool {
+        self.cert.is_some()
+            || self.p12.is_some()
+            || self.store.is_some()
+            || self.thumbprint.is_some()
+    }
+
+    /// The one certificate the flags, the store and (on a terminal) the user choose.
+    pub fn choose(&self, config: &ConfigDir) -> anyhow::Result<candidates::Candidate> {
+        use std::io::IsTerminal;
+        let (found, looked) = self.candidates(config)?;
+        let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        candidates::choose(found, self.thumbprint.as_deref(), interactive, &looked)
+    }
+
+    /// The candidates, and where they were looked for (for messages).
+    fn candidates(
+        &self,
+        config: &ConfigDir,
+    ) -> anyhow::Result<(Vec<candidates::Candidate>, String)> {
+        let mut found = Vec::new();
+        let mut looked = Vec::new();
+        if let Some(cert) = &self.cert {
+            found.push(candidates::from_pem_files(cert, self.key.as_deref())?);
+            looked.push(cert.display().to_string());
+        }
+        if let Some(p12) = &self.p12 {
+            let password = match &self.p12_password_env {
+                Some(var) => candidates::P12Password::Env(var.clone()),
+                None => candidates::P12Password::Prompt,
+            };
+            found.extend(candidates::from_p12(p12, &password)?);
+            looked.push(p12.display().to_string());
+        }
+        if self.cert.is_none() && self.p12.is_none() {
+            let store = self
+                .store
+                .clone()
+                .unwrap_or_else(|| config.cert_store_dir());
+            let (in_store, notes) = candidates::scan_store(&store)?;
+            for note in notes {
+                eprintln!("ccc: {note}");
+            }
+            found.extend(in_store);
+            looked.push(format!("the store {}", store.display()));
+        }
+        Ok((candidates::dedup(found), looked.join(" and ")))
+    }
 }
 
 /// `ccc revoke`: revoke one of your published certificates (appends a revoke leaf to
@@ -191,83 +250,6 @@ pub enum TrustedCommand {
     },
 }
 
-/// A blocking facade over reqwest for one command: one runtime, one client.
-struct Http {
-    runtime: tokio::runtime::Runtime,
-    client: reqwest::Client,
-    base: String,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    message: Option<String>,
-}
-
-impl Http {
-    fn new(url: &str) -> anyhow::Result<Self> {
-        Ok(Self {
-            runtime: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .context("starting the tokio runtime")?,
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .user_agent(concat!("ccc/", env!("CARGO_PKG_VERSION"), " (registry)"))
-                .build()
-                .context("building the HTTP client")?,
-            base: server_root(url)?,
-        })
-    }
-
-    /// Sends `request` and returns the body of a 2xx answer; anything else becomes an
-    /// error naming the URL, the status and the server's `message`.
-    fn send(&self, request: reqwest::RequestBuilder, what: &str) -> anyhow::Result<Vec<u8>> {
-        self.runtime.block_on(async {
-            let response = request
-                .send()
-                .await
-                .with_context(|| format!("{what}: cannot reach {}", self.base))?;
-            let status = response.status();
-            let body = response
-                .bytes()
-                .await
-                .with_context(|| format!("{what}: reading the answer"))?;
-            if !status.is_success() {
-                let message = match serde_json::from_slice::<ErrorBody>(&body) {
-                    Ok(ErrorBody {
-                        message: Some(message),
-                    }) => message,
-                    _ => String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
-                };
-                bail!("{what}: the server answered {status}: {message}");
-            }
-            Ok(body.to_vec())
-        })
-    }
-
-    fn get(&self, path: &str, what: &str) -> anyhow::Result<Vec<u8>> {
-        self.send(self.client.get(format!("{}{path}", self.base)), what)
-    }
-
-    /// [`Http::send`], the answer read as `T`.
-    fn send_json<T: DeserializeOwned>(
-        &self,
-        request: reqwest::RequestBuilder,
-        what: &str,
-    ) -> anyhow::Result<T> {
-        let body = self.send(request, what)?;
-        serde_json::from_slice(&body).with_context(|| format!("{what}: unexpected answer"))
-    }
-
-    fn get_json<T: DeserializeOwned>(&self, path: &str, what: &str) -> anyhow::Result<T> {
-        self.send_json(self.client.get(format!("{}{path}", self.base)), what)
-    }
-
-    fn get_text(&self, path: &str, what: &str) -> anyhow::Result<String> {
-        String::from_utf8(self.get(path, what)?).with_context(|| format!("{what}: not UTF-8"))
-    }
-}
-
 fn encode_query(value: &str) -> String {
     let mut out = String::new();
     for b in value.bytes() {
@@ -289,7 +271,7 @@ fn normalize_thumbprint(input: &str) -> anyhow::Result<String> {
 
 pub fn register(args: &RegisterArgs) -> anyhow::Result<ExitCode> {
     let url = normalize_registry_url(&args.url)?;
-    let http = Http::new(&url)?;
+    let http = Http::new(&url, "registry")?;
     let token = match (&args.token, &args.dev_email) {
         (Some(path), _) => oidc::read_token(path)?,
         (None, Some(email)) => {
@@ -336,49 +318,12 @@ pub fn login(args: &LoginArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The candidates `ccc push` offers, and where they were looked for (for messages).
-fn push_candidates(
-    args: &PushArgs,
-    config: &ConfigDir,
-) -> anyhow::Result<(Vec<candidates::Candidate>, String)> {
-    let mut found = Vec::new();
-    let mut looked = Vec::new();
-    if let Some(cert) = &args.cert {
-        found.push(candidates::from_pem_files(cert, args.key.as_deref())?);
-        looked.push(cert.display().to_string());
-    }
-    if let Some(p12) = &args.p12 {
-        let password = match &args.p12_password_env {
-            Some(var) => candidates::P12Password::Env(var.clone()),
-            None => candidates::P12Password::Prompt,
-        };
-        found.extend(candidates::from_p12(p12, &password)?);
-        looked.push(p12.display().to_string());
-    }
-    if args.cert.is_none() && args.p12.is_none() {
-        let store = args
-            .store
-            .clone()
-            .unwrap_or_else(|| config.cert_store_dir());
-        let (in_store, notes) = candidates::scan_store(&store)?;
-        for note in notes {
-            eprintln!("ccc: {note}");
-        }
-        found.extend(in_store);
-        looked.push(format!("the store {}", store.display()));
-    }
-    Ok((candidates::dedup(found), looked.join(" and ")))
-}
-
 pub fn push(args: &PushArgs) -> anyhow::Result<ExitCode> {
-    use std::io::IsTerminal;
     let config = ConfigDir::from_env()?;
     // Logged in? Asked first, so nobody picks a certificate or types a password in vain.
     let url = config.registry_url(args.url.as_deref())?;
     let api_key = config.api_key(&url)?;
-    let (found, looked) = push_candidates(args, &config)?;
-    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    let chosen = candidates::choose(found, args.thumbprint.as_deref(), interactive, &looked)?;
+    let chosen = args.source.choose(&config)?;
     let mut signer = chosen.signer;
     if args.rsa_pss {
         signer.use_rsa_pss()?;
@@ -389,7 +334,7 @@ pub fn push(args: &PushArgs) -> anyhow::Result<ExitCode> {
         signer.subject(),
         signer.algorithm()
     );
-    let http = Http::new(&url)?;
+    let http = Http::new(&url, "registry")?;
     let challenge: ChallengeResponse = http.send_json(
         http.client
             .post(format!("{}/api/v1/challenges", http.base))
@@ -417,7 +362,7 @@ pub fn revoke(args: &RevokeArgs) -> anyhow::Result<ExitCode> {
     let config = ConfigDir::from_env()?;
     let url = config.registry_url(args.url.as_deref())?;
     let api_key = config.api_key(&url)?;
-    let http = Http::new(&url)?;
+    let http = Http::new(&url, "registry")?;
     let answer: CertView = http.send_json(
         http.client
             .delete(format!("{}/api/v1/certs/{thumbprint}", http.base))
@@ -438,7 +383,7 @@ pub fn rotate_api_key(args: &RotateApiKeyArgs) -> anyhow::Result<ExitCode> {
     let config = ConfigDir::from_env()?;
     let url = config.registry_url(args.url.as_deref())?;
     let api_key = config.api_key(&url)?;
-    let http = Http::new(&url)?;
+    let http = Http::new(&url, "registry")?;
     let answer: ApiKeyResponse = http.send_json(
         http.client
             .post(format!("{}/api/v1/api-keys/rotate", http.base))
@@ -462,7 +407,7 @@ pub fn rotate_api_key(args: &RotateApiKeyArgs) -> anyhow::Result<ExitCode> {
 
 pub fn search(args: &SearchArgs) -> anyhow::Result<ExitCode> {
     let config = ConfigDir::from_env()?;
-    let http = Http::new(&config.registry_url(args.url.as_deref())?)?;
+    let http = Http::new(&config.registry_url(args.url.as_deref())?, "registry")?;
     let path = format!("/api/v1/search?q={}", encode_query(&args.query));
     if args.json {
         println!("{}", http.get_text(&path, "searching")?);
@@ -510,7 +455,7 @@ fn download(http: &Http, username: &str, thumbprint: &str) -> anyhow::Result<(St
 pub fn get(args: &GetArgs) -> anyhow::Result<ExitCode> {
     let thumbprint = normalize_thumbprint(&args.thumbprint)?;
     let config = ConfigDir::from_env()?;
-    let http = Http::new(&config.registry_url(args.url.as_deref())?)?;
+    let http = Http::new(&config.registry_url(args.url.as_deref())?, "registry")?;
     let (pem, _) = download(&http, &args.username, &thumbprint)?;
     match &args.output {
         Some(path) => {
@@ -522,46 +467,62 @@ pub fn get(args: &GetArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn trust(args: &TrustArgs) -> anyhow::Result<ExitCode> {
-    let thumbprint = normalize_thumbprint(&args.thumbprint)?;
-    let config = ConfigDir::from_env()?;
-    let url = config.registry_url(args.url.as_deref())?;
-    let http = Http::new(&url)?;
-    let (pem, der) = download(&http, &args.username, &thumbprint)?;
+/// A certificate proven published by its owner in the registry log: its push leaf —
+/// and its revocation leaf, if it was revoked — included in a checkpoint signed by the
+/// pinned log key and consistent with every checkpoint this client saw before.
+pub struct Published {
+    pub pem: String,
+    pub der: Vec<u8>,
+    pub view: CertView,
+    /// The push leaf (its `timestamp_ms` is when it was pushed).
+    pub push: RegistryLogEntry,
+    /// The revocation leaf, once revoked (its `timestamp_ms` is when).
+    pub revocation: Option<RegistryLogEntry>,
+    /// The verified checkpoint both proofs lead to.
+    pub checkpoint: Checkpoint,
+    /// Whether that checkpoint is newer than the one saved before (and replaced it).
+    pub saved_newer: bool,
+}
 
-    // Where the push leaf is: the search view names its index.
+/// Downloads `username`'s certificate `thumbprint` from the registry at `url` and
+/// proves it published (see [`Published`]); pins the log key on first use and saves
+/// the newer checkpoint.
+pub fn prove_published(
+    config: &ConfigDir,
+    url: &str,
+    username: &str,
+    thumbprint: &str,
+) -> anyhow::Result<Published> {
+    let http = Http::new(url, "registry")?;
+    let (pem, der) = download(&http, username, thumbprint)?;
+
+    // Where the leaves are: the search view names their indexes.
     let answer: SearchResponse = http.get_json(
         &format!("/api/v1/search?q={thumbprint}"),
         "looking up the certificate",
     )?;
     let view = answer
         .results
-        .iter()
-        .find(|c| c.thumbprint == thumbprint && c.username == args.username)
-        .with_context(|| format!("the registry lists no {thumbprint} for {}", args.username))?;
-    if view.revoked {
-        bail!(
-            "{thumbprint} was revoked by {}: not trusting it",
-            args.username
-        );
-    }
+        .into_iter()
+        .find(|c| c.thumbprint == thumbprint && c.username == username)
+        .with_context(|| format!("the registry lists no {thumbprint} for {username}"))?;
 
     // The log key: pinned on first use (per registry URL), so a later server at that
     // URL cannot swap it.
-    let vkey = match config.registry(&url)?.log_key {
+    let vkey = match config.registry(url)?.log_key {
         Some(key) => key,
         None => {
             let key = http
                 .get_text("/registry/log/key", "fetching the registry log key")?
                 .trim()
                 .to_owned();
-            if config.adopt_unbound(&url, &key)? {
+            if config.adopt_unbound(url, &key)? {
                 eprintln!(
                     "using the registry log key and checkpoint an older ccc saved for log {}",
                     key.split('+').next().unwrap_or_default()
                 );
                 config
-                    .registry(&url)?
+                    .registry(url)?
                     .log_key
                     .context("the adopted state has no log key")?
             } else {
@@ -569,7 +530,7 @@ pub fn trust(args: &TrustArgs) -> anyhow::Result<ExitCode> {
                     &http.get_text("/registry/log/checkpoint", "fetching the checkpoint")?,
                     &key,
                 )?;
-                config.update(&url, false, |state| state.log_key = Some(key.clone()))?;
+                config.update(url, false, |state| state.log_key = Some(key.clone()))?;
                 eprintln!("pinned the registry log key {key} for {url}");
                 key
             }
@@ -580,7 +541,7 @@ pub fn trust(args: &TrustArgs) -> anyhow::Result<ExitCode> {
 
     // History first: a registry that rewrote what this client saw is not asked
     // anything further.
-    let saved_note = config.registry(&url)?.checkpoint;
+    let saved_note = config.registry(url)?.checkpoint;
     if let Some(old_note) = &saved_note {
         let old = log::verify_checkpoint(old_note, &vkey)
             .context("the saved checkpoint does not verify with the pinned key")?;
@@ -602,41 +563,88 @@ pub fn trust(args: &TrustArgs) -> anyhow::Result<ExitCode> {
         }
     }
 
-    let index = view.log_index;
-    if index >= checkpoint.size {
-        bail!(
-            "the push leaf {index} is not in the registry's checkpoint (size {})",
-            checkpoint.size
-        );
-    }
-    let tile = index / merkle::tiles::TILE_WIDTH;
-    let width = (checkpoint.size - tile * merkle::tiles::TILE_WIDTH).min(merkle::tiles::TILE_WIDTH);
-    let width = u16::try_from(width).context("tile width")?;
-    let bundle = http.get(
-        &format!(
-            "/registry/log/{}",
-            merkle::tiles::data_tile_path("entries", tile, width)
-        ),
-        "fetching the log entries",
-    )?;
-    let offset = usize::try_from(index % merkle::tiles::TILE_WIDTH).context("tile offset")?;
-    let entry = log::bundle_entry(&bundle, offset)?;
-    let proof: InclusionProofResponse = http.get_json(
-        &format!("/registry/log/proof?index={index}&size={}", checkpoint.size),
-        "fetching the inclusion proof",
-    )?;
-    let proof = proof.inclusion_proof;
-    let leaf =
-        log::verify_push_inclusion(&entry, index, &args.username, &der, &proof, &checkpoint)?;
+    let leaf = |index: u64, action: RegistryAction| -> anyhow::Result<RegistryLogEntry> {
+        if index >= checkpoint.size {
+            bail!(
+                "the registry log leaf {index} is not in the registry's checkpoint (size {})",
+                checkpoint.size
+            );
+        }
+        let tile = index / merkle::tiles::TILE_WIDTH;
+        let width =
+            (checkpoint.size - tile * merkle::tiles::TILE_WIDTH).min(merkle::tiles::TILE_WIDTH);
+        let width = u16::try_from(width).context("tile width")?;
+        let bundle = http.get(
+            &format!(
+                "/registry/log/{}",
+                merkle::tiles::data_tile_path("entries", tile, width)
+            ),
+            "fetching the log entries",
+        )?;
+        let offset = usize::try_from(index % merkle::tiles::TILE_WIDTH).context("tile offset")?;
+        let entry = log::bundle_entry(&bundle, offset)?;
+        let proof: InclusionProofResponse = http.get_json(
+            &format!("/registry/log/proof?index={index}&size={}", checkpoint.size),
+            "fetching the inclusion proof",
+        )?;
+        Ok(log::verify_leaf_inclusion(
+            &entry,
+            index,
+            action,
+            username,
+            &der,
+            &proof.inclusion_proof,
+            &checkpoint,
+        )?)
+    };
+    let push = leaf(view.log_index, RegistryAction::Push)?;
+    let revocation = match (view.revoked, view.revoke_log_index) {
+        (false, _) => None,
+        (true, Some(index)) => Some(leaf(index, RegistryAction::Revoke)?),
+        (true, None) => {
+            bail!("the registry marks {thumbprint} revoked but names no revocation leaf")
+        }
+    };
 
     // Only a newer verified head replaces the saved one.
-    let newer = match &saved_note {
+    let saved_newer = match &saved_note {
         Some(old) => log::verify_checkpoint(old, &vkey)?.size < checkpoint.size,
         None => true,
     };
-    if newer {
-        config.update(&url, false, |state| state.checkpoint = Some(note.clone()))?;
+    if saved_newer {
+        config.update(url, false, |state| state.checkpoint = Some(note.clone()))?;
     }
+    Ok(Published {
+        pem,
+        der,
+        view,
+        push,
+        revocation,
+        checkpoint,
+        saved_newer,
+    })
+}
+
+pub fn trust(args: &TrustArgs) -> anyhow::Result<ExitCode> {
+    let thumbprint = normalize_thumbprint(&args.thumbprint)?;
+    let config = ConfigDir::from_env()?;
+    let url = config.registry_url(args.url.as_deref())?;
+    let published = prove_published(&config, &url, &args.username, &thumbprint)?;
+    if published.revocation.is_some() {
+        bail!(
+            "{thumbprint} was revoked by {}: not trusting it",
+            args.username
+        );
+    }
+    let Published {
+        pem,
+        view,
+        push: leaf,
+        checkpoint,
+        saved_newer: newer,
+        ..
+    } = published;
+    let index = view.log_index;
 
     // The system store first: it is what fails without root, and then nothing changed.
     let system = if args.system {

@@ -46,6 +46,7 @@ use const_oid::ObjectIdentifier;
 use const_oid::db::{rfc5280, rfc5912, rfc6268, rfc8410};
 use der::asn1::{Any, OctetString, SetOfVec, UtcTime};
 use der::{Decode, Encode, Sequence};
+use pki::verify::HashAlgorithm;
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
@@ -300,6 +301,55 @@ impl CodeSigner {
             SignerKey::Rsa { pss: false, .. } => "RSA PKCS#1 v1.5",
             SignerKey::Rsa { pss: true, .. } => "RSA-PSS",
             SignerKey::Ed25519(_) => "Ed25519",
+        }
+    }
+
+    /// The hash an artifact is signed over with this key, for a sigstore hashedrekord
+    /// entry (whose `KeyDetails` fix it): SHA-384 for P-384, SHA-256 for P-256 and
+    /// RSA. Ed25519 signs whole messages only, and a hashedrekord entry logs a digest.
+    pub fn artifact_hash(&self) -> anyhow::Result<HashAlgorithm> {
+        match &self.key {
+            SignerKey::EcdsaP256(_) | SignerKey::Rsa { .. } => Ok(HashAlgorithm::Sha256),
+            SignerKey::EcdsaP384(_) => Ok(HashAlgorithm::Sha384),
+            SignerKey::Ed25519(_) => bail!(
+                "an Ed25519 key cannot sign an artifact's digest (hashedrekord entries log a \
+                 digest, and Ed25519ph is not what sigstore verifies): use an ECDSA or RSA \
+                 certificate"
+            ),
+        }
+    }
+
+    /// Signs an artifact's digest, made with [`Self::artifact_hash`]: ECDSA (DER
+    /// signature) or RSA (PKCS#1 v1.5, or PSS for a key restricted to it).
+    pub fn sign_artifact_digest(&self, digest: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let algorithm = self.artifact_hash()?.digest_algorithm();
+        let digest = digest::Digest::import_less_safe(digest, algorithm)
+            .map_err(|_| anyhow::anyhow!("a {algorithm:?} digest of {} bytes", digest.len()))?;
+        match &self.key {
+            SignerKey::EcdsaP256(k) | SignerKey::EcdsaP384(k) => Ok(k
+                .sign_digest(&digest)
+                .map_err(|_| anyhow::anyhow!("ECDSA signing failed"))?
+                .as_ref()
+                .to_vec()),
+            SignerKey::Rsa { key, .. } => {
+                let restricted_to_pss = self
+                    .certificate
+                    .tbs_certificate()
+                    .subject_public_key_info()
+                    .algorithm
+                    .oid
+                    == rfc5912::ID_RSASSA_PSS;
+                let padding: &'static dyn aws_lc_rs::signature::RsaEncoding = if restricted_to_pss {
+                    &RSA_PSS_SHA256
+                } else {
+                    &RSA_PKCS1_SHA256
+                };
+                let mut signature = vec![0; key.public_modulus_len()];
+                key.sign_digest(padding, &digest, &mut signature)
+                    .map_err(|_| anyhow::anyhow!("RSA signing failed"))?;
+                Ok(signature)
+            }
+            SignerKey::Ed25519(_) => self.artifact_hash().map(|_| Vec::new()),
         }
     }
 

@@ -356,6 +356,21 @@ impl HashedRekord {
         })
     }
 
+    /// The entry a sigstore client proposes for a signature by a certificate's key:
+    /// the certificate as PEM, the digest as hex.
+    pub fn for_certificate(
+        certificate_der: &[u8],
+        signature: Vec<u8>,
+        algorithm: HashAlgorithm,
+        digest: &[u8],
+    ) -> Result<Self, RekorError> {
+        let pem = der::pem::encode_string("CERTIFICATE", LineEnding::LF, certificate_der)
+            .map_err(|e| RekorError::BadPublicKey(e.to_string()))?;
+        let verifier = Verifier::from_pem(pem.as_bytes())?;
+        let hash = ArtifactHash::new(algorithm.name(), &hex::encode(digest))?;
+        Self::new(signature, verifier, hash)
+    }
+
     fn from_spec(spec: serde_json::Value) -> Result<Self, RekorError> {
         let wire: HashedRekordSpecWire = from_value("hashedrekord spec", spec)?;
         bounded(

@@ -362,6 +362,25 @@ impl HashedRekordRequest {
         })
     }
 
+    /// The request a sigstore client makes for a signature by a certificate's key: the
+    /// certificate as DER, with the `KeyDetails` of its key.
+    pub fn for_certificate(
+        certificate_der: &[u8],
+        signature: Vec<u8>,
+        digest: Vec<u8>,
+    ) -> Result<Self, RekorError> {
+        use der::{Decode, Encode};
+        let spki = x509_cert::Certificate::from_der(certificate_der)
+            .and_then(|c| c.tbs_certificate().subject_public_key_info().to_der())
+            .map_err(|e| RekorError::BadPublicKey(format!("certificate: {e}")))?;
+        let verifier = Verifier::new(
+            VerifierForm::X509Certificate,
+            certificate_der.to_vec(),
+            KeyDetails::of_spki(&spki)?,
+        )?;
+        Self::new(digest, Signature::new(signature, verifier)?)
+    }
+
     fn from_wire(wire: HashedRekordRequestWire) -> Result<Self, RekorError> {
         // Every accepted hash fits in 64 bytes: a longer digest is refused unread.
         let digest = required_bytes("digest", wire.digest, 64)?;

@@ -122,6 +122,19 @@ impl KeyDetails {
         })
     }
 
+    /// The algorithm a key of this kind signs with: the one `KeyDetails` per key kind
+    /// (RSA keys sign PKCS#1 v1.5 with SHA-256, as sigstore's clients do). A key of a
+    /// kind this log does not verify (RSA of another size, say) is
+    /// [`RekorError::BadPublicKey`].
+    pub fn of_spki(spki_der: &[u8]) -> Result<Self, RekorError> {
+        let kind =
+            public_key_kind(spki_der).map_err(|e| RekorError::BadPublicKey(e.to_string()))?;
+        Self::ALL
+            .into_iter()
+            .find(|d| d.key_kind() == kind)
+            .ok_or_else(|| RekorError::BadPublicKey(format!("no algorithm for {}", describe(kind))))
+    }
+
     /// The hash the algorithm applies to the message before signing: what a
     /// hashedrekord's digest must be made with. `None` for pure Ed25519, which hashes
     /// inside the signature scheme.
