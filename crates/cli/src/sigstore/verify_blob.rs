@@ -476,7 +476,7 @@ fn detached_bundle(
     let body =
         HashedRekord::for_certificate(&certificate, signature.clone(), algorithm, &artifact_digest)
             .and_then(|r| r.canonical_body())
-            .map_err(|e| fail(e.into()))?;
+            .map_err(|e| Failure::new("signature", format!("over {}: {e}", file.display())))?;
     let uuid = entry_uuid(&body);
     let entry = find_v1_entry(trust, &uuid).map_err(fail)?;
     Ok(Bundle::new_message_signature(
