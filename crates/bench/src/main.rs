@@ -8,7 +8,9 @@
 //! - `certcentral-bench tsa`: the RFC 3161 time-stamp authority, against the same run's
 //!   P-256 signing ceiling (see [`tsa`]);
 //! - `certcentral-bench rekor`: an artifact-signature log's entry submissions, against
-//!   the same run's crypto ceiling of an entry (see [`rekor`]).
+//!   the same run's crypto ceiling of an entry (see [`rekor`]);
+//! - `certcentral-bench verify-blob`: `ccc verify-blob` over a directory of bundles,
+//!   against the same run's P-256 verify rate (see [`verify_blob`]).
 
 mod certs;
 mod crypto_ceiling;
@@ -22,6 +24,7 @@ mod rekor;
 mod rss;
 mod stats;
 mod tsa;
+mod verify_blob;
 
 use std::process::ExitCode;
 
@@ -53,6 +56,9 @@ enum BenchCommand {
     /// compared with the crypto cost of an entry measured on this machine in the same
     /// run.
     Rekor(rekor::RekorBenchArgs),
+    /// Verify a directory of sigstore bundles as `ccc verify-blob` does (signed first
+    /// against a `--dev` server), compared with the P-256 verifications a bundle needs.
+    VerifyBlob(verify_blob::VerifyBlobBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +69,7 @@ fn main() -> ExitCode {
         BenchCommand::Registry(args) => registry::run(args),
         BenchCommand::Tsa(args) => tsa::run(args),
         BenchCommand::Rekor(args) => rekor::run(args),
+        BenchCommand::VerifyBlob(args) => verify_blob::run(args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("certcentral-bench: {e:#}");
