@@ -1014,3 +1014,52 @@ fn resign_checkpoint(envelope: &str) -> String {
         STANDARD.encode(sig)
     )
 }
+
+#[test]
+fn a_fetch_after_a_restart_keeps_the_retired_keys_so_old_bundles_still_verify() {
+    let Some(bin) = certcentral() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let carol = Client::new(tmp.path(), "carol");
+    carol.file("old.txt", b"signed before the restart\n");
+    let old_issuer = {
+        let server = Server::start_in(&bin, &data, None);
+        fetch_trust_root(&carol, &server);
+        ok(carol.ccc(&["sign", "old.txt", "--dev-email", EMAIL]));
+        issuer(&server)
+    };
+    // The dev CA and TSA are made anew at every start: a new trusted root.
+    let server = Server::start_in(&bin, &data, None);
+    let out = ok(carol.ccc(&["trust-root", "fetch", "--url", &server.base]));
+    assert!(out.contains("retired"), "{out}");
+    let trust = read_json(&carol.trust_config());
+    assert_eq!(
+        trust["trustedRoot"]["certificateAuthorities"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "the new CA and the retired one"
+    );
+    let r = accepted(carol.ccc(&[
+        "verify-blob",
+        "old.txt",
+        "--identity",
+        EMAIL,
+        "--issuer",
+        &old_issuer,
+        "--json",
+    ]));
+    assert_eq!(r[0]["ok"], true, "{}", r[0]);
+    // And what is signed now verifies with the new material.
+    carol.file("new.txt", b"signed after the restart\n");
+    ok(carol.ccc(&["sign", "new.txt", "--dev-email", EMAIL]));
+    ok(carol.ccc(&[
+        "verify-blob",
+        "new.txt",
+        "--identity",
+        EMAIL,
+        "--issuer",
+        &issuer(&server),
+    ]));
+}
