@@ -19,6 +19,7 @@ use der::Decode;
 use pki::tsp::TimeStampResp;
 use serde_json::{Value, json};
 use testkit::dev_server::{Server, certcentral};
+use testkit::sigstore_clients::{require, sigstore_js_modules, sigstore_python_cli};
 
 const EMAIL: &str = "release@example.com";
 
@@ -101,51 +102,6 @@ fn server() -> Option<Server> {
 
 fn issuer(server: &Server) -> String {
     format!("{}/dev/oidc", server.base)
-}
-
-/// `Some(found)`, or `None` after a loud skip outside CI; under `CI` a missing client
-/// fails the test, so a broken install cannot pass quietly.
-fn require<T>(found: Result<T, String>, client: &str) -> Option<T> {
-    match found {
-        Ok(found) => Some(found),
-        Err(why) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "{client} must be installed in CI (see .ci/run): {why}"
-            );
-            eprintln!("SKIPPED: {client} is not installed: {why}");
-            None
-        }
-    }
-}
-
-/// sigstore-python's CLI beside the interpreter `CERTCENTRAL_SIGSTORE_PYTHON` names.
-fn sigstore_python() -> Result<PathBuf, String> {
-    let python = std::env::var_os("CERTCENTRAL_SIGSTORE_PYTHON")
-        .ok_or("CERTCENTRAL_SIGSTORE_PYTHON is unset")?;
-    let cli = Path::new(&python)
-        .parent()
-        .map(|bin| bin.join("sigstore"))
-        .ok_or("CERTCENTRAL_SIGSTORE_PYTHON has no directory")?;
-    if cli.is_file() {
-        Ok(cli)
-    } else {
-        Err(format!("no sigstore CLI at {}", cli.display()))
-    }
-}
-
-/// The `node_modules` holding sigstore-js (`CERTCENTRAL_SIGSTORE_JS`), with node.
-fn sigstore_js() -> Result<PathBuf, String> {
-    let dir =
-        std::env::var_os("CERTCENTRAL_SIGSTORE_JS").ok_or("CERTCENTRAL_SIGSTORE_JS is unset")?;
-    let modules = PathBuf::from(dir).join("node_modules");
-    if !modules.join("sigstore/package.json").is_file() {
-        return Err(format!("no sigstore package in {}", modules.display()));
-    }
-    match Command::new("node").arg("--version").output() {
-        Ok(out) if out.status.success() => Ok(modules),
-        other => Err(format!("node: {other:?}")),
-    }
 }
 
 /// The server's interop script for sigstore-js.
@@ -352,7 +308,7 @@ fn keyless_bundles_from_ccc_verify_with_ccc_and_sigstore_python() {
     assert_eq!(r[0]["failure"]["check"], "signature", "{}", r[0]);
 
     // sigstore-python reads what ccc wrote: v2 and v1 bundles.
-    let Some(sigstore) = require(sigstore_python(), "sigstore-python") else {
+    let Some(sigstore) = require(sigstore_python_cli(), "sigstore-python") else {
         return;
     };
     for file in ["a.txt", "d.txt"] {
@@ -398,7 +354,7 @@ fn bundles_from_sigstore_python_and_sigstore_js_verify_with_ccc_and_back() {
         ]))
     };
 
-    if let Some(sigstore) = require(sigstore_python(), "sigstore-python") {
+    if let Some(sigstore) = require(sigstore_python_cli(), "sigstore-python") {
         for version in ["1", "2"] {
             let file = format!("py-v{version}.txt");
             bob.file(
@@ -426,7 +382,7 @@ fn bundles_from_sigstore_python_and_sigstore_js_verify_with_ccc_and_back() {
         }
     }
 
-    let Some(modules) = require(sigstore_js(), "sigstore-js") else {
+    let Some(modules) = require(sigstore_js_modules(), "sigstore-js") else {
         return;
     };
     // sigstore-js signs (Rekor v1, TSA): ccc verifies.

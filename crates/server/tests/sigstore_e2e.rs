@@ -13,26 +13,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use common::*;
 use serde_json::Value;
+use testkit::sigstore_clients::{require, sigstore_python_cli};
 
 const EMAIL: &str = "signer@example.com";
-
-/// The `sigstore` CLI beside the interpreter in `CERTCENTRAL_SIGSTORE_PYTHON` (the
-/// virtualenv `.ci/run` installs sigstore-python 4.5.1 in).
-fn sigstore_cli() -> Option<PathBuf> {
-    let python = std::env::var_os("CERTCENTRAL_SIGSTORE_PYTHON").map(PathBuf::from);
-    let cli = python.and_then(|p| Some(p.parent()?.join("sigstore")));
-    match cli {
-        Some(cli) if cli.exists() => Some(cli),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "sigstore-python must be installed in CI (see .ci/run)"
-            );
-            eprintln!("SKIPPED: set CERTCENTRAL_SIGSTORE_PYTHON to a python with sigstore 4.5.1");
-            None
-        }
-    }
-}
 
 struct Session {
     cli: PathBuf,
@@ -208,7 +191,9 @@ fn tampered(session: &Session, trust: &Path, file: &str, bundle: &str) {
 
 #[test]
 fn sigstore_python_signs_and_verifies_with_rekor_v1_and_v2() {
-    let Some(cli) = sigstore_cli() else { return };
+    let Some(cli) = require(sigstore_python_cli(), "sigstore-python") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let server = Server::dev(&dir.path().join("data"), &[]);
     let work = dir.path().join("work");

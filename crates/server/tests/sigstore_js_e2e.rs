@@ -14,24 +14,9 @@ use common::*;
 use der::Decode;
 use pki::tsp::TimeStampResp;
 use serde_json::Value;
+use testkit::sigstore_clients::{require, sigstore_js_modules, sigstore_python_cli};
 
 const EMAIL: &str = "sigstore-js@example.com";
-
-/// `Some(found)`, or `None` after a loud skip message outside CI; in CI (where `CI` is
-/// set) a missing client fails the test instead, so a broken install cannot pass quietly.
-fn require<T>(found: Result<T, String>, client: &str) -> Option<T> {
-    match found {
-        Ok(found) => Some(found),
-        Err(why) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "{client} must be installed in CI (see .ci/run): {why}"
-            );
-            eprintln!("SKIPPED: {client} is not installed: {why}");
-            None
-        }
-    }
-}
 
 /// sigstore-js: `CERTCENTRAL_SIGSTORE_JS` names the directory whose `node_modules` holds
 /// it (`.ci/run` installs it under `target/`), and `node` must be on the PATH.
@@ -41,18 +26,7 @@ struct SigstoreJs {
 
 impl SigstoreJs {
     fn find() -> Result<SigstoreJs, String> {
-        let dir = std::env::var_os("CERTCENTRAL_SIGSTORE_JS").ok_or(
-            "CERTCENTRAL_SIGSTORE_JS is unset (npm ci in a copy of tests/sigstore-js, then point it there)",
-        )?;
-        let node_modules = PathBuf::from(dir).join("node_modules");
-        if !node_modules.join("sigstore/package.json").is_file() {
-            return Err(format!("no sigstore package in {}", node_modules.display()));
-        }
-        match Command::new("node").arg("--version").output() {
-            Ok(out) if out.status.success() => Ok(SigstoreJs { node_modules }),
-            Ok(out) => Err(format!("node --version failed: {out:?}")),
-            Err(e) => Err(format!("node: {e}")),
-        }
+        sigstore_js_modules().map(|node_modules| SigstoreJs { node_modules })
     }
 
     /// Runs `interop.js` with `args`.
@@ -91,21 +65,6 @@ impl SigstoreJs {
             path_str(bundle),
             email,
         ])
-    }
-}
-
-/// sigstore-python's CLI, beside the interpreter `CERTCENTRAL_SIGSTORE_PYTHON` names.
-fn sigstore_python_cli() -> Result<PathBuf, String> {
-    let python = std::env::var_os("CERTCENTRAL_SIGSTORE_PYTHON")
-        .ok_or("CERTCENTRAL_SIGSTORE_PYTHON is unset")?;
-    let cli = Path::new(&python)
-        .parent()
-        .map(|bin| bin.join("sigstore"))
-        .ok_or("CERTCENTRAL_SIGSTORE_PYTHON has no directory")?;
-    if cli.is_file() {
-        Ok(cli)
-    } else {
-        Err(format!("no sigstore CLI at {}", cli.display()))
     }
 }
 

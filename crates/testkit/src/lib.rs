@@ -3,6 +3,7 @@
 
 pub mod dev_server;
 pub mod openssl;
+pub mod sigstore_clients;
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, CustomExtension, DnType,
