@@ -513,10 +513,14 @@ pub fn verify_timestamp(
         .map(|der| Certificate::from_der(der))
         .collect::<Result<_, _>>()
         .map_err(|e| fail(e.to_string()))?;
+    // Each certificate is signed by the next; the last is the trust anchor, trusted
+    // for being in the trusted root (RFC 5280 §6.1: an anchor's own signature is not
+    // part of the path), so its self-signature is not checked per token.
     for (i, cert) in chain.iter().enumerate() {
         check_validity(cert, gen_ms).map_err(fail)?;
-        let issuer = chain.get(i + 1).unwrap_or(cert);
-        signed_by(cert, issuer).map_err(fail)?;
+        if let Some(issuer) = chain.get(i + 1) {
+            signed_by(cert, issuer).map_err(fail)?;
+        }
         if i > 0 {
             require_ca(cert).map_err(fail)?;
         }
@@ -873,7 +877,8 @@ pub fn verify_message_signature(
 
 /// Step (8): the logged body is the hashedrekord these materials make — 0.0.1 with
 /// the certificate as PEM and the digest as hex, 0.0.2 with the certificate as DER and
-/// its key details — compared as canonical JSON.
+/// its key details — compared as canonical JSON. The signature itself is step (7)'s
+/// business: the body is rebuilt without verifying it again.
 pub fn verify_entry_body(
     entry: &TransparencyLogEntry,
     leaf_der: &[u8],
@@ -895,14 +900,14 @@ pub fn verify_entry_body(
             artifact.algorithm,
             &artifact.digest,
         )
-        .and_then(|r| r.canonical_body())
+        .and_then(|r| r.canonical_body_of_verified())
         .map_err(|e| fail(e.to_string()))?,
         "0.0.2" => HashedRekordRequest::for_certificate(
             leaf_der,
             signature.to_vec(),
             artifact.digest.clone(),
         )
-        .and_then(|r| r.canonical_body())
+        .and_then(|r| r.canonical_body_of_verified())
         .map_err(|e| fail(e.to_string()))?,
         other => return Err(fail(format!("unsupported hashedrekord version {other}"))),
     };

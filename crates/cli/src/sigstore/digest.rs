@@ -11,7 +11,7 @@ pub fn file_digest(path: &Path, algorithm: HashAlgorithm) -> anyhow::Result<Vec<
     let mut file =
         std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut context = aws_lc_rs::digest::Context::new(algorithm.digest_algorithm());
-    let mut buffer = vec![0u8; 1 << 20];
+    let mut buffer = vec![0u8; 64 << 10];
     loop {
         let n = file
             .read(&mut buffer)

@@ -443,6 +443,13 @@ impl HashedRekord {
         self.verify()?;
         self.to_proposed_json()
     }
+
+    /// [`Self::canonical_body`] for a caller that has verified this very signature
+    /// already (a bundle verifier rebuilding the logged body after its signature
+    /// check), so it is not verified twice.
+    pub fn canonical_body_of_verified(&self) -> Result<Vec<u8>, RekorError> {
+        self.to_proposed_json()
+    }
 }
 
 #[derive(Deserialize)]
