@@ -45,7 +45,7 @@ use webapi::ApiError;
 
 use crate::client::{Client, HttpError};
 use crate::follow::{LogTarget, follow_once};
-use crate::webhook::{self, Destinations};
+use crate::webhook::{self, Destinations, Resolver};
 use crate::{Alert, FollowError, LogApi, LogKey, LogState, Match, WatchRule};
 
 mod followed_log;
@@ -199,7 +199,9 @@ pub struct MonitorService {
     wake_deliveries: tokio::sync::Notify,
     interval: Duration,
     give_up: Duration,
-    destinations: Destinations,
+    /// Where webhooks may point; its look-up threads serve the subscription checks
+    /// and the deliveries.
+    resolver: Resolver,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -293,11 +295,11 @@ impl MonitorService {
             wake_deliveries: tokio::sync::Notify::new(),
             interval: config.interval,
             give_up: config.webhook_give_up,
-            destinations: if config.allow_private_webhooks {
+            resolver: Resolver::new(if config.allow_private_webhooks {
                 Destinations::Any
             } else {
                 Destinations::PublicOnly
-            },
+            }),
         })
     }
 
@@ -305,7 +307,7 @@ impl MonitorService {
     /// process holds the monitor lease (always, on SQLite).
     pub fn spawn(self: &Arc<Self>) -> Result<(), ServiceError> {
         let client = Client::new().map_err(ServiceError::LogClient)?;
-        let webhooks = webhook::client(self.destinations).map_err(ServiceError::WebhookClient)?;
+        let webhooks = webhook::client(&self.resolver).map_err(ServiceError::WebhookClient)?;
         let this = self.clone();
         tokio::spawn(async move { this.lead_loop(client, webhooks).await });
         Ok(())
@@ -602,7 +604,7 @@ impl MonitorService {
     async fn deliver(self: &Arc<Self>, http: &reqwest::Client, p: PendingDelivery) {
         // The URL's own check once; names are checked again at each connect.
         let refused = match reqwest::Url::parse(&p.webhook) {
-            Ok(url) => webhook::check_url(&url, self.destinations).err(),
+            Ok(url) => webhook::check_url(&url, self.resolver.destinations()).err(),
             Err(e) => Some(webhook::Refused::Unresolvable {
                 host: p.webhook.clone(),
                 error: e.to_string(),
