@@ -102,9 +102,7 @@ impl IssueError {
     /// caller's key or proof, 503 when a log gave no SCT, 500 otherwise.
     pub fn status(&self) -> u16 {
         match self {
-            Self::Token(OidcError::Discovery { .. })
-            | Self::Token(OidcError::Jwks { .. })
-            | Self::Token(OidcError::KeysUnavailable { .. }) => 503,
+            Self::Token(e) if e.is_unavailable() => 503,
             Self::Token(_) => 401,
             Self::Proof(_) | Self::Identity(_) => 400,
             Self::LogUnavailable { .. } => 503,
@@ -115,9 +113,7 @@ impl IssueError {
     /// A stable machine-readable code for the JSON error body.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Token(OidcError::Discovery { .. })
-            | Self::Token(OidcError::Jwks { .. })
-            | Self::Token(OidcError::KeysUnavailable { .. }) => "oidc_unavailable",
+            Self::Token(e) if e.is_unavailable() => "oidc_unavailable",
             Self::Token(_) => "invalid_token",
             Self::Proof(PopError::UnsupportedKey { .. }) => "unsupported_key",
             Self::Proof(_) => "invalid_proof",
@@ -242,16 +238,18 @@ impl CertificateAuthority {
         self.logs.iter().map(|l| l.name()).collect()
     }
 
-    /// Issues a certificate. CPU-heavy and possibly blocking steps (token verification
-    /// may fetch the issuer's keys; signers may be hardware) run on the blocking pool.
+    /// Issues a certificate. The token is verified first, asynchronously (a key fetch
+    /// waits for the identity provider without holding a thread); CPU-heavy and
+    /// possibly blocking steps (signers may be hardware) run on the blocking pool.
     pub async fn issue(
         self: &Arc<Self>,
         token: String,
         proof: Proof,
     ) -> Result<Issued, IssueError> {
+        let identity = self.verifier.verify(&token).await?;
         let ca = Arc::clone(self);
         let (template, identity, submission) =
-            run_blocking(move || ca.prepare(&token, &proof)).await??;
+            run_blocking(move || ca.prepare(identity, &proof)).await??;
         let submission = Arc::new(submission);
 
         let requests = self.logs.iter().map(|log| {
@@ -286,13 +284,13 @@ impl CertificateAuthority {
         Ok(Issued { chain, identity })
     }
 
-    /// Token, proof, template and signed precertificate: everything before the logs.
+    /// Proof, template and signed precertificate for a verified identity: everything
+    /// before the logs.
     fn prepare(
         &self,
-        token: &str,
+        identity: VerifiedIdentity,
         proof: &Proof,
     ) -> Result<(CertificateTemplate, VerifiedIdentity, PrecertSubmission), IssueError> {
-        let identity = self.verifier.verify(token)?;
         let subject_key = match proof {
             Proof::SignedChallenge {
                 public_key,

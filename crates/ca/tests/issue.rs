@@ -14,7 +14,7 @@ use ca::issue::{CertificateAuthority, PrecertSubmission, Proof, SctError, SctFut
 use clock::{Clock, ManualClock};
 use der::Decode;
 use oidc::dev::DevIssuer;
-use oidc::{Fetch, FetchError, Verifier};
+use oidc::{Destinations, Fetch, FetchError, FetchFuture, Verifier};
 use pki::ct::{SignedEntry, TimestampedEntry, sct_signed_data};
 use pki::{EcdsaP256Signer, SignedCertificateTimestamp};
 use x509_cert::Certificate;
@@ -27,7 +27,13 @@ const EMAIL: &str = "alice@example.com";
 struct DevFetch(Arc<DevIssuer>);
 
 impl Fetch for DevFetch {
-    fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+    fn get<'a>(&'a self, url: &'a str, _: Destinations) -> FetchFuture<'a> {
+        Box::pin(std::future::ready(self.answer(url)))
+    }
+}
+
+impl DevFetch {
+    fn answer(&self, url: &str) -> Result<Vec<u8>, FetchError> {
         let base = self.0.issuer_url();
         if url == format!("{base}/.well-known/openid-configuration") {
             Ok(
@@ -38,7 +44,7 @@ impl Fetch for DevFetch {
         } else if url == format!("{base}/jwks") {
             Ok(self.0.jwks().to_string().into_bytes())
         } else {
-            Err(FetchError(format!("no {url}")))
+            Err(FetchError::Provider(format!("no {url}")))
         }
     }
 }

@@ -104,9 +104,9 @@ impl DevIssuer {
     /// The issuer entry the CA needs to accept these tokens.
     pub fn issuer_config(&self) -> IssuerConfig {
         IssuerConfig {
-            issuer_url: self.issuer_url.clone(),
-            client_id: DEV_CLIENT_ID.into(),
-            kind: IdentityKind::Email,
+            // Served by this server, which listens on loopback in development.
+            private_network: true,
+            ..IssuerConfig::new(self.issuer_url.clone(), DEV_CLIENT_ID, IdentityKind::Email)
         }
     }
 
@@ -219,15 +219,17 @@ async fn token(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Fetch, FetchError, Verifier};
+    use crate::{Destinations, Fetch, FetchError, FetchFuture, Verifier};
 
     /// Serves the issuer's documents from memory, as the HTTP routes would.
     struct Local(Arc<DevIssuer>);
 
     impl Fetch for Local {
-        fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+        fn get<'a>(&'a self, url: &'a str, destinations: Destinations) -> FetchFuture<'a> {
+            // The dev issuer is on loopback: its config must allow that.
+            assert_eq!(destinations, Destinations::Any);
             let base = &self.0.issuer_url;
-            if url == format!("{base}/.well-known/openid-configuration") {
+            let answer = if url == format!("{base}/.well-known/openid-configuration") {
                 Ok(
                     json!({ "issuer": base, "jwks_uri": format!("{base}/jwks") })
                         .to_string()
@@ -236,8 +238,9 @@ mod tests {
             } else if url == format!("{base}/jwks") {
                 Ok(self.0.jwks.to_string().into_bytes())
             } else {
-                Err(FetchError(format!("no {url}")))
-            }
+                Err(FetchError::Provider(format!("no {url}")))
+            };
+            Box::pin(std::future::ready(answer))
         }
     }
 
@@ -252,13 +255,16 @@ mod tests {
         )
         .unwrap();
         let token = issuer.mint("alice@example.com", SystemTime::now()).unwrap();
-        let id = verifier.verify(&token).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let id = rt.block_on(verifier.verify(&token)).unwrap();
         assert_eq!(id.identity, "alice@example.com");
         assert_eq!(id.subject, "alice@example.com");
         // Expired once its lifetime (plus the verifier's skew) has passed.
         let old = SystemTime::now() - DEV_TOKEN_LIFETIME - Duration::from_secs(120);
         let stale = issuer.mint("alice@example.com", old).unwrap();
-        assert!(verifier.verify(&stale).is_err());
+        assert!(rt.block_on(verifier.verify(&stale)).is_err());
     }
 
     /// sigstore clients read a token before sending it: sigstore-python requires `aud`

@@ -46,34 +46,36 @@ pub enum OidcError {
     /// `iss` matches no configured issuer.
     #[error("unknown issuer {0}")]
     UnknownIssuer(String),
-    /// The discovery document could not be fetched or is invalid.
-    #[error("OpenID discovery for issuer {issuer} failed: {reason}")]
+    /// The discovery document could not be fetched or is invalid. The caller is told
+    /// no more than that (the reason names URLs and network errors of the server's
+    /// side; it goes to the server log).
+    #[error("the signing keys of issuer {issuer} could not be fetched; retry later")]
     Discovery {
         /// The token's issuer.
         issuer: String,
-        /// What went wrong.
+        /// What went wrong, for the log.
         reason: String,
     },
-    /// The JWKS could not be fetched or is invalid.
-    #[error("fetching the signing keys of issuer {issuer} failed: {reason}")]
+    /// The JWKS could not be fetched or is invalid (told as little as [`Self::Discovery`]).
+    #[error("the signing keys of issuer {issuer} could not be fetched; retry later")]
     Jwks {
         /// The token's issuer.
         issuer: String,
-        /// What went wrong.
+        /// What went wrong, for the log.
         reason: String,
     },
     /// A previous fetch failed and the rate limit forbids another one yet.
-    #[error(
-        "the signing keys of issuer {issuer} are unavailable (last fetch failed: {reason}); retry in {retry_in} s"
-    )]
+    #[error("the signing keys of issuer {issuer} are unavailable; retry in {retry_in} s")]
     KeysUnavailable {
         /// The token's issuer.
         issuer: String,
-        /// The last fetch failure.
-        reason: String,
         /// Seconds until the next fetch is allowed.
         retry_in: u64,
     },
+    /// This server is fetching as many new issuers' keys as it allows at once, or had
+    /// no resources to make the request: nothing is known about the token yet.
+    #[error("the server is busy fetching identity providers' keys; retry shortly")]
+    Busy,
     /// The header's `kid` is not in the issuer's JWKS, even after a refetch (or a
     /// refetch was not yet allowed).
     #[error(
@@ -166,6 +168,31 @@ pub enum OidcError {
         /// Why.
         reason: String,
     },
+}
+
+impl OidcError {
+    /// Whether the token could not be checked because the issuer's keys are out of
+    /// reach (the identity provider, or this server, is unavailable): a 503, not the
+    /// token's fault.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Self::Discovery { .. } | Self::Jwks { .. } | Self::KeysUnavailable { .. } | Self::Busy
+        )
+    }
+
+    /// The message with the detail the caller is not told, for the server log.
+    pub fn detail(&self) -> String {
+        match self {
+            Self::Discovery { issuer, reason } => {
+                format!("OpenID discovery for issuer {issuer} failed: {reason}")
+            }
+            Self::Jwks { issuer, reason } => {
+                format!("fetching the JWKS of issuer {issuer} failed: {reason}")
+            }
+            other => other.to_string(),
+        }
+    }
 }
 
 /// Echoes untrusted text into error messages: bounded, control characters escaped, so

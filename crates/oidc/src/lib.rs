@@ -19,9 +19,10 @@ mod jwk;
 mod jws;
 mod verifier;
 
-pub use cache::{DEFAULT_JWKS_REFRESH_SECS, MAX_CACHED_ISSUERS};
+pub use cache::{DEFAULT_JWKS_REFRESH_SECS, DEFAULT_NEW_ISSUER_FETCHES, MAX_CACHED_ISSUERS};
 pub use claims::CLOCK_SKEW_SECS;
-pub use discovery::{Fetch, FetchError, MAX_DOCUMENT_BYTES};
+pub use discovery::{Fetch, FetchError, FetchFuture, MAX_DOCUMENT_BYTES};
+pub use egress::Destinations;
 pub use error::OidcError;
 pub use identity::{IdentityKind, VerifiedIdentity};
 pub use jwk::MIN_RSA_BITS;

@@ -9,6 +9,8 @@
 //! mint tokens.
 //!
 //! The module does no I/O: documents come through [`Fetch`], time through [`Clock`].
+//! Verification is async because a key fetch may wait for an identity provider; it
+//! holds no thread while it waits.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,7 +18,9 @@ use std::sync::{Arc, Mutex};
 use clock::Clock;
 use serde_json::Value;
 
-use crate::cache::{CacheEntry, DEFAULT_JWKS_REFRESH_SECS};
+use egress::Destinations;
+
+use crate::cache::{CacheEntry, DEFAULT_JWKS_REFRESH_SECS, DEFAULT_NEW_ISSUER_FETCHES};
 use crate::claims::{CLOCK_SKEW_SECS, check_audience, numeric_date, rfc3339};
 use crate::discovery::Fetch;
 use crate::error::{OidcError, printable};
@@ -35,6 +39,40 @@ pub struct IssuerConfig {
     pub client_id: String,
     /// How the identity is derived.
     pub kind: IdentityKind,
+    /// Hosts besides the issuer's own that its discovery document may name in
+    /// `jwks_uri` (Google's `https://accounts.google.com` serves its keys from
+    /// `www.googleapis.com`). Any other host is refused.
+    pub jwks_hosts: Vec<String>,
+    /// Whether the issuer's discovery document and keys may be fetched from loopback
+    /// or private addresses (an identity provider on the operator's own network, or
+    /// the `--dev` issuer). Off: public addresses only.
+    pub private_network: bool,
+}
+
+impl IssuerConfig {
+    /// An issuer whose keys are on its own host and on public addresses.
+    pub fn new(
+        issuer_url: impl Into<String>,
+        client_id: impl Into<String>,
+        kind: IdentityKind,
+    ) -> Self {
+        Self {
+            issuer_url: issuer_url.into(),
+            client_id: client_id.into(),
+            kind,
+            jwks_hosts: Vec::new(),
+            private_network: false,
+        }
+    }
+
+    /// Where its documents may be fetched from.
+    pub fn destinations(&self) -> Destinations {
+        if self.private_network {
+            Destinations::Any
+        } else {
+            Destinations::PublicOnly
+        }
+    }
 }
 
 /// Verifies OIDC identity tokens against a fixed list of issuers. `Send + Sync`;
@@ -45,6 +83,8 @@ pub struct Verifier {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) refresh_secs: u64,
     pub(crate) cache: Mutex<HashMap<String, CacheEntry>>,
+    /// Permits for fetching the keys of meta-issuer names never fetched before.
+    pub(crate) new_issuer_fetches: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -92,6 +132,7 @@ impl Verifier {
             clock,
             refresh_secs: DEFAULT_JWKS_REFRESH_SECS,
             cache: Mutex::new(HashMap::new()),
+            new_issuer_fetches: tokio::sync::Semaphore::new(DEFAULT_NEW_ISSUER_FETCHES),
         })
     }
 
@@ -103,6 +144,14 @@ impl Verifier {
         self
     }
 
+    /// Sets how many key fetches for meta-issuer names never fetched before may run at
+    /// once (default [`DEFAULT_NEW_ISSUER_FETCHES`]); a token needing one more is
+    /// answered [`OidcError::Busy`] at once.
+    pub fn with_new_issuer_fetch_limit(mut self, fetches: usize) -> Self {
+        self.new_issuer_fetches = tokio::sync::Semaphore::new(fetches);
+        self
+    }
+
     /// Now, in the whole seconds of JWT NumericDates (RFC 7519 §2).
     pub(crate) fn now_secs(&self) -> u64 {
         self.clock.now_ms() / 1000
@@ -111,6 +160,11 @@ impl Verifier {
     /// The configured issuers.
     pub fn issuers(&self) -> &[IssuerConfig] {
         &self.issuers
+    }
+
+    /// Whether `iss` is a configured issuer URL (not a meta-issuer match).
+    pub(crate) fn is_configured_exactly(&self, iss: &str) -> bool {
+        self.issuers.iter().any(|c| c.issuer_url == iss)
     }
 
     /// The configuration that accepts `iss`: an exact match first, then the first
@@ -131,7 +185,7 @@ impl Verifier {
     /// Order: structure and header (cheap, no I/O) → issuer lookup → key lookup and
     /// signature → time and audience claims → identity. Claims other than `iss` are
     /// only interpreted after the signature verified.
-    pub fn verify(&self, token: &str) -> Result<VerifiedIdentity, OidcError> {
+    pub async fn verify(&self, token: &str) -> Result<VerifiedIdentity, OidcError> {
         let jws = parse_compact(token)?;
         let iss = match jws.claims.get("iss") {
             Some(Value::String(s)) => s.as_str(),
@@ -142,7 +196,7 @@ impl Verifier {
             .issuer_for(iss)
             .ok_or_else(|| OidcError::UnknownIssuer(printable(iss)))?;
 
-        self.verify_signature(iss, &jws)?;
+        self.verify_signature(iss, cfg, &jws).await?;
 
         let now = self.now_secs();
         let claims = &jws.claims;
@@ -198,9 +252,14 @@ impl Verifier {
 
     /// Finds the key for the token and checks the signature, fetching or refetching
     /// the issuer's keys as the rate limit allows.
-    fn verify_signature(&self, iss: &str, jws: &Jws<'_>) -> Result<(), OidcError> {
-        let state = self.issuer_state(iss);
-        let mut keys = self.keys(iss, &state, false)?;
+    async fn verify_signature(
+        &self,
+        iss: &str,
+        cfg: &IssuerConfig,
+        jws: &Jws<'_>,
+    ) -> Result<(), OidcError> {
+        let entry = self.issuer_entry(iss);
+        let mut keys = self.keys(iss, cfg, &entry, false).await?;
         let msg = jws.signing_input.as_bytes();
         match &jws.kid {
             Some(kid) => {
@@ -217,7 +276,7 @@ impl Verifier {
                 let mut jwk = find(&keys);
                 if jwk.is_none() {
                     // Providers rotate keys; a new kid is the signal to look again.
-                    keys = self.keys(iss, &state, true)?;
+                    keys = self.keys(iss, cfg, &entry, true).await?;
                     jwk = find(&keys);
                 }
                 let jwk = jwk.ok_or_else(|| OidcError::UnknownKeyId {

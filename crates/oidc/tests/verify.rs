@@ -14,7 +14,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clock::{Clock, ManualClock};
 use der::Decode;
-use oidc::{Fetch, FetchError, IdentityKind, IssuerConfig, MAX_TOKEN_BYTES, OidcError, Verifier};
+use oidc::{
+    Destinations, Fetch, FetchError, FetchFuture, IdentityKind, IssuerConfig, MAX_TOKEN_BYTES,
+    OidcError, Verifier,
+};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -170,10 +173,30 @@ fn token(alg: &str) -> String {
 
 // ---------------------------------------------------------------- fixture
 
-#[derive(Default)]
 struct MemFetch {
     docs: Mutex<HashMap<String, Vec<u8>>>,
     calls: Mutex<HashMap<String, usize>>,
+    /// URLs starting with one of these never answer (an identity provider that
+    /// accepts the connection and says nothing).
+    hang: Mutex<Vec<String>>,
+    /// URLs that answer only once `gate` has permits.
+    gated: Mutex<Vec<String>>,
+    gate: tokio::sync::Semaphore,
+    /// URLs whose next fetch fails on this server's side.
+    saturated_once: Mutex<Vec<String>>,
+}
+
+impl Default for MemFetch {
+    fn default() -> Self {
+        Self {
+            docs: Mutex::default(),
+            calls: Mutex::default(),
+            hang: Mutex::default(),
+            gated: Mutex::default(),
+            gate: tokio::sync::Semaphore::new(0),
+            saturated_once: Mutex::default(),
+        }
+    }
 }
 
 impl MemFetch {
@@ -203,14 +226,30 @@ impl MemFetch {
 }
 
 impl Fetch for MemFetch {
-    fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+    fn get<'a>(&'a self, url: &'a str, _: Destinations) -> FetchFuture<'a> {
         *self.calls.lock().unwrap().entry(url.into()).or_default() += 1;
-        self.docs
-            .lock()
-            .unwrap()
-            .get(url)
-            .cloned()
-            .ok_or_else(|| FetchError(format!("HTTP 404 for {url}")))
+        let mut saturated = self.saturated_once.lock().unwrap();
+        if let Some(i) = saturated.iter().position(|u| u == url) {
+            saturated.remove(i);
+            let busy = FetchError::Saturated("all name look-up threads are busy".into());
+            return Box::pin(std::future::ready(Err(busy)));
+        }
+        let hang = self.hang.lock().unwrap().iter().any(|p| url.starts_with(p));
+        let gated = self.gated.lock().unwrap().iter().any(|u| u == url);
+        Box::pin(async move {
+            if hang {
+                std::future::pending::<()>().await;
+            }
+            if gated {
+                let _open = self.gate.acquire().await;
+            }
+            self.docs
+                .lock()
+                .unwrap()
+                .get(url)
+                .cloned()
+                .ok_or_else(|| FetchError::Provider(format!("HTTP 404 for {url}")))
+        })
     }
 }
 
@@ -218,6 +257,7 @@ struct Fixture {
     verifier: Verifier,
     fetch: Arc<MemFetch>,
     now: Arc<ManualClock>,
+    rt: tokio::runtime::Runtime,
 }
 
 impl Fixture {
@@ -232,6 +272,10 @@ impl Fixture {
             verifier,
             fetch,
             now,
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
         }
     }
 
@@ -244,16 +288,12 @@ impl Fixture {
     }
 
     fn verify(&self, token: &str) -> Result<oidc::VerifiedIdentity, OidcError> {
-        self.verifier.verify(token)
+        self.rt.block_on(self.verifier.verify(token))
     }
 }
 
 fn issuer(url: &str, kind: IdentityKind) -> IssuerConfig {
-    IssuerConfig {
-        issuer_url: url.into(),
-        client_id: AUD.into(),
-        kind,
-    }
+    IssuerConfig::new(url, AUD, kind)
 }
 
 fn jwks_url() -> String {
@@ -492,10 +532,9 @@ fn discovery_document_must_name_the_token_issuer() {
         &json!({"issuer": "https://other.example", "jwks_uri": jwks_url()}),
     );
     let err = f.verify(&token("ES256")).unwrap_err();
-    assert!(matches!(err, OidcError::Discovery { .. }), "{err}");
     assert!(
-        err.to_string()
-            .contains("names issuer https://other.example")
+        matches!(&err, OidcError::Discovery { reason, .. } if reason.contains("names issuer https://other.example")),
+        "{err:?}"
     );
 }
 
@@ -746,8 +785,16 @@ fn failed_fetch_is_reported_and_rate_limited() {
     let f = Fixture::new(IdentityKind::Email);
     f.fetch.docs.lock().unwrap().clear();
     let err = f.verify(&token("ES256")).unwrap_err();
-    assert!(matches!(err, OidcError::Discovery { .. }), "{err}");
-    assert!(err.to_string().contains("HTTP 404"), "{err}");
+    assert!(
+        matches!(&err, OidcError::Discovery { reason, .. } if reason.contains("HTTP 404")),
+        "{err:?}"
+    );
+    // The caller is told the keys are unavailable, not what the server saw.
+    assert_eq!(
+        err.to_string(),
+        format!("the signing keys of issuer {ISS} could not be fetched; retry later")
+    );
+    assert!(err.detail().contains("HTTP 404"), "{}", err.detail());
     let err = f.verify(&token("ES256")).unwrap_err();
     assert!(matches!(err, OidcError::KeysUnavailable { .. }), "{err}");
     assert_eq!(f.fetch.total(), 1);
@@ -784,6 +831,149 @@ fn unknown_issuer_variants_under_a_meta_issuer_have_separate_caches() {
         f.verify(&token_with("ES256", &c)).unwrap();
         assert_eq!(f.fetch.calls(&format!("{iss}/keys")), 1);
     }
+}
+
+// ---------------------------------------------------------------- fetching under load
+
+#[test]
+fn jwks_uri_must_be_on_the_issuer_host_unless_configured() {
+    let elsewhere = "https://keys.elsewhere.example/keys";
+    let moved = json!({"issuer": ISS, "jwks_uri": elsewhere});
+    let f = Fixture::new(IdentityKind::Email);
+    f.fetch.put(&discovery_url(), &moved);
+    f.fetch.put(elsewhere, &default_jwks());
+    let err = f.verify(&token("ES256")).unwrap_err();
+    assert!(
+        matches!(&err, OidcError::Discovery { reason, .. } if reason.contains("not on the issuer's host")),
+        "{err:?}"
+    );
+    assert_eq!(f.fetch.calls(elsewhere), 0, "the other host was contacted");
+
+    let mut cfg = issuer(ISS, IdentityKind::Email);
+    cfg.jwks_hosts = vec!["KEYS.elsewhere.example".into()];
+    let f = Fixture::with(vec![cfg]);
+    f.fetch.put(&discovery_url(), &moved);
+    f.fetch.put(elsewhere, &default_jwks());
+    f.verify(&token("ES256")).unwrap();
+}
+
+/// The old code recorded a time-out caused by its own exhausted thread pool as the
+/// issuer's failure and refused the issuer's tokens for the whole refresh interval.
+#[test]
+fn a_fetch_this_server_could_not_make_is_not_held_against_the_issuer() {
+    let f = Fixture::new(IdentityKind::Email);
+    f.fetch.saturated_once.lock().unwrap().push(discovery_url());
+    assert_eq!(f.verify(&token("ES256")), Err(OidcError::Busy));
+    assert!(OidcError::Busy.is_unavailable());
+    // No waiting out the refresh interval: the next token fetches and verifies.
+    f.verify(&token("ES256")).unwrap();
+    assert_eq!(f.fetch.calls(&discovery_url()), 2);
+}
+
+#[test]
+fn concurrent_tokens_for_one_issuer_cause_one_fetch() {
+    let fetch = Arc::new(MemFetch::default());
+    fetch.publish(ISS, &default_jwks());
+    fetch.gated.lock().unwrap().push(discovery_url());
+    let clock = Arc::new(ManualClock::new(NOW * 1000));
+    let verifier = Arc::new(
+        Verifier::new(vec![issuer(ISS, IdentityKind::Email)], fetch.clone(), clock).unwrap(),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let waiting: Vec<_> = (0..20)
+            .map(|_| {
+                let v = verifier.clone();
+                tokio::spawn(async move { v.verify(&token("ES256")).await })
+            })
+            .collect();
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        fetch.gate.add_permits(100);
+        for w in waiting {
+            w.await.unwrap().unwrap();
+        }
+    });
+    assert_eq!(fetch.calls(&discovery_url()), 1);
+    assert_eq!(fetch.calls(&jwks_url()), 1);
+}
+
+/// Made-up names under a meta-issuer cost a forger nothing: only a few of their fetches
+/// run at once, the rest are refused at once (and not held against those names), and
+/// configured issuers are not slowed down.
+#[test]
+fn fetches_for_new_meta_issuer_names_are_bounded() {
+    let fetch = Arc::new(MemFetch::default());
+    fetch.publish(ISS, &default_jwks());
+    fetch.hang.lock().unwrap().push("https://t".into());
+    let clock = Arc::new(ManualClock::new(NOW * 1000));
+    let verifier = Arc::new(
+        Verifier::new(
+            vec![
+                issuer(ISS, IdentityKind::Email),
+                issuer("https://*.tenant.example", IdentityKind::Uri),
+            ],
+            fetch.clone(),
+            clock,
+        )
+        .unwrap()
+        .with_new_issuer_fetch_limit(2),
+    );
+    let tenant_token = |i: usize| {
+        let mut c = claims();
+        c["iss"] = json!(format!("https://t{i}.tenant.example"));
+        token_with("ES256", &c)
+    };
+    let discovery_of =
+        |i: usize| format!("https://t{i}.tenant.example/.well-known/openid-configuration");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let hung: Vec<_> = (0..2)
+            .map(|i| {
+                let (v, t) = (verifier.clone(), tenant_token(i));
+                tokio::spawn(async move { v.verify(&t).await })
+            })
+            .collect();
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            (fetch.calls(&discovery_of(0)), fetch.calls(&discovery_of(1))),
+            (1, 1)
+        );
+        for i in 2..10 {
+            assert_eq!(
+                verifier.verify(&tenant_token(i)).await,
+                Err(OidcError::Busy)
+            );
+            assert_eq!(fetch.calls(&discovery_of(i)), 0);
+        }
+        verifier.verify(&token("ES256")).await.unwrap();
+
+        // Once the hung fetches end, a refused name is fetched at once (it hangs too).
+        for h in &hung {
+            h.abort();
+        }
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        let retry = tokio::time::timeout(
+            std::time::Duration::from_millis(50),
+            verifier.verify(&tenant_token(2)),
+        )
+        .await;
+        assert!(
+            retry.is_err(),
+            "expected a fetch in progress, got {retry:?}"
+        );
+        assert_eq!(fetch.calls(&discovery_of(2)), 1);
+    });
 }
 
 // ---------------------------------------------------------------- identities

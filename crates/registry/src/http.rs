@@ -10,8 +10,9 @@
 //! - `/registry/log/checkpoint`, `/registry/log/tile/…`, `/registry/log/proof`,
 //!   `/registry/log/consistency`, `/registry/log/key`
 //!
-//! Every operation runs on the blocking pool: token verification may fetch keys,
-//! and pushes verify signatures and wait for an fsync.
+//! Token verification runs on the async runtime (a key fetch holds no thread while
+//! it waits); every other operation runs on the blocking pool: pushes verify
+//! signatures and every write waits for an fsync.
 
 use std::sync::Arc;
 
@@ -33,7 +34,7 @@ use store::registry::{CertRecord, Page};
 use webapi::{ApiError, body_error, json_response, query_error};
 
 use crate::cert::pem;
-use crate::service::{LoggedChange, MAX_PAGE, Registry, RegistryError};
+use crate::service::{LoggedChange, MAX_PAGE, Registry, RegistryError, RotateWith};
 
 /// Largest request body (the protocol's limit): a CMS with a certificate chain fits
 /// many times over.
@@ -164,7 +165,8 @@ async fn register(
         )
     })?;
     let request: RegisterRequest = parse_json(&body)?;
-    let issued = blocking(move || registry.register(&token, &request.username)).await?;
+    let identity = registry.verify_token(&token).await?;
+    let issued = blocking(move || registry.register(identity, &request.username)).await?;
     Ok(json_response(
         StatusCode::CREATED,
         &ApiKeyResponse {
@@ -179,7 +181,12 @@ async fn rotate(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let credential = credential(&headers)?;
-    let issued = blocking(move || registry.rotate_key(&credential)).await?;
+    let by = if RotateWith::is_api_key(&credential) {
+        RotateWith::ApiKey(credential)
+    } else {
+        RotateWith::Identity(registry.verify_token(&credential).await?)
+    };
+    let issued = blocking(move || registry.rotate_key(&by)).await?;
     Ok(json_response(
         StatusCode::OK,
         &ApiKeyResponse {

@@ -9,6 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clock::Clock;
 use merkle::Hash;
+use oidc::VerifiedIdentity;
 use pki::registry_api::normalize_thumbprint;
 use store::registry::{
     Account, CertRecord, Challenge, CommitOutcome, CreateAccount, LogAppend, NewAccount, Page,
@@ -118,6 +119,7 @@ impl RegistryError {
     /// HTTP status and stable error code.
     pub fn status(&self) -> (u16, &'static str) {
         match self {
+            Self::InvalidToken(e) if e.is_unavailable() => (503, "oidc_unavailable"),
             Self::InvalidToken(_) => (401, "invalid_token"),
             Self::MissingApiKey | Self::BadApiKey => (401, "invalid_api_key"),
             Self::BadRequest(_) => (400, "bad_request"),
@@ -176,6 +178,22 @@ pub struct LoggedChange {
     pub log_index: u64,
     pub inclusion_proof: Vec<Hash>,
     pub checkpoint: String,
+}
+
+/// What proves the account whose key is rotated.
+#[derive(Debug, Clone)]
+pub enum RotateWith {
+    /// Its current API key.
+    ApiKey(String),
+    /// A verified token of its identity.
+    Identity(VerifiedIdentity),
+}
+
+impl RotateWith {
+    /// Whether a presented credential is an API key (else it is taken for a token).
+    pub fn is_api_key(credential: &str) -> bool {
+        credential.starts_with(API_KEY_PREFIX)
+    }
 }
 
 /// The registry service.
@@ -259,12 +277,21 @@ impl Registry {
         ))
     }
 
-    /// Registers the identity of `token` under `username`.
-    pub fn register(&self, token: &str, username: &str) -> Result<IssuedKey, RegistryError> {
+    /// Verifies an OIDC identity token. Async: it may wait for the issuer's keys,
+    /// holding no thread; the account operations that follow run on the blocking pool.
+    pub async fn verify_token(&self, token: &str) -> Result<VerifiedIdentity, RegistryError> {
+        Ok(self.verifier.verify(token).await?)
+    }
+
+    /// Registers a verified identity ([`Registry::verify_token`]) under `username`.
+    pub fn register(
+        &self,
+        identity: VerifiedIdentity,
+        username: &str,
+    ) -> Result<IssuedKey, RegistryError> {
         if !valid_username(username) {
             return Err(RegistryError::BadUsername);
         }
-        let identity = self.verifier.verify(token)?;
         let api_key = self.new_api_key()?;
         let outcome = self.store.create_account(&NewAccount {
             issuer: identity.issuer,
@@ -306,16 +333,16 @@ impl Registry {
         }
     }
 
-    /// Replaces every API key of the account with a new one. `credential` is the
-    /// current API key, or an OIDC token of the account's identity (a lost key).
-    pub fn rotate_key(&self, credential: &str) -> Result<IssuedKey, RegistryError> {
-        let account = if credential.starts_with(API_KEY_PREFIX) {
-            self.authenticate(credential)?
-        } else {
-            let identity = self.verifier.verify(credential)?;
-            self.store
+    /// Replaces every API key of the account with a new one. The caller proves the
+    /// account with its current API key, or with a verified OIDC token of its
+    /// identity (a lost key).
+    pub fn rotate_key(&self, by: &RotateWith) -> Result<IssuedKey, RegistryError> {
+        let account = match by {
+            RotateWith::ApiKey(key) => self.authenticate(key)?,
+            RotateWith::Identity(identity) => self
+                .store
                 .account_by_identity(&identity.issuer, &identity.subject)?
-                .ok_or(RegistryError::NoAccount)?
+                .ok_or(RegistryError::NoAccount)?,
         };
         let api_key = self.new_api_key()?;
         self.store

@@ -265,15 +265,15 @@ pub fn build_verifier(
     let mut issuers: Vec<IssuerConfig> = issuers
         .iter()
         .map(|i| IssuerConfig {
-            issuer_url: i.issuer_url.clone(),
-            client_id: i.client_id.clone(),
-            kind: i.kind.into(),
+            jwks_hosts: i.jwks_hosts.clone(),
+            private_network: i.private_network,
+            ..IssuerConfig::new(i.issuer_url.clone(), i.client_id.clone(), i.kind.into())
         })
         .collect();
     if let Some(dev) = dev_issuer {
         issuers.push(dev.issuer_config());
     }
-    let fetch = HttpFetch::new(tokio::runtime::Handle::current())?;
+    let fetch = HttpFetch::new()?;
     let verifier = Verifier::new(issuers, Arc::new(fetch), Arc::new(SystemClock))?;
     Ok(Arc::new(verifier))
 }

@@ -309,6 +309,15 @@ pub struct OidcIssuerSection {
     /// How the identity is derived.
     #[serde(rename = "type")]
     pub kind: IssuerType,
+    /// Hosts besides the issuer's own that its discovery document may name in
+    /// `jwks_uri` (e.g. `["www.googleapis.com"]` for `https://accounts.google.com`).
+    #[serde(default)]
+    pub jwks_hosts: Vec<String>,
+    /// Let the issuer's discovery document and keys be fetched from loopback and
+    /// private addresses (an identity provider on the operator's own network). Off
+    /// by default: a meta-issuer lets a token name the host the server contacts.
+    #[serde(default)]
+    pub private_network: bool,
 }
 
 /// `type` of an OIDC issuer (Fulcio's issuer types).

@@ -141,11 +141,12 @@ fn main() -> anyhow::Result<()> {
             if let Some(listen) = listen {
                 config.listen = listen;
             }
-            // Issuance runs its CPU work (token, proof, signing) on the blocking pool.
-            // Tokio's default of 512 threads lets a burst of thousands of requests start
-            // hundreds of threads, each with its own allocator heap (~1 GiB RSS at 2,000
-            // in flight, measured); a few per core keep every core busy and the memory
-            // flat, and still leave room for a slow OIDC key fetch.
+            // Issuance runs its CPU work (proof, signing) on the blocking pool. Tokio's
+            // default of 512 threads lets a burst of thousands of requests start hundreds
+            // of threads, each with its own allocator heap (~1 GiB RSS at 2,000 in
+            // flight, measured); a few per core keep every core busy and the memory
+            // flat. Nothing waits for the network there: OIDC key fetches are async and
+            // resolve names on threads of their own (the `egress` crate).
             let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

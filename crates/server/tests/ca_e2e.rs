@@ -195,7 +195,7 @@ fn openssl_key_and_csr(d: &Path) -> Vec<u8> {
 /// Starts `serve --dev` with the fixture provider configured as an extra issuer.
 fn start_server(dir: &Path, provider: &Provider, extra: &str) -> Server {
     let config = format!(
-        "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n{extra}\n[[ca.oidc_issuers]]\nissuer_url = \"{}\"\nclient_id = \"sigstore\"\ntype = \"email\"\n",
+        "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n{extra}\n[[ca.oidc_issuers]]\nissuer_url = \"{}\"\nclient_id = \"sigstore\"\ntype = \"email\"\nprivate_network = true\n",
         dir.join("data").display(),
         provider.issuer
     );
@@ -747,6 +747,7 @@ ct_logs = [{{ url = "{log_url}", public_key = "{log_key}" }}]
 issuer_url = "{issuer}"
 client_id = "sigstore"
 type = "email"
+private_network = true
 "#,
         data = d.join("cadata").display(),
         key = d.join("int.key").display(),
@@ -864,6 +865,7 @@ ct_logs = ["dev-a"]
 issuer_url = "{issuer}"
 client_id = "sigstore"
 type = "email"
+private_network = true
 "#,
         chain = d.join("chain.pem").display(),
         issuer = provider.issuer,

@@ -767,3 +767,135 @@ fn a_failing_webhook_is_given_up_after_its_time_counted_from_the_match() {
         "one last attempt per match, not a new retry window"
     );
 }
+
+/// A webhook endpoint that accepts connections, reads the request and never answers:
+/// it records, per path, how many requests were open at once at most.
+struct BlackHole {
+    base: String,
+    open: Arc<Mutex<HashMap<String, usize>>>,
+    most: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl BlackHole {
+    fn start() -> BlackHole {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let open: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+        let most: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+        let (open_c, most_c) = (open.clone(), most.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (open, most) = (open_c.clone(), most_c.clone());
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream);
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let path = request_line
+                        .split_whitespace()
+                        .nth(1)
+                        .unwrap_or("")
+                        .to_owned();
+                    {
+                        let mut open = open.lock().unwrap();
+                        let n = open.entry(path.clone()).or_default();
+                        *n += 1;
+                        let mut most = most.lock().unwrap();
+                        let m = most.entry(path.clone()).or_default();
+                        *m = (*m).max(*n);
+                    }
+                    // Until the server gives up on the request and closes it.
+                    let mut sink = [0u8; 4096];
+                    while matches!(reader.read(&mut sink), Ok(n) if n > 0) {}
+                    *open.lock().unwrap().get_mut(&path).unwrap() -= 1;
+                });
+            }
+        });
+        BlackHole { base, open, most }
+    }
+
+    /// Requests ever seen per path, at most at once.
+    fn most(&self) -> HashMap<String, usize> {
+        self.most.lock().unwrap().clone()
+    }
+
+    fn open_now(&self) -> usize {
+        self.open.lock().unwrap().values().sum()
+    }
+}
+
+/// Someone mis-issuing in a victim's name would like the victim's alert to be late:
+/// one account subscribes 100 times to the victim's identity with webhooks that never
+/// answer. The victim's own delivery still arrives within 5 s of the issuance (the old
+/// outbox, oldest first with 32 deliveries in flight server-wide, held it until the
+/// attacker's deliveries were given up: 30 s here, 10 min by default).
+#[test]
+fn one_account_cannot_delay_another_accounts_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = Client::new();
+    let hole = BlackHole::start();
+    let server = dev_server_with(dir.path(), "webhook_give_up = \"30s\"\n");
+
+    let attacker = account(&http, &server, "mallory@example.com", "mallory");
+    for i in 0..100 {
+        let (status, body) = subscribe(
+            &http,
+            &server,
+            &attacker,
+            &json!({ "rule": "email:alice@example.com", "webhook": format!("{}/hole/{i}", hole.base) }),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+    let victim_hook = Webhook::start();
+    watch_alice(&http, &server, &victim_hook);
+
+    issue(&http, &server, dir.path(), "alice@example.com");
+    let issued = Instant::now();
+    victim_hook.wait_for(1);
+    let delay = issued.elapsed();
+    eprintln!("the victim's alert arrived {delay:?} after the issuance");
+    assert!(
+        delay < Duration::from_secs(5),
+        "the victim's alert took {delay:?}"
+    );
+    // Both logs' matches arrive, each once.
+    assert_eq!(entries(&victim_hook.wait_for(2)).len(), 2);
+    // The attacker's black holes hold at most its share of the slots.
+    assert!(
+        hole.open_now() <= monitor::service::MAX_IN_FLIGHT_PER_ACCOUNT,
+        "{} requests open at the black holes",
+        hole.open_now()
+    );
+}
+
+/// A subscription's deliveries go one at a time: four matches queued for a webhook
+/// that never answers are not four requests at once.
+#[test]
+fn a_subscription_has_one_delivery_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = Client::new();
+    let hole = BlackHole::start();
+    let server = dev_server_with(dir.path(), "");
+    let key = account(&http, &server, "watcher@example.com", "watcher");
+    let (status, body) = subscribe(
+        &http,
+        &server,
+        &key,
+        &json!({ "rule": "email:alice@example.com", "webhook": format!("{}/hole/only", hole.base) }),
+    );
+    assert_eq!(status, 201, "{body}");
+    // Two certificates, each logged in both dev logs: four matches.
+    issue(&http, &server, dir.path(), "alice@example.com");
+    issue(&http, &server, dir.path(), "alice@example.com");
+    wait_verified(&http, &server, 2);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while hole.open_now() == 0 {
+        assert!(Instant::now() < deadline, "no delivery reached the webhook");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Within the first request's 10 s time-out, the others wait.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(hole.most().get("/hole/only"), Some(&1), "{:?}", hole.most());
+}

@@ -42,6 +42,8 @@ pub struct NewDelivery {
 pub struct PendingDelivery {
     pub id: i64,
     pub subscription_id: String,
+    /// The account owning the subscription: deliveries are scheduled fairly by it.
+    pub account_id: i64,
     pub webhook: String,
     /// The subscription's signing key ([`Subscription::secret`]).
     pub secret: Option<String>,
@@ -99,7 +101,7 @@ impl MonitorLease for SoleProcess {
 /// queueing of the same match is ignored, so even a follower state rolled back by an
 /// operator does not re-deliver. A delivery finished with
 /// [`MonitorStore::finish_delivery`] is never returned by
-/// [`MonitorStore::pending_deliveries`] again.
+/// [`MonitorStore::next_deliveries`] again.
 pub trait MonitorStore: Send + Sync + 'static {
     /// Adds a subscription; `false` if the account already has `max_per_account`.
     fn add_subscription(&self, sub: &Subscription, max_per_account: u64) -> Result<bool>;
@@ -130,8 +132,12 @@ pub trait MonitorStore: Send + Sync + 'static {
         now_ms: u64,
     ) -> Result<()>;
 
-    /// Up to `limit` unfinished deliveries, oldest first.
-    fn pending_deliveries(&self, limit: usize) -> Result<Vec<PendingDelivery>>;
+    /// The next delivery of each subscription with unfinished ones — its oldest, so a
+    /// subscription's matches go out in order — at most `limit` in all, taken in
+    /// turns across accounts: every account's oldest such delivery comes before any
+    /// account's second (ties by age). One account's many subscriptions, or its long
+    /// backlog, cannot push another account's deliveries out of the answer.
+    fn next_deliveries(&self, limit: usize) -> Result<Vec<PendingDelivery>>;
 
     /// Marks a delivery finished.
     fn finish_delivery(&self, id: i64, outcome: &DeliveryOutcome, now_ms: u64) -> Result<()>;

@@ -9,6 +9,8 @@ pub fn run_all<S: MonitorStore>(make: impl Fn() -> S) {
     a_scan_commits_state_and_deliveries_together(&make());
     a_match_is_queued_once_per_subscription(&make());
     finished_deliveries_are_not_pending(&make());
+    each_subscription_offers_its_oldest_delivery(&make());
+    accounts_take_turns(&make());
     deleting_a_subscription_drops_its_undelivered_matches(&make());
     a_free_monitor_lease_is_granted_and_held(&make());
     alerts_stay_open_until_cleared(&make());
@@ -95,7 +97,7 @@ fn a_scan_commits_state_and_deliveries_together<S: MonitorStore>(store: &S) {
         store.log_state("log-a").unwrap().as_deref(),
         Some("state-1")
     );
-    let pending = store.pending_deliveries(10).unwrap();
+    let pending = store.next_deliveries(10).unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].subscription_id, "s1");
     assert_eq!(pending[0].webhook, "http://hook.example/s1");
@@ -112,7 +114,7 @@ fn a_scan_commits_state_and_deliveries_together<S: MonitorStore>(store: &S) {
 fn a_match_is_queued_once_per_subscription<S: MonitorStore>(store: &S) {
     queue_sample(store);
     assert!(store.add_subscription(&sub("s2", 2), 10).unwrap());
-    let first = store.pending_deliveries(10).unwrap();
+    let first = store.next_deliveries(10).unwrap();
     store
         .finish_delivery(first[0].id, &DeliveryOutcome::Delivered, T0)
         .unwrap();
@@ -126,7 +128,7 @@ fn a_match_is_queued_once_per_subscription<S: MonitorStore>(store: &S) {
             T0,
         )
         .unwrap();
-    let pending = store.pending_deliveries(10).unwrap();
+    let pending = store.next_deliveries(10).unwrap();
     assert_eq!(
         pending.len(),
         1,
@@ -137,19 +139,26 @@ fn a_match_is_queued_once_per_subscription<S: MonitorStore>(store: &S) {
     store
         .commit_scan("log-a", "state-3", &[delivery("gone", 5)], T0)
         .unwrap();
-    assert_eq!(store.pending_deliveries(10).unwrap().len(), 1);
+    assert_eq!(store.next_deliveries(10).unwrap().len(), 1);
 }
 
 fn finished_deliveries_are_not_pending<S: MonitorStore>(store: &S) {
-    assert!(store.add_subscription(&sub("s1", 1), 10).unwrap());
-    let many: Vec<_> = (0..5).map(|i| delivery("s1", i)).collect();
+    for i in 1..=5 {
+        assert!(
+            store
+                .add_subscription(&sub(&format!("s{i}"), 1), 10)
+                .unwrap()
+        );
+    }
+    let many: Vec<_> = (1..=5).map(|i| delivery(&format!("s{i}"), 0)).collect();
     store.commit_scan("log-a", "s", &many, T0).unwrap();
-    let pending = store.pending_deliveries(3).unwrap();
+    let pending = store.next_deliveries(3).unwrap();
     assert_eq!(pending.len(), 3, "the limit bounds the answer");
     assert!(
         pending.windows(2).all(|w| w[0].id < w[1].id),
         "oldest first"
     );
+    assert!(pending.iter().all(|p| p.account_id == 1));
     store
         .finish_delivery(pending[0].id, &DeliveryOutcome::Delivered, T0)
         .unwrap();
@@ -160,13 +169,62 @@ fn finished_deliveries_are_not_pending<S: MonitorStore>(store: &S) {
             T0,
         )
         .unwrap();
-    assert_eq!(store.pending_deliveries(10).unwrap().len(), 3);
+    assert_eq!(store.next_deliveries(10).unwrap().len(), 3);
+}
+
+/// One delivery per subscription at a time, in the order its matches were queued.
+fn each_subscription_offers_its_oldest_delivery<S: MonitorStore>(store: &S) {
+    assert!(store.add_subscription(&sub("s1", 1), 10).unwrap());
+    assert!(store.add_subscription(&sub("s2", 1), 10).unwrap());
+    let queued: Vec<_> = (0..4)
+        .flat_map(|i| [delivery("s1", i), delivery("s2", i)])
+        .collect();
+    store.commit_scan("log-a", "s", &queued, T0).unwrap();
+    for expected in 0..4 {
+        let next = store.next_deliveries(10).unwrap();
+        let subs: Vec<_> = next.iter().map(|p| p.subscription_id.as_str()).collect();
+        assert_eq!(subs, ["s1", "s2"], "one per subscription");
+        for p in &next {
+            assert_eq!(p.payload, format!("{{\"leaf_index\":{expected}}}"));
+            store
+                .finish_delivery(p.id, &DeliveryOutcome::Delivered, T0)
+                .unwrap();
+        }
+    }
+    assert!(store.next_deliveries(10).unwrap().is_empty());
+}
+
+/// An account with many subscriptions and an old backlog does not crowd out another
+/// account's newer delivery.
+fn accounts_take_turns<S: MonitorStore>(store: &S) {
+    for i in 0..6 {
+        assert!(
+            store
+                .add_subscription(&sub(&format!("a{i}"), 1), 10)
+                .unwrap()
+        );
+    }
+    assert!(store.add_subscription(&sub("b0", 2), 10).unwrap());
+    assert!(store.add_subscription(&sub("c0", 3), 10).unwrap());
+    let backlog: Vec<_> = (0..6)
+        .flat_map(|i| (0..3).map(move |n| delivery(&format!("a{i}"), n)))
+        .collect();
+    store.commit_scan("log-a", "s1", &backlog, T0).unwrap();
+    store
+        .commit_scan("log-a", "s2", &[delivery("b0", 9), delivery("c0", 9)], T0)
+        .unwrap();
+    let next = store.next_deliveries(4).unwrap();
+    let order: Vec<_> = next
+        .iter()
+        .map(|p| (p.account_id, p.subscription_id.as_str()))
+        .collect();
+    assert_eq!(order, [(1, "a0"), (2, "b0"), (3, "c0"), (1, "a1")]);
 }
 
 fn deleting_a_subscription_drops_its_undelivered_matches<S: MonitorStore>(store: &S) {
     queue_sample(store);
     assert!(store.delete_subscription(1, "s1").unwrap());
-    assert!(store.pending_deliveries(10).unwrap().is_empty());
+    assert!(store.next_deliveries(10).unwrap().is_empty());
 }
 
 /// With nobody else holding it, the lease is granted and says it is held (whether a

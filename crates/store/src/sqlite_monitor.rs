@@ -62,6 +62,8 @@ const MIGRATIONS: &[&str] = &[
         cleared_ms INTEGER
     );
     CREATE INDEX alerts_open ON alerts (cleared_ms, id);",
+    // Version 4: each subscription's queue, for taking its oldest undelivered match.
+    "CREATE INDEX deliveries_queue ON deliveries (subscription_id, id) WHERE done_ms IS NULL;",
 ];
 
 /// The schema version this build writes and understands.
@@ -248,22 +250,31 @@ impl MonitorStore for SqliteMonitorStore {
         Ok(())
     }
 
-    fn pending_deliveries(&self, limit: usize) -> Result<Vec<PendingDelivery>> {
+    fn next_deliveries(&self, limit: usize) -> Result<Vec<PendingDelivery>> {
         let conn = lock(&self.conn);
+        // Each subscription's head (through `deliveries_queue`), numbered by age within
+        // its account; turn 1 of every account first.
         let mut stmt = conn.prepare_cached(
-            "SELECT d.id, d.subscription_id, s.webhook, s.secret, d.payload, d.created_ms
-             FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
-             WHERE d.done_ms IS NULL ORDER BY d.id LIMIT ?1",
+            "SELECT id, subscription_id, account_id, webhook, secret, payload, created_ms FROM (
+                 SELECT d.id, d.subscription_id, s.account_id, s.webhook, s.secret, d.payload,
+                        d.created_ms,
+                        ROW_NUMBER() OVER (PARTITION BY s.account_id ORDER BY d.id) AS turn
+                 FROM subscriptions s
+                 JOIN deliveries d ON d.id = (
+                     SELECT MIN(q.id) FROM deliveries q
+                     WHERE q.subscription_id = s.id AND q.done_ms IS NULL)
+             ) ORDER BY turn, id LIMIT ?1",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = stmt.query_map(params![limit], |r| {
             Ok(PendingDelivery {
                 id: r.get(0)?,
                 subscription_id: r.get(1)?,
-                webhook: r.get(2)?,
-                secret: r.get(3)?,
-                payload: r.get(4)?,
-                created_ms: get_u64(r, 5)?,
+                account_id: r.get(2)?,
+                webhook: r.get(3)?,
+                secret: r.get(4)?,
+                payload: r.get(5)?,
+                created_ms: get_u64(r, 6)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -350,7 +361,7 @@ mod tests {
             store.log_state("log-a").unwrap().as_deref(),
             Some("state-1")
         );
-        assert_eq!(store.pending_deliveries(10).unwrap().len(), 1);
+        assert_eq!(store.next_deliveries(10).unwrap().len(), 1);
     }
 
     /// A version 1 database (before signing keys) opens at the current version with
@@ -377,7 +388,7 @@ mod tests {
             (subs[0].id.as_str(), subs[0].secret.as_ref()),
             ("old", None)
         );
-        let pending = store.pending_deliveries(10).unwrap();
+        let pending = store.next_deliveries(10).unwrap();
         assert_eq!((pending.len(), pending[0].secret.as_ref()), (1, None));
     }
 

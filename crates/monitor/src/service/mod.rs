@@ -26,44 +26,45 @@
 //! across a crash or failover.
 //!
 //! Webhooks must reach public addresses unless `[monitor] allow_private_webhooks`
-//! (see [`crate::webhook`] for why and how).
+//! (see [`crate::webhook`] for why and how). Deliveries are scheduled so that no
+//! account can delay another's alerts: in turns across accounts, one at a time per
+//! subscription, and with a circuit breaker per failing endpoint (`schedule`).
 //!
 //! Built with the `service` feature only: the server links it, `ccc` does not. Who a
 //! subscriber is comes from the server through [`SubscriberAuth`] (the registry's
 //! accounts), and time from an injected [`Clock`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use clock::Clock;
 use serde::Serialize;
 use store::MonitorStore;
-use store::monitor::{DeliveryOutcome, MonitorLease, NewDelivery, PendingDelivery};
+use store::monitor::{MonitorLease, NewDelivery};
 use webapi::ApiError;
 
 use crate::client::{Client, HttpError};
 use crate::follow::{LogTarget, follow_once};
-use crate::webhook::{self, Destinations};
+use crate::webhook::{self, Destinations, Resolver};
 use crate::{Alert, FollowError, LogApi, LogKey, LogState, Match, WatchRule};
 
+mod delivery;
 mod followed_log;
 mod routes;
+mod schedule;
 
 pub use followed_log::{FollowedLog, FollowedLogError};
 pub use routes::router;
+pub use schedule::{
+    BREAKER_COOL_DOWN, BREAKER_FAILURES, MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_ACCOUNT, RETRY_FIRST,
+    RETRY_MAX,
+};
 
 /// Open alerts read for the status page and the follower (more would mean a
 /// catastrophe the log lines record anyway).
 const MAX_ALERTS: usize = 100;
-/// Deliveries handled at once; more wait in the outbox.
-const MAX_DELIVERIES_IN_FLIGHT: usize = 32;
-/// One webhook request may take this long.
-const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
-/// First and largest pause between webhook retries (doubling in between).
-const RETRY_FIRST: Duration = Duration::from_millis(500);
-const RETRY_MAX: Duration = Duration::from_secs(60);
 /// How often the lease holder checks it still holds it, and a standby tries to get it.
 const LEASE_CHECK: Duration = Duration::from_secs(1);
 const LEASE_RETRY: Duration = Duration::from_secs(2);
@@ -172,16 +173,6 @@ struct StatusBoard {
     deliveries: DeliveryCounts,
 }
 
-/// The delivery loop's view of the outbox rows it handles. `running`: being delivered.
-/// `finished`: done since the current outbox read began — that read may have started
-/// before their completion was committed and still list them, so they are skipped
-/// until the next read (which starts after the commit) instead of being sent again.
-#[derive(Default)]
-struct Tracked {
-    running: HashSet<i64>,
-    finished: HashSet<i64>,
-}
-
 /// Webhook deliveries finished since the server started.
 #[derive(Clone, Copy, Default, Serialize)]
 struct DeliveryCounts {
@@ -199,7 +190,9 @@ pub struct MonitorService {
     wake_deliveries: tokio::sync::Notify,
     interval: Duration,
     give_up: Duration,
-    destinations: Destinations,
+    /// Where webhooks may point; its look-up threads serve the subscription checks
+    /// and the deliveries.
+    resolver: Resolver,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -293,11 +286,11 @@ impl MonitorService {
             wake_deliveries: tokio::sync::Notify::new(),
             interval: config.interval,
             give_up: config.webhook_give_up,
-            destinations: if config.allow_private_webhooks {
+            resolver: Resolver::new(if config.allow_private_webhooks {
                 Destinations::Any
             } else {
                 Destinations::PublicOnly
-            },
+            }),
         })
     }
 
@@ -305,7 +298,7 @@ impl MonitorService {
     /// process holds the monitor lease (always, on SQLite).
     pub fn spawn(self: &Arc<Self>) -> Result<(), ServiceError> {
         let client = Client::new().map_err(ServiceError::LogClient)?;
-        let webhooks = webhook::client(self.destinations).map_err(ServiceError::WebhookClient)?;
+        let webhooks = webhook::client(&self.resolver).map_err(ServiceError::WebhookClient)?;
         let this = self.clone();
         tokio::spawn(async move { this.lead_loop(client, webhooks).await });
         Ok(())
@@ -543,144 +536,6 @@ impl MonitorService {
         board.logs[i].last_error = Some(error);
         board.logs[i].last_pass_ms = Some(self.clock.now_ms());
     }
-
-    /// Drains the outbox: each pending delivery in its own task (bounded), woken by
-    /// new matches or once a second.
-    async fn delivery_loop(self: Arc<Self>, http: reqwest::Client) {
-        let tracked: Arc<Mutex<Tracked>> = Arc::default();
-        // Owned here, so that stopping this loop (a lost lease) stops its deliveries.
-        let mut running_tasks = tokio::task::JoinSet::new();
-        loop {
-            while running_tasks.try_join_next().is_some() {}
-            let free = {
-                let mut t = lock(&tracked);
-                // A read from now on sees every delivery finished so far as done.
-                t.finished.clear();
-                MAX_DELIVERIES_IN_FLIGHT.saturating_sub(t.running.len())
-            };
-            if free > 0 {
-                // Ask for more than are free: some of the oldest are already running.
-                let limit = MAX_DELIVERIES_IN_FLIGHT * 2;
-                match self.blocking(move |s| s.pending_deliveries(limit)).await {
-                    Ok(pending) => {
-                        for p in pending {
-                            let mut t = lock(&tracked);
-                            if t.running.len() >= MAX_DELIVERIES_IN_FLIGHT {
-                                break;
-                            }
-                            if t.finished.contains(&p.id) || !t.running.insert(p.id) {
-                                continue;
-                            }
-                            drop(t);
-                            let this = self.clone();
-                            let http = http.clone();
-                            let tracked = tracked.clone();
-                            running_tasks.spawn(async move {
-                                let id = p.id;
-                                this.deliver(&http, p).await;
-                                let mut t = lock(&tracked);
-                                t.running.remove(&id);
-                                t.finished.insert(id);
-                                drop(t);
-                                this.wake_deliveries.notify_one();
-                            });
-                        }
-                    }
-                    Err(e) => tracing::error!(error = %e, "monitor: reading the outbox failed"),
-                }
-            }
-            let _ =
-                tokio::time::timeout(Duration::from_secs(1), self.wake_deliveries.notified()).await;
-        }
-    }
-
-    /// POSTs one match until the webhook answers 2xx or the give-up time, counted from
-    /// when the match was queued (so a restart does not start it afresh), has passed,
-    /// with exponential backoff; then records the outcome so it is never sent again.
-    /// Every delivery gets at least one attempt, also after a long outage. A webhook
-    /// pointing somewhere it may not is given up at once: retrying cannot help.
-    async fn deliver(self: &Arc<Self>, http: &reqwest::Client, p: PendingDelivery) {
-        // The URL's own check once; names are checked again at each connect.
-        let refused = match reqwest::Url::parse(&p.webhook) {
-            Ok(url) => webhook::check_url(&url, self.destinations).err(),
-            Err(e) => Some(webhook::Refused::Unresolvable {
-                host: p.webhook.clone(),
-                error: e.to_string(),
-            }),
-        };
-        let outcome = match refused {
-            Some(why) => refused_outcome(&p, &why),
-            None => self.post_until_done(http, &p).await,
-        };
-        {
-            let counts = &mut lock(&self.status).deliveries;
-            match outcome {
-                DeliveryOutcome::Delivered => counts.delivered += 1,
-                DeliveryOutcome::GaveUp(_) => counts.given_up += 1,
-            }
-        }
-        let id = p.id;
-        let now = self.clock.now_ms();
-        if let Err(e) = self
-            .blocking(move |s| s.finish_delivery(id, &outcome, now))
-            .await
-        {
-            // Left pending: delivered again later, the lesser evil than losing it.
-            tracing::error!(delivery = id, error = %e, "monitor: recording a delivery failed");
-        }
-    }
-
-    /// The POSTs of one delivery: retried with exponential backoff until the webhook
-    /// answers 2xx, the connection is refused by the destination policy, or the give-up
-    /// time (counted from when the match was queued) has passed.
-    async fn post_until_done(
-        &self,
-        http: &reqwest::Client,
-        p: &PendingDelivery,
-    ) -> DeliveryOutcome {
-        let give_up_ms = u64::try_from(self.give_up.as_millis()).unwrap_or(u64::MAX);
-        let deadline_ms = p.created_ms.saturating_add(give_up_ms);
-        let mut pause = RETRY_FIRST;
-        loop {
-            let mut request = http
-                .post(&p.webhook)
-                .header(header::CONTENT_TYPE.as_str(), "application/json")
-                .header(webhook::DELIVERY_HEADER, p.id.to_string())
-                .timeout(WEBHOOK_TIMEOUT);
-            if let Some(secret) = &p.secret {
-                // Signed at each attempt: the timestamp says when it was sent.
-                let signature = webhook::signature_header(
-                    secret,
-                    self.clock.now_ms() / 1000,
-                    p.payload.as_bytes(),
-                );
-                request = request.header(webhook::SIGNATURE_HEADER, signature);
-            }
-            let attempt = request.body(p.payload.clone()).send().await;
-            let failure = match attempt {
-                Ok(resp) if resp.status().is_success() => return DeliveryOutcome::Delivered,
-                Ok(resp) => format!("HTTP {}", resp.status().as_u16()),
-                Err(e) => match webhook::refusal(&e) {
-                    Some(why) => return refused_outcome(p, why),
-                    None => e.to_string(),
-                },
-            };
-            let pause_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX);
-            if self.clock.now_ms().saturating_add(pause_ms) > deadline_ms {
-                tracing::error!(subscription = %p.subscription_id, webhook = %p.webhook, error = %failure, "monitor: webhook delivery given up");
-                return DeliveryOutcome::GaveUp(failure);
-            }
-            tracing::warn!(subscription = %p.subscription_id, error = %failure, retry_in = ?pause, "monitor: webhook delivery failed");
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(RETRY_MAX);
-        }
-    }
-}
-
-/// A delivery the destination policy forbids: given up at once, retrying cannot help.
-fn refused_outcome(p: &PendingDelivery, why: &webhook::Refused) -> DeliveryOutcome {
-    tracing::error!(subscription = %p.subscription_id, error = %why, "monitor: webhook delivery refused");
-    DeliveryOutcome::GaveUp(why.to_string())
 }
 
 /// The JSON body POSTed to a webhook: the match, and which subscription and log it is for.

@@ -16,7 +16,7 @@ use webapi::{ApiError, body_error, json_response};
 
 use super::{AlertView, MAX_ALERTS, MonitorService, lock};
 use crate::WatchRule;
-use crate::webhook::{self, Destinations};
+use crate::webhook::{self, Resolver};
 
 /// Largest subscription request body.
 const MAX_BODY_BYTES: usize = 8 * 1024;
@@ -106,7 +106,7 @@ async fn owner_of_subscription(
 
 /// Checks a webhook URL: http(s) with a host, bounded length, and a destination the
 /// server may reach. Anything else would fail every delivery.
-async fn check_webhook(url: &str, destinations: Destinations) -> Result<(), ApiError> {
+async fn check_webhook(url: &str, resolver: &Resolver) -> Result<(), ApiError> {
     if url.len() > MAX_WEBHOOK_LEN {
         return Err(ApiError::bad_request(format!(
             "webhook URL is longer than {MAX_WEBHOOK_LEN} bytes"
@@ -119,7 +119,8 @@ async fn check_webhook(url: &str, destinations: Destinations) -> Result<(), ApiE
             "webhook must be an http:// or https:// URL with a host",
         ));
     }
-    webhook::check_url_resolving(&parsed, destinations)
+    resolver
+        .check(&parsed)
         .await
         .map_err(|refused| match refused {
             webhook::Refused::NotPublic { .. } => ApiError::bad_request(format!(
@@ -143,7 +144,7 @@ async fn create_subscription(
         .rule
         .parse()
         .map_err(|e: crate::rules::RuleError| ApiError::bad_request(e.to_string()))?;
-    check_webhook(&request.webhook, service.destinations).await?;
+    check_webhook(&request.webhook, &service.resolver).await?;
     let id = random::<16>()?;
     let secret = new_secret()?;
     let sub = Subscription {

@@ -64,6 +64,9 @@ const MIGRATIONS: &[&str] = &[
         cleared_ms BIGINT
     );
     CREATE INDEX monitor_alerts_open ON monitor_alerts (id) WHERE cleared_ms IS NULL;",
+    // Version 4: each subscription's queue, for taking its oldest undelivered match.
+    "CREATE INDEX monitor_deliveries_queue ON monitor_deliveries (subscription_id, id)
+     WHERE done_ms IS NULL;",
 ];
 
 /// The `monitor_` schema version this build writes and understands.
@@ -276,13 +279,23 @@ impl MonitorStore for PgMonitorStore {
         })
     }
 
-    fn pending_deliveries(&self, limit: usize) -> Result<Vec<PendingDelivery>> {
+    fn next_deliveries(&self, limit: usize) -> Result<Vec<PendingDelivery>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.pool.read(|conn| {
+            // Each subscription's head (through `monitor_deliveries_queue`), numbered
+            // by age within its account; turn 1 of every account first.
             let (client, st) = conn.prepare(
-                "SELECT d.id, d.subscription_id, s.webhook, s.secret, d.payload, d.created_ms
-                 FROM monitor_deliveries d JOIN monitor_subscriptions s ON s.id = d.subscription_id
-                 WHERE d.done_ms IS NULL ORDER BY d.id LIMIT $1",
+                "SELECT id, subscription_id, account_id, webhook, secret, payload, created_ms
+                 FROM (
+                     SELECT d.id, d.subscription_id, s.account_id, s.webhook, s.secret,
+                            d.payload, d.created_ms,
+                            ROW_NUMBER() OVER (PARTITION BY s.account_id ORDER BY d.id) AS turn
+                     FROM monitor_subscriptions s
+                     JOIN monitor_deliveries d ON d.id = (
+                         SELECT MIN(q.id) FROM monitor_deliveries q
+                         WHERE q.subscription_id = s.id AND q.done_ms IS NULL)
+                 ) heads
+                 ORDER BY turn, id LIMIT $1",
             )?;
             client
                 .query(&st, &[&limit])?
@@ -291,10 +304,11 @@ impl MonitorStore for PgMonitorStore {
                     Ok(PendingDelivery {
                         id: row.try_get(0)?,
                         subscription_id: row.try_get(1)?,
-                        webhook: row.try_get(2)?,
-                        secret: row.try_get(3)?,
-                        payload: row.try_get(4)?,
-                        created_ms: to_u64(row.try_get(5)?)?,
+                        account_id: row.try_get(2)?,
+                        webhook: row.try_get(3)?,
+                        secret: row.try_get(4)?,
+                        payload: row.try_get(5)?,
+                        created_ms: to_u64(row.try_get(6)?)?,
                     })
                 })
                 .collect()
