@@ -696,12 +696,14 @@ fn hostile_bundles_are_refused_with_their_reason_and_no_panic() {
         }),
     ));
     cases.push((
+        // The v1 bundle's certificate was issued first, so it is valid at the v2
+        // bundle's time: only the signature gives the swap away.
         "swapped certificate",
         "signature",
-        v1.clone(),
+        v2.clone(),
         Box::new(|v| {
             v["verificationMaterial"]["certificate"] =
-                v2["verificationMaterial"]["certificate"].clone();
+                v1["verificationMaterial"]["certificate"].clone();
         }),
     ));
     cases.push((
@@ -887,6 +889,10 @@ fn hostile_bundles_are_refused_with_their_reason_and_no_panic() {
             "--json",
         ]));
         assert_eq!(r[0]["failure"]["check"], check, "{name}: {}", r[0]);
+        if name == "checkpoint signed by another key" {
+            let reason = r[0]["failure"]["reason"].as_str().unwrap();
+            assert!(reason.contains("trusted log key"), "{name}: {reason}");
+        }
         refusals += 1;
     }
 
@@ -963,12 +969,16 @@ fn resign_checkpoint(envelope: &str) -> String {
     let forged = key.sign(note.text.as_bytes()).unwrap();
     let mut sig = real.key_id.to_vec();
     sig.extend_from_slice(&forged);
-    format!(
+    let forged = format!(
         "{}\n\u{2014} {} {}\n",
-        note.text.trim_end_matches('\n'),
+        note.text,
         real.key_name,
         STANDARD.encode(sig)
-    )
+    );
+    // Well formed: what fails is the signature, not the note's shape.
+    let parsed = merkle::note::SignedNote::parse(&forged).unwrap();
+    assert_eq!(parsed.signatures[0].key_id, real.key_id);
+    forged
 }
 
 #[test]
