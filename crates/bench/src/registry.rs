@@ -313,7 +313,8 @@ async fn create_accounts(
     let mut accounts = Vec::with_capacity(count as usize);
     for i in 0..count {
         let email = format!("ccc-bench-{run_id}-{i}@example.com");
-        let token = cli::oidc::mint_dev_token(client, base, &email)
+        let audience = pki::registry_api::DEFAULT_REGISTRY_AUDIENCE;
+        let token = cli::oidc::mint_dev_token_for(client, base, &email, Some(audience))
             .await
             .context("minting a dev OIDC token (is the server running with --dev?)")?;
         let response = client

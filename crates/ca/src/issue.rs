@@ -302,6 +302,11 @@ impl CertificateAuthority {
             }
             Proof::Csr(csr) => pop::parse_csr(csr)?.public_key,
         };
+        let ci_server = self
+            .verifier
+            .issuer_for(&identity.issuer)
+            .and_then(|c| c.ci_server_url.as_deref());
+        let ci_server = ci_server_url(&identity, ci_server);
         // Whole seconds: X.509 validity has no finer resolution (RFC 5280 §4.1.2.5).
         let now = UNIX_EPOCH + Duration::from_secs(self.clock.now_ms() / 1000);
         let template = CertificateTemplate {
@@ -309,8 +314,8 @@ impl CertificateAuthority {
             not_before: now,
             not_after: now + self.lifetime,
             subject_key,
-            san: san_for(&identity)?,
-            fulcio: fulcio_extensions(&identity),
+            san: san_for(&identity, ci_server.as_deref())?,
+            fulcio: fulcio_extensions(&identity, ci_server.as_deref()),
         };
         let issuing = &self.ca_chain[0];
         let precert = cert::build_precertificate(&template, issuing, self.signer.as_ref())?;
@@ -382,8 +387,9 @@ fn verify_challenge_claims(
     pop::verify_challenge(key, identity.identity.as_bytes(), signature)
 }
 
-/// The SAN for the identity, as Fulcio writes it.
-fn san_for(identity: &VerifiedIdentity) -> Result<San, IssueError> {
+/// The SAN for the identity, as Fulcio writes it; `ci_server` is the CI server's
+/// base URL ([`ci_server_url`]).
+fn san_for(identity: &VerifiedIdentity, ci_server: Option<&str>) -> Result<San, IssueError> {
     Ok(match identity.kind {
         IdentityKind::Email => San::Email(identity.identity.clone()),
         IdentityKind::Spiffe | IdentityKind::Uri => San::Uri(identity.identity.clone()),
@@ -394,13 +400,12 @@ fn san_for(identity: &VerifiedIdentity) -> Result<San, IssueError> {
         )),
         // GitHub-style tokens name the workflow file in `job_workflow_ref`; that URL is
         // the identity cosign policies match on. Other CI systems: `sub`.
-        IdentityKind::CiWorkflow => match (
-            claim(&identity.claims, "job_workflow_ref"),
-            ci_server_url(identity),
-        ) {
-            (Some(workflow), Some(server)) => San::Uri(format!("{server}/{workflow}")),
-            _ => San::Uri(identity.identity.clone()),
-        },
+        IdentityKind::CiWorkflow => {
+            match (claim(&identity.claims, "job_workflow_ref"), ci_server) {
+                (Some(workflow), Some(server)) => San::Uri(format!("{server}/{workflow}")),
+                _ => San::Uri(identity.identity.clone()),
+            }
+        }
     })
 }
 
@@ -416,10 +421,16 @@ fn claim<'a>(claims: &'a Value, name: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
-/// The CI server's base URL: the `server_url` claim, or github.com for GitHub's
-/// token issuer (whose tokens carry no such claim outside GitHub Enterprise).
-fn ci_server_url(identity: &VerifiedIdentity) -> Option<String> {
-    if let Some(url) = claim(&identity.claims, "server_url") {
+/// The CI server's base URL for a CI-workflow identity: the issuer's configured
+/// `configured` URL, else github.com for GitHub's token issuer. Never the token's
+/// `server_url` claim: the certificate's URIs are what policies match on, and a claim
+/// would let whoever controls the token's contents (a GitHub Enterprise tenant, a
+/// self-hosted CI under a meta-issuer) name another server's repositories.
+fn ci_server_url(identity: &VerifiedIdentity, configured: Option<&str>) -> Option<String> {
+    if identity.kind != IdentityKind::CiWorkflow {
+        return None;
+    }
+    if let Some(url) = configured {
         return Some(url.trim_end_matches('/').to_string());
     }
     (host_of(&identity.issuer) == "token.actions.githubusercontent.com")
@@ -429,7 +440,7 @@ fn ci_server_url(identity: &VerifiedIdentity) -> Option<String> {
 /// Fulcio's extensions for `identity`: the OIDC issuer, and for CI workflows the
 /// deprecated raw claims (.2–.6, still read by older verifiers) and the build claims
 /// (.9–.22) the token has.
-fn fulcio_extensions(identity: &VerifiedIdentity) -> FulcioExtensions {
+fn fulcio_extensions(identity: &VerifiedIdentity, ci_server: Option<&str>) -> FulcioExtensions {
     let mut out = FulcioExtensions {
         issuer: Some(identity.issuer.clone()),
         ..FulcioExtensions::default()
@@ -438,10 +449,8 @@ fn fulcio_extensions(identity: &VerifiedIdentity) -> FulcioExtensions {
         return out;
     }
     let claims = &identity.claims;
-    let server = ci_server_url(identity);
-    let with_server = |path: Option<String>| -> Option<String> {
-        Some(format!("{}/{}", server.as_deref()?, path?))
-    };
+    let with_server =
+        |path: Option<String>| -> Option<String> { Some(format!("{}/{}", ci_server?, path?)) };
     let get = |name: &str| claim(claims, name).map(str::to_string);
     let run_invocation = match (get("repository"), get("run_id"), get("run_attempt")) {
         (Some(repo), Some(id), Some(attempt)) => {
@@ -483,8 +492,62 @@ mod tests {
             identity: "repo:octo/app:ref:refs/heads/main".into(),
             kind,
             expires_at: 0,
+            issued_at: None,
+            token_id: [0; 32],
             claims,
         }
+    }
+
+    /// The SAN and extensions the CA writes for `id` when its issuer is configured
+    /// with `configured` as `ci_server_url`.
+    fn issued(id: &VerifiedIdentity, configured: Option<&str>) -> (San, FulcioExtensions) {
+        let server = ci_server_url(id, configured);
+        (
+            san_for(id, server.as_deref()).unwrap(),
+            fulcio_extensions(id, server.as_deref()),
+        )
+    }
+
+    /// The token's `server_url` claim names no server: GitHub's issuer means
+    /// github.com, another CI issuer its configured URL, or no URL at all.
+    #[test]
+    fn the_ci_server_url_comes_from_configuration_not_the_token() {
+        let claims = serde_json::json!({
+            "job_workflow_ref": "octo/app/.github/workflows/release.yml@refs/heads/main",
+            "repository": "octo/app",
+            "server_url": "https://evil.example",
+        });
+        let github = identity(IdentityKind::CiWorkflow, claims.clone());
+        let (san, exts) = issued(&github, None);
+        assert_eq!(
+            san,
+            San::Uri(
+                "https://github.com/octo/app/.github/workflows/release.yml@refs/heads/main".into()
+            )
+        );
+        assert_eq!(
+            exts.source_repository_uri.as_deref(),
+            Some("https://github.com/octo/app")
+        );
+
+        let mut other = identity(IdentityKind::CiWorkflow, claims);
+        other.issuer = "https://ci.example.com/oidc".into();
+        let (san, exts) = issued(&other, None);
+        assert_eq!(san, San::Uri(other.subject.clone()), "no server: the sub");
+        assert_eq!(exts.source_repository_uri, None);
+        assert_eq!(exts.build_signer_uri, None);
+        let (san, exts) = issued(&other, Some("https://git.example.com/"));
+        assert_eq!(
+            san,
+            San::Uri(
+                "https://git.example.com/octo/app/.github/workflows/release.yml@refs/heads/main"
+                    .into()
+            )
+        );
+        assert_eq!(
+            exts.source_repository_uri.as_deref(),
+            Some("https://git.example.com/octo/app")
+        );
     }
 
     #[test]
@@ -497,13 +560,14 @@ mod tests {
                 "sha": "abc", "event_name": "push"
             }),
         );
+        let (san, exts) = issued(&id, None);
         assert_eq!(
-            san_for(&id).unwrap(),
+            san,
             San::Uri(
                 "https://github.com/octo/app/.github/workflows/release.yml@refs/heads/main".into()
             )
         );
-        let exts = fulcio_extensions(&id).render().unwrap();
+        let exts = exts.render().unwrap();
         let arcs: Vec<String> = exts.iter().map(|e| e.extn_id.to_string()).collect();
         assert!(arcs.contains(&"1.3.6.1.4.1.57264.1.21".to_string()));
         assert!(arcs.contains(&"1.3.6.1.4.1.57264.1.3".to_string()));
@@ -520,7 +584,7 @@ mod tests {
     #[test]
     fn other_kinds_get_no_workflow_extensions() {
         let id = identity(IdentityKind::Uri, serde_json::json!({ "sha": "abc" }));
-        let exts = fulcio_extensions(&id);
+        let (san, exts) = issued(&id, Some("https://git.example.com"));
         assert_eq!(
             exts,
             FulcioExtensions {
@@ -528,10 +592,7 @@ mod tests {
                 ..FulcioExtensions::default()
             }
         );
-        assert_eq!(
-            san_for(&id).unwrap(),
-            San::Uri("repo:octo/app:ref:refs/heads/main".into())
-        );
+        assert_eq!(san, San::Uri("repo:octo/app:ref:refs/heads/main".into()));
     }
 
     #[test]
@@ -540,7 +601,7 @@ mod tests {
         id.identity = "alice".into();
         id.issuer = "https://login.example.com/realm".into();
         assert_eq!(
-            san_for(&id).unwrap(),
+            issued(&id, None).0,
             San::Username("alice!login.example.com".into())
         );
     }

@@ -73,6 +73,8 @@ pub fn read_token(path: &Path) -> anyhow::Result<String> {
 #[derive(Debug, Serialize)]
 struct DevTokenRequest<'a> {
     email: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    audience: Option<&'a str>,
 }
 
 /// `POST /dev/oidc/token` answer (only the field the client uses).
@@ -81,17 +83,28 @@ struct DevTokenResponse {
     id_token: String,
 }
 
-/// Mints a token for `email` from a `certcentral serve --dev` server at `base` (its
-/// root URL). The dev issuer exists only in dev mode; a 404 is explained as such.
+/// Mints a token for `email` and the CA's audience from a `certcentral serve --dev`
+/// server at `base` (its root URL). The dev issuer exists only in dev mode; a 404 is
+/// explained as such.
 pub async fn mint_dev_token(
     client: &reqwest::Client,
     base: &str,
     email: &str,
 ) -> anyhow::Result<String> {
+    mint_dev_token_for(client, base, email, None).await
+}
+
+/// [`mint_dev_token`] for `audience` (`None`: the CA's), e.g. the registry's.
+pub async fn mint_dev_token_for(
+    client: &reqwest::Client,
+    base: &str,
+    email: &str,
+    audience: Option<&str>,
+) -> anyhow::Result<String> {
     let url = format!("{base}/dev/oidc/token");
     let resp = client
         .post(&url)
-        .json(&DevTokenRequest { email })
+        .json(&DevTokenRequest { email, audience })
         .send()
         .await
         .map_err(|e| anyhow::anyhow!("POST {url}: {}", crate::error_text::error_chain(&e)))?;

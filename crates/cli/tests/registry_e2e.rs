@@ -139,7 +139,14 @@ fn openssl_req(dir: &Path, name: &str, newkey: &[&str], addext: &[&str]) -> (Pat
     (cert, key)
 }
 
-const CODE_SIGNING: &[&str] = &["-addext", "extendedKeyUsage=codeSigning"];
+/// The codeSigning EKU on an end entity (`req -x509` otherwise writes CA:TRUE, which
+/// the registry refuses).
+const CODE_SIGNING: &[&str] = &[
+    "-addext",
+    "extendedKeyUsage=codeSigning",
+    "-addext",
+    "basicConstraints=CA:FALSE",
+];
 
 /// `openssl req -x509` with the codeSigning EKU: (cert path, key path).
 fn openssl_cert(dir: &Path, name: &str, newkey: &[&str]) -> (PathBuf, PathBuf) {
@@ -439,62 +446,225 @@ fn revoke_and_rotate_api_key() {
     let all = text(&o);
     assert!(!o.status.success(), "the old key still works:\n{all}");
     assert!(all.contains("401"), "{all}");
+
+    // A lost key: the account's identity (a fresh registry token) replaces it, on a
+    // machine that never saw the account.
+    let fresh = tmp.path().join("fresh");
+    let url = ["--url", &server.base];
+    let out = ok(ccc(
+        &fresh,
+        &[
+            &["rotate-api-key", "--dev-email", "dave@example.com"],
+            &url[..],
+        ]
+        .concat(),
+    ));
+    assert_eq!(field(&out, "username"), "dave");
+    let recovered = field(&out, "api key");
+    assert_eq!(
+        state(&fresh)["registries"][server.base.as_str()]["api_key"],
+        recovered.as_str()
+    );
+    let (cert4, key4) = openssl_cert(tmp.path(), "dave-ec4", EC);
+    push(&fresh, &cert4, &key4);
+    // A token for the CA's audience is not one for the registry.
+    fails_with(
+        ccc(
+            &fresh,
+            &[
+                &["rotate-api-key", "--dev-email", "dave@example.com"],
+                &url[..],
+                &["--audience", "sigstore"],
+            ]
+            .concat(),
+        ),
+        "audience",
+    );
 }
 
-/// The environment that points `ccc trust --system` at the CA directory `ca_dir` and
-/// the store-refreshing `update_command`.
-fn system_ca_env<'a>(ca_dir: &'a Path, update_command: &'a str) -> [(&'static str, &'a str); 2] {
-    [
-        ("CERTCENTRAL_SYSTEM_CA_DIR", ca_dir.to_str().unwrap()),
-        ("CERTCENTRAL_UPDATE_CA_COMMAND", update_command),
-    ]
+/// A fake system CA store in `dir`: the directory `ccc` would have written to and an
+/// `update-ca-certificates` stand-in that records its calls, with the environment
+/// that points `ccc` at them.
+struct FakeSystemStore {
+    ca_dir: PathBuf,
+    calls: PathBuf,
+    command: String,
 }
 
+impl FakeSystemStore {
+    fn new(dir: &Path) -> Self {
+        let ca_dir = dir.join("ca-certificates").join("certcentral");
+        let calls = dir.join("calls.txt");
+        let script = dir.join("update-ca-certificates");
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\necho \"called $*\" >> {}\n", calls.display()),
+        )
+        .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        Self {
+            ca_dir,
+            calls,
+            command: format!("{} --verbose", script.display()),
+        }
+    }
+
+    fn env(&self) -> [(&'static str, &str); 2] {
+        [
+            ("CERTCENTRAL_SYSTEM_CA_DIR", self.ca_dir.to_str().unwrap()),
+            ("CERTCENTRAL_UPDATE_CA_COMMAND", &self.command),
+        ]
+    }
+
+    /// Everything in the store, as one PEM bundle at `path` (what
+    /// `update-ca-certificates` would fold into TLS clients' roots).
+    fn bundle(&self, path: &Path) -> usize {
+        let mut pem = String::new();
+        let mut count = 0;
+        if let Ok(entries) = std::fs::read_dir(&self.ca_dir) {
+            for entry in entries {
+                pem.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+                count += 1;
+            }
+        }
+        std::fs::write(path, pem).unwrap();
+        count
+    }
+}
+
+/// A TLS server certificate for `host`, issued by `ca` (cert, key).
+fn tls_leaf(dir: &Path, ca: (&Path, &Path), host: &str) -> PathBuf {
+    let (key, csr, cert, ext) = (
+        dir.join("leaf.key"),
+        dir.join("leaf.csr"),
+        dir.join("leaf.pem"),
+        dir.join("leaf.ext"),
+    );
+    run(Command::new("openssl")
+        .args(["req", "-new", "-nodes"])
+        .args(EC)
+        .arg("-keyout")
+        .arg(&key)
+        .args(["-subj", &format!("/CN={host}")])
+        .arg("-out")
+        .arg(&csr));
+    std::fs::write(
+        &ext,
+        format!(
+            "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:{host}\n"
+        ),
+    )
+    .unwrap();
+    run(Command::new("openssl")
+        .args(["x509", "-req", "-days", "1", "-set_serial", "2", "-in"])
+        .arg(&csr)
+        .arg("-CA")
+        .arg(ca.0)
+        .arg("-CAkey")
+        .arg(ca.1)
+        .arg("-extfile")
+        .arg(&ext)
+        .arg("-out")
+        .arg(&cert));
+    cert
+}
+
+/// The SHA-1 thumbprint of the PEM certificate at `path`.
+fn thumbprint_of(path: &Path) -> String {
+    use aws_lc_rs::digest::{SHA1_FOR_LEGACY_USE_ONLY, digest};
+    digest(&SHA1_FOR_LEGACY_USE_ONLY, &der(path))
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
+}
+
+/// The attack `trust --system` allowed: a developer publishes a "code-signing"
+/// certificate that is a CA also allowing serverAuth (`openssl req -x509` makes CAs by
+/// default), a user trusts it system-wide, and a TLS certificate the developer mints
+/// for any host then verifies as a web server. Now the push is refused, and no `ccc`
+/// command installs anything where TLS clients look.
 #[test]
-fn trust_system_installs_into_the_ca_store_and_trusted_remove_takes_it_out() {
+fn no_registry_certificate_becomes_a_tls_trust_anchor() {
+    let Some(bin) = certcentral() else { return };
+    let (_server, config, tmp) = registered(&bin, "mallory");
+    let store = FakeSystemStore::new(tmp.path());
+    let (ca_cert, ca_key) = openssl_req(
+        tmp.path(),
+        "mallory-ca",
+        EC,
+        &[
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "extendedKeyUsage=codeSigning,serverAuth",
+        ],
+    );
+    let leaf = tls_leaf(tmp.path(), (&ca_cert, &ca_key), "bank.example");
+
+    let pushed = push_files(&config, &ca_cert, &ca_key, &[]);
+    let thumbprint = thumbprint_of(&ca_cert);
+    let trust_system = ["trust", "-u", "mallory", "-t", &thumbprint, "--system"];
+    let trusted = ccc_env(&config, &trust_system, &store.env());
+
+    let bundle = tmp.path().join("system-roots.pem");
+    let installed = store.bundle(&bundle);
+    let verify = Command::new("openssl")
+        .args(["verify", "-purpose", "sslserver", "-verify_hostname"])
+        .arg("bank.example")
+        .arg("-CAfile")
+        .arg(&bundle)
+        .arg(&leaf)
+        .output()
+        .unwrap();
+    assert!(
+        !verify.status.success(),
+        "bank.example verifies against what ccc installed:\n{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    assert_eq!(installed, 0, "ccc wrote into the system CA store");
+    fails_with(pushed, "CA certificate");
+    fails_with(trusted, "--system is gone");
+}
+
+/// `trust --system` is refused with an explanation and changes nothing; a copy an
+/// older ccc installed is listed and taken out by `trusted remove`.
+#[test]
+fn trust_system_is_refused_and_older_system_copies_are_removed() {
     let Some(bin) = certcentral() else { return };
     let (_server, config, tmp) = registered(&bin, "frank");
     let thumbprint = push_new_ec(&config, tmp.path(), "frank-ec");
+    let store = FakeSystemStore::new(tmp.path());
+    let env = store.env();
 
-    let ca_dir = tmp.path().join("ca-certificates").join("certcentral");
-    let calls = tmp.path().join("calls.txt");
-    let script = tmp.path().join("update-ca-certificates");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\necho \"called $*\" >> {}\n", calls.display()),
-    )
-    .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    let command = format!("{} --verbose", script.display());
-    let env = system_ca_env(&ca_dir, &command);
     let trust_system = ["trust", "-u", "frank", "-t", &thumbprint, "--system"];
-    let out = ok(ccc_env(&config, &trust_system, &env));
-    let installed = ca_dir.join(format!("frank-{thumbprint}.crt"));
-    assert!(out.contains(&installed.display().to_string()), "{out}");
-    let pem = std::fs::read_to_string(&installed).unwrap();
-    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
-    assert_eq!(
-        std::fs::read_to_string(&calls).unwrap(),
-        "called --verbose\n"
+    let refused = fails_with(ccc_env(&config, &trust_system, &env), "--system is gone");
+    assert!(refused.contains("trusted remove"), "{refused}");
+    assert!(!store.ca_dir.exists(), "nothing installed");
+    assert!(
+        !trusted_file(&config, &thumbprint).exists(),
+        "nothing trusted"
     );
+    let help = ok(ccc(&config, &["trust", "--help"]));
+    assert!(help.contains("There is no --system"), "{help}");
+
+    // What an older `trust --system` left behind.
+    std::fs::create_dir_all(&store.ca_dir).unwrap();
+    let old_copy = store.ca_dir.join(format!("frank-{thumbprint}.crt"));
+    std::fs::copy(tmp.path().join("frank-ec.pem"), &old_copy).unwrap();
+    ok(trust(&config, "frank", &thumbprint));
     let listed = ok(ccc_env(&config, &["trusted", "list"], &env));
     assert!(listed.contains("system CA store"), "{listed}");
-
     ok(ccc_env(&config, &["trusted", "remove", &thumbprint], &env));
-    assert!(!installed.exists());
+    assert!(!old_copy.exists());
     assert!(!trusted_file(&config, &thumbprint).exists());
     assert_eq!(
-        std::fs::read_to_string(&calls).unwrap(),
-        "called --verbose\ncalled --verbose\n"
-    );
-    // A refresh command that fails is reported, naming it.
-    fails_with(
-        ccc_env(&config, &trust_system, &system_ca_env(&ca_dir, "false")),
-        "false failed",
+        std::fs::read_to_string(&store.calls).unwrap(),
+        "called --verbose\n"
     );
 }
 

@@ -101,9 +101,65 @@ pub fn client(resolver: &Resolver) -> reqwest::Result<reqwest::Client> {
         .build()
 }
 
+/// A failed delivery as logged and recorded: the error and its causes, without the
+/// webhook URL, whose path or query often carries the receiver's secret token
+/// (Slack, Discord and most chat webhooks work that way).
+pub fn failure_text(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// What a log line may say about a webhook: its scheme, host and port only.
+pub fn loggable(webhook: &str) -> String {
+    match reqwest::Url::parse(webhook) {
+        Ok(url) => match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{}://{host}:{port}", url.scheme()),
+            (Some(host), None) => format!("{}://{host}", url.scheme()),
+            (None, _) => url.scheme().to_owned(),
+        },
+        Err(_) => "(unparsable URL)".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The token in a webhook's path or query never reaches a log line.
+    #[tokio::test]
+    async fn delivery_failures_and_log_lines_leave_out_the_url() {
+        // A port nothing listens on: the connection is refused.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let url = format!("http://127.0.0.1:{port}/services/T0/B0/s3cr3t-path?token=s3cr3t-query");
+        let error = client(&Resolver::new(Destinations::Any))
+            .unwrap()
+            .post(&url)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("s3cr3t"),
+            "reqwest names the URL"
+        );
+        let text = failure_text(error);
+        assert!(!text.contains("s3cr3t"), "{text}");
+        assert!(text.contains("error sending request"), "{text}");
+        assert_eq!(loggable(&url), format!("http://127.0.0.1:{port}"));
+        assert_eq!(
+            loggable("https://user:pw@hooks.example.com/x?k=v"),
+            "https://hooks.example.com"
+        );
+        assert_eq!(loggable("not a url"), "(unparsable URL)");
+    }
 
     #[test]
     fn signatures_verify_and_any_change_is_refused() {

@@ -1,6 +1,8 @@
 //! The built-in development OIDC issuer, for `certcentral serve --dev` only: serves a
 //! discovery document and a JWKS at `/dev/oidc`, and mints RS256 identity tokens for
-//! any email address on `POST /dev/oidc/token {"email": …}`.
+//! any email address on `POST /dev/oidc/token {"email": …}`, for the audience
+//! `sigstore` (the CA's) unless the body names another (`"audience": …`, e.g. the
+//! registry's).
 //!
 //! Anyone who can reach the server can get a token for any address, so it must never
 //! run outside development; the server enables it only with `--dev` and says so in its
@@ -30,6 +32,8 @@ use crate::{IdentityKind, IssuerConfig};
 
 /// The audience of dev tokens: what sigstore clients ask for.
 pub const DEV_CLIENT_ID: &str = "sigstore";
+/// Longest audience a token can be asked for.
+pub const MAX_AUDIENCE_CHARS: usize = 128;
 /// Lifetime of a minted token.
 pub const DEV_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// Path prefix of the dev issuer on the server.
@@ -66,6 +70,8 @@ impl std::fmt::Debug for DevIssuer {
 #[serde(deny_unknown_fields)]
 struct TokenRequest {
     email: String,
+    #[serde(default)]
+    audience: Option<String>,
 }
 
 impl DevIssuer {
@@ -110,20 +116,36 @@ impl DevIssuer {
         }
     }
 
-    /// Mints a token for `email` (sub = email, email_verified = true), valid from
-    /// `now` for [`DEV_TOKEN_LIFETIME`].
+    /// Mints a token for `email` (sub = email, email_verified = true) and the CA's
+    /// audience [`DEV_CLIENT_ID`], valid from `now` for [`DEV_TOKEN_LIFETIME`].
     pub fn mint(&self, email: &str, now: SystemTime) -> Result<String, DevIssuerError> {
+        self.mint_for(email, DEV_CLIENT_ID, now)
+    }
+
+    /// [`DevIssuer::mint`] for another audience.
+    pub fn mint_for(
+        &self,
+        email: &str,
+        audience: &str,
+        now: SystemTime,
+    ) -> Result<String, DevIssuerError> {
         let iat = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        // A unique `jti` (RFC 7519 §4.1.7): two tokens minted for one address in the
+        // same second are two tokens, each usable once where tokens are single-use.
+        let mut jti = [0u8; 16];
+        aws_lc_rs::rand::SecureRandom::fill(&self.rng, &mut jti)
+            .map_err(|_| DevIssuerError::Crypto("no randomness".into()))?;
         let header = json!({ "alg": "RS256", "typ": "JWT", "kid": self.kid });
         let claims = json!({
             "iss": self.issuer_url,
             "sub": email,
-            "aud": DEV_CLIENT_ID,
+            "aud": audience,
             "email": email,
             "email_verified": true,
             "iat": iat,
             "nbf": iat,
             "exp": iat + DEV_TOKEN_LIFETIME.as_secs(),
+            "jti": B64URL.encode(jti),
         });
         let signing_input = format!(
             "{}.{}",
@@ -184,7 +206,7 @@ async fn discovery(State(issuer): State<Arc<DevIssuer>>) -> Response {
             "response_types_supported": ["id_token"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
-            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "email", "email_verified"],
+            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "jti", "email", "email_verified"],
         }),
     )
 }
@@ -193,17 +215,34 @@ async fn jwks(State(issuer): State<Arc<DevIssuer>>) -> Response {
     json_response(StatusCode::OK, &issuer.jwks)
 }
 
+/// An audience as a client may ask for it: printable ASCII without spaces.
+fn check_audience(audience: &str) -> Result<(), ApiError> {
+    if (1..=MAX_AUDIENCE_CHARS).contains(&audience.len())
+        && audience.bytes().all(|b| b.is_ascii_graphic())
+    {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "audience must be 1 to {MAX_AUDIENCE_CHARS} printable ASCII characters without spaces"
+        )))
+    }
+}
+
 async fn token(
     State(issuer): State<Arc<DevIssuer>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(body_error)?;
     let request: TokenRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request(format!("body must be {{\"email\": \"name@domain\"}}: {e}"))
+        ApiError::bad_request(format!(
+            "body must be {{\"email\": \"name@domain\"}}, optionally with \"audience\": {e}"
+        ))
     })?;
     check_email(&request.email)?;
+    let audience = request.audience.as_deref().unwrap_or(DEV_CLIENT_ID);
+    check_audience(audience)?;
     let token = issuer
-        .mint(&request.email, SystemTime::now())
+        .mint_for(&request.email, audience, SystemTime::now())
         .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(json_response(
         StatusCode::OK,
@@ -285,8 +324,59 @@ mod tests {
         assert_eq!(claims["email_verified"], true);
         assert_eq!(claims["iat"], iat);
         assert_eq!(claims["exp"], iat + DEV_TOKEN_LIFETIME.as_secs());
+        // Single-use consumers tell two tokens of one second apart by their jti.
+        assert_eq!(
+            B64URL
+                .decode(claims["jti"].as_str().unwrap())
+                .unwrap()
+                .len(),
+            16
+        );
+        assert_ne!(token, issuer.mint("alice@example.com", now).unwrap());
         // The CA's entry for this issuer expects the same audience.
         assert_eq!(issuer.issuer_config().client_id, claims["aud"]);
+    }
+
+    #[test]
+    fn tokens_can_be_minted_for_another_audience_which_the_ca_refuses() {
+        let issuer = Arc::new(DevIssuer::generate("http://127.0.0.1:8080").unwrap());
+        let verifier = Verifier::new(
+            vec![issuer.issuer_config()],
+            Arc::new(Local(issuer.clone())),
+            Arc::new(clock::SystemClock),
+        )
+        .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let token = issuer
+            .mint_for(
+                "alice@example.com",
+                "certcentral-registry",
+                SystemTime::now(),
+            )
+            .unwrap();
+        assert!(matches!(
+            rt.block_on(verifier.verify(&token)),
+            Err(crate::OidcError::WrongAudience { .. })
+        ));
+        let id = rt
+            .block_on(verifier.verify_for_audience(&token, "certcentral-registry"))
+            .unwrap();
+        assert_eq!(id.subject, "alice@example.com");
+        let ca_token = issuer.mint("alice@example.com", SystemTime::now()).unwrap();
+        assert!(
+            rt.block_on(verifier.verify_for_audience(&ca_token, "certcentral-registry"))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn audiences_are_checked() {
+        for bad in ["", "a b", "\u{e9}", &"a".repeat(MAX_AUDIENCE_CHARS + 1)] {
+            assert!(check_audience(bad).is_err(), "{bad:?}");
+        }
+        check_audience("certcentral-registry").unwrap();
     }
 
     #[test]

@@ -34,6 +34,13 @@ pub struct VerifiedIdentity {
     pub kind: IdentityKind,
     /// The token's `exp` (Unix seconds); a certificate should not outlive it by much.
     pub expires_at: u64,
+    /// The token's `iat` (Unix seconds), if it has one: how fresh the token is.
+    pub issued_at: Option<u64>,
+    /// SHA-256 of the JWS signing input (`header.payload`, RFC 7515 §5.2): names the
+    /// token for single-use bookkeeping. Not of the whole token, because a signature
+    /// can be re-encoded (an ECDSA `s` negated) into another valid token that says
+    /// exactly the same thing.
+    pub token_id: [u8; 32],
     /// All claims, verified, for copying CI-workflow claims into the certificate.
     pub claims: Value,
 }

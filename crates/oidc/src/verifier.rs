@@ -47,6 +47,10 @@ pub struct IssuerConfig {
     /// or private addresses (an identity provider on the operator's own network, or
     /// the `--dev` issuer). Off: public addresses only.
     pub private_network: bool,
+    /// `CiWorkflow` only: the CI server's base URL (`https://github.example.com`) that
+    /// certificate URIs are built on. It comes from configuration, never from the
+    /// token: a `server_url` claim is whatever the issuer's tenant put there.
+    pub ci_server_url: Option<String>,
 }
 
 impl IssuerConfig {
@@ -62,6 +66,7 @@ impl IssuerConfig {
             kind,
             jwks_hosts: Vec::new(),
             private_network: false,
+            ci_server_url: None,
         }
     }
 
@@ -98,7 +103,7 @@ impl std::fmt::Debug for Verifier {
 
 impl Verifier {
     /// Builds a verifier. Rejects empty issuer URLs or client ids, duplicate issuer
-    /// URLs, and a `*` outside the host and path of an `http(s)://` URL.
+    /// URLs, and misplaced `*` (see [`check_meta_issuer`]).
     pub fn new(
         issuers: Vec<IssuerConfig>,
         fetch: Arc<dyn Fetch>,
@@ -121,6 +126,10 @@ impl Verifier {
                         "issuer URL {url} must start with https:// (or http:// for testing)"
                     )));
                 }
+            }
+            if url.contains('*') {
+                check_meta_issuer(url)
+                    .map_err(|why| OidcError::Config(format!("meta-issuer {url}: {why}")))?;
             }
             if issuers[..i].iter().any(|o| o.issuer_url == *url) {
                 return Err(OidcError::Config(format!("issuer {url} is listed twice")));
@@ -186,6 +195,26 @@ impl Verifier {
     /// signature → time and audience claims → identity. Claims other than `iss` are
     /// only interpreted after the signature verified.
     pub async fn verify(&self, token: &str) -> Result<VerifiedIdentity, OidcError> {
+        self.verify_inner(token, None).await
+    }
+
+    /// [`Verifier::verify`], except that `aud` must name `audience` instead of the
+    /// issuer's configured client id: for a second service (the registry) that
+    /// trusts the same issuers, shares their key cache, and must not accept tokens
+    /// minted for the first.
+    pub async fn verify_for_audience(
+        &self,
+        token: &str,
+        audience: &str,
+    ) -> Result<VerifiedIdentity, OidcError> {
+        self.verify_inner(token, Some(audience)).await
+    }
+
+    async fn verify_inner(
+        &self,
+        token: &str,
+        audience: Option<&str>,
+    ) -> Result<VerifiedIdentity, OidcError> {
         let jws = parse_compact(token)?;
         let iss = match jws.claims.get("iss") {
             Some(Value::String(s)) => s.as_str(),
@@ -215,7 +244,8 @@ impl Verifier {
                 now: rfc3339(now),
             });
         }
-        if let Some(iat) = numeric_date(claims, "iat")?
+        let issued_at = numeric_date(claims, "iat")?;
+        if let Some(iat) = issued_at
             && iat > now.saturating_add(CLOCK_SKEW_SECS)
         {
             return Err(OidcError::IssuedInFuture {
@@ -223,7 +253,7 @@ impl Verifier {
                 now: rfc3339(now),
             });
         }
-        check_audience(claims, &cfg.client_id)?;
+        check_audience(claims, audience.unwrap_or(&cfg.client_id))?;
 
         let subject = match claims.get("sub") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
@@ -246,6 +276,8 @@ impl Verifier {
             identity,
             kind: cfg.kind,
             expires_at: exp,
+            issued_at,
+            token_id: token_id(jws.signing_input),
             claims: Value::Object(jws.claims.clone()),
         })
     }
@@ -327,6 +359,51 @@ impl Verifier {
     }
 }
 
+/// Where a meta-issuer may have its `*`: in the host, but not in the last two labels
+/// (so the pattern stays inside one registrable domain: `https://*` would accept any
+/// single-label host, `https://*.com` a whole top-level domain), and in path
+/// segments; never in the scheme, userinfo, port, query or fragment.
+fn check_meta_issuer(url: &str) -> Result<(), &'static str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or("a * cannot be in the scheme")?;
+    let (before_query, query) = rest.split_once(['?', '#']).unwrap_or((rest, ""));
+    if query.contains('*') {
+        return Err("a * cannot be in the query or fragment");
+    }
+    let authority = before_query.split('/').next().unwrap_or_default();
+    let (userinfo, host_port) = authority.rsplit_once('@').unwrap_or(("", authority));
+    if userinfo.contains('*') {
+        return Err("a * cannot be in the userinfo");
+    }
+    let host_end = match host_port.strip_prefix('[') {
+        Some(v6) => v6.find(']').map_or(host_port.len(), |i| i + 2),
+        None => host_port.find(':').unwrap_or(host_port.len()),
+    };
+    let (host, port) = host_port.split_at(host_end);
+    if port.contains('*') {
+        return Err("a * cannot be in the port");
+    }
+    let labels: Vec<&str> = host.split('.').collect();
+    let literal_tail = labels.len() >= 2 && labels.iter().rev().take(2).all(|l| !l.contains('*'));
+    if host.contains('*') && !literal_tail {
+        return Err(
+            "a * in the host must leave the last two labels literal (e.g. https://*.example.com)",
+        );
+    }
+    Ok(())
+}
+
+/// SHA-256 of what the issuer signed: see [`VerifiedIdentity::token_id`].
+fn token_id(signing_input: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, signing_input.as_bytes()).as_ref(),
+    );
+    out
+}
+
 /// Fulcio's meta-issuer match: the pattern is literal except that each `*` matches
 /// one or more of `[-_a-zA-Z0-9]`. Both strings are short (the token is capped), so
 /// the quadratic dynamic programme is fine.
@@ -360,6 +437,33 @@ mod tests {
     fn verifier_is_send_and_sync() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Verifier>();
+    }
+
+    #[test]
+    fn a_star_only_where_the_doc_allows_it() {
+        for good in [
+            "https://oidc.eks.*.amazonaws.com/id/*",
+            "https://*.example.com",
+            "https://container.googleapis.com/v1/projects/*/locations/*/clusters/*",
+            "http://*.localhost.test:8080/x",
+        ] {
+            assert_eq!(check_meta_issuer(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "https://*",
+            "https://*/",
+            "https://*.com",
+            "https://example.*",
+            "https://a.*.c*m/x",
+            "https://*:443",
+            "https://example.com:*",
+            "https://*@example.com",
+            "https://example.com/x?a=*",
+            "https://example.com/#*",
+            "*://example.com",
+        ] {
+            assert!(check_meta_issuer(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1137,6 +1137,13 @@ fn config_is_validated() {
         vec![issuer("", IdentityKind::Email)],
         vec![issuer("ftp://x", IdentityKind::Email)],
         vec![issuer("*://x", IdentityKind::Email)],
+        // A `*` for a whole host, or for a registrable domain, accepts anyone's issuer.
+        vec![issuer("https://*", IdentityKind::Email)],
+        vec![issuer("https://*.com/x", IdentityKind::Email)],
+        vec![issuer(
+            "https://issuer.example/x?tenant=*",
+            IdentityKind::Email,
+        )],
         vec![
             issuer(ISS, IdentityKind::Email),
             issuer(ISS, IdentityKind::Uri),

@@ -27,6 +27,11 @@ use thiserror::Error;
 
 use crate::ct_api::b64;
 
+/// The audience (`aud`) of the OIDC tokens a registry accepts for registration and
+/// key rotation, unless its operator configured another: its own, so that a token
+/// minted for a sigstore CA (audience `sigstore`) can never be replayed here.
+pub const DEFAULT_REGISTRY_AUDIENCE: &str = "certcentral-registry";
+
 /// `POST /api/v1/accounts` request: the username to claim for the token's identity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegisterRequest {

@@ -4,7 +4,7 @@
 use aws_lc_rs::digest;
 use der::Decode;
 use x509_cert::Certificate;
-use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, KeyUsages};
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
 
 /// Largest certificate accepted. Real code-signing certificates are 1–3 KiB; the bound
 /// keeps every registry-log leaf below the 64 KiB that a tlog-tiles entry bundle can
@@ -26,6 +26,14 @@ pub enum CertError {
     NotCodeSigning,
     #[error("certificate key usage does not allow digitalSignature")]
     KeyUsageForbidsSigning,
+    #[error(
+        "certificate is a CA certificate (basicConstraints cA true): the registry publishes end-entity code-signing certificates only"
+    )]
+    CaCertificate,
+    #[error(
+        "certificate key usage allows keyCertSign (signing certificates): the registry publishes end-entity code-signing certificates only"
+    )]
+    CertificateSigner,
     #[error("certificate extensions are malformed: {0}")]
     BadExtension(String),
 }
@@ -50,6 +58,12 @@ pub use pki::registry_api::thumbprint;
 /// Checks that `der` is a code-signing certificate valid at `now_ms` and returns its
 /// facts: EKU codeSigning present (RFC 5280 §4.2.1.12), KeyUsage, if present, with
 /// digitalSignature (§4.2.1.3), `notBefore <= now <= notAfter` (§4.1.2.5).
+///
+/// An end entity only: not `cA` (§4.2.1.9), no keyCertSign (§4.2.1.3). A published
+/// certificate is something people are asked to trust; a CA certificate trusted
+/// anywhere as an anchor would vouch for every certificate its key signs — a TLS
+/// server certificate for any host, if its EKU also allows serverAuth (or it has
+/// none, which RFC 5280 reads as any use).
 pub fn check_code_signing(der: &[u8], now_ms: u64) -> Result<CertFacts, CertError> {
     if der.len() > MAX_CERT_BYTES {
         return Err(CertError::TooLarge(der.len()));
@@ -71,10 +85,18 @@ pub fn check_code_signing(der: &[u8], now_ms: u64) -> Result<CertFacts, CertErro
         Some((_, eku)) if eku.0.contains(&const_oid::db::rfc5280::ID_KP_CODE_SIGNING) => {}
         _ => return Err(CertError::NotCodeSigning),
     }
-    if let Some((_, usage)) = tbs.get_extension::<KeyUsage>().map_err(bad_ext)?
-        && !usage.0.contains(KeyUsages::DigitalSignature)
+    if let Some((_, constraints)) = tbs.get_extension::<BasicConstraints>().map_err(bad_ext)?
+        && constraints.ca
     {
-        return Err(CertError::KeyUsageForbidsSigning);
+        return Err(CertError::CaCertificate);
+    }
+    if let Some((_, usage)) = tbs.get_extension::<KeyUsage>().map_err(bad_ext)? {
+        if usage.0.contains(KeyUsages::KeyCertSign) {
+            return Err(CertError::CertificateSigner);
+        }
+        if !usage.0.contains(KeyUsages::DigitalSignature) {
+            return Err(CertError::KeyUsageForbidsSigning);
+        }
     }
     let sha256 = hex::encode(digest::digest(&digest::SHA256, der));
     Ok(CertFacts {

@@ -10,6 +10,10 @@
 //! - `/registry/log/checkpoint`, `/registry/log/tile/…`, `/registry/log/proof`,
 //!   `/registry/log/consistency`, `/registry/log/key`
 //!
+//! OIDC tokens (registration, rotation of a lost key) must carry the registry's own
+//! audience, be at most a few minutes old and are accepted once: see
+//! [`TokenRules`](crate::service::TokenRules).
+//!
 //! Token verification runs on the async runtime (a key fetch holds no thread while
 //! it waits); every other operation runs on the blocking pool: pushes verify
 //! signatures and every write waits for an fsync.
@@ -64,6 +68,11 @@ pub fn router(registry: Arc<Registry>) -> Router {
         .with_state(registry)
 }
 
+/// What a client is told of an internal error: the detail (storage errors name
+/// tables, paths and database hosts) goes to the server's log only.
+pub const INTERNAL_MESSAGE: &str =
+    "the registry could not complete the request; the server log has the details";
+
 impl From<RegistryError> for ApiError {
     fn from(e: RegistryError) -> Self {
         let (status, code) = e.status();
@@ -71,7 +80,11 @@ impl From<RegistryError> for ApiError {
         if status.is_server_error() {
             tracing::warn!(error = %e, "registry request failed");
         }
-        ApiError::new(status, code, e.to_string())
+        let message = match e {
+            RegistryError::Internal(_) => INTERNAL_MESSAGE.to_owned(),
+            other => other.to_string(),
+        };
+        ApiError::new(status, code, message)
     }
 }
 
@@ -445,4 +458,30 @@ async fn tile(
         }
     };
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Storage errors name tables, file paths and database hosts: the log gets them,
+    /// the client a fixed sentence. Client errors keep their explanation.
+    #[test]
+    fn internal_errors_keep_their_detail_out_of_the_answer() {
+        let detail = "db error: relation \"registry_accounts\" on db.internal:5432";
+        for internal in [
+            RegistryError::Internal(detail.into()),
+            RegistryError::from(store::StoreError::Corrupt(format!(
+                "/var/lib/certcentral/registry.db: {detail}"
+            ))),
+        ] {
+            let answer = ApiError::from(internal);
+            assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+            assert_eq!(answer.code, "internal");
+            assert_eq!(answer.message, INTERNAL_MESSAGE);
+        }
+        let client_error = ApiError::from(RegistryError::UsernameTaken("alice".into()));
+        assert_eq!(client_error.status, StatusCode::CONFLICT);
+        assert!(client_error.message.contains("alice"), "{client_error:?}");
+    }
 }

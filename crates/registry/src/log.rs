@@ -283,7 +283,9 @@ mod tests {
                     expires_ms: u64::MAX / 2,
                     used: false,
                 };
-                store.create_challenge(&challenge).unwrap();
+                store
+                    .create_challenge(&challenge, 1_700_000_000_000, 1)
+                    .unwrap();
                 let mut cert = sample_cert(&account, n);
                 cert.sha256 = format!("{n:064x}");
                 let mut guard = log.begin();

@@ -12,8 +12,8 @@ use merkle::Hash;
 use oidc::VerifiedIdentity;
 use pki::registry_api::normalize_thumbprint;
 use store::registry::{
-    Account, CertRecord, Challenge, CommitOutcome, CreateAccount, LogAppend, NewAccount, Page,
-    Push, RegistryStore, Revoke, StoredCheckpoint,
+    Account, CertRecord, Challenge, ChallengeOutcome, CommitOutcome, CreateAccount, LogAppend,
+    NewAccount, Page, Push, RegistryStore, Revoke, StoredCheckpoint,
 };
 use subtle::ConstantTimeEq;
 
@@ -24,6 +24,19 @@ use crate::log::{self, LogError, RegistryAction, RegistryLog, RegistryLogEntry};
 
 /// How long a challenge can be answered, by default (the protocol's 5 minutes).
 pub const CHALLENGE_TTL_MS: u64 = 5 * 60 * 1000;
+
+/// Open (unused, unexpired) challenges one account may hold: a client needs one per
+/// push in flight; without a bound, one API key could fill the table.
+pub const MAX_OPEN_CHALLENGES: u32 = 32;
+
+/// Oldest OIDC token (by `iat`) accepted for registration and key rotation, by
+/// default. These tokens open or take over an account; the shorter the window, the
+/// less a token seen in transit is worth.
+pub const DEFAULT_TOKEN_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// Deepest search result reachable by paging (`offset + limit`): the search is
+/// unauthenticated and scans, so its cost must not grow with the page number asked.
+pub const MAX_SEARCH_DEPTH: u64 = 10_000;
 
 /// Prefix of API keys: makes them recognisable in logs and secret scanners, and
 /// tells them apart from OIDC tokens (which contain dots) on the same header.
@@ -60,6 +73,14 @@ impl Entropy for SystemEntropy {
 pub enum RegistryError {
     #[error("{0}")]
     InvalidToken(#[from] oidc::OidcError),
+    #[error("this token was already used; get a fresh one")]
+    TokenUsed,
+    #[error(
+        "the token was issued {age_secs} s ago; registration and key rotation take tokens at most {max_secs} s old"
+    )]
+    TokenTooOld { age_secs: u64, max_secs: u64 },
+    #[error("the account has {0} open challenges; answer or let them expire first")]
+    TooManyChallenges(u32),
     #[error("{0}")]
     BadRequest(String),
     #[error("username must be 1 to 39 characters of a-z, 0-9 and '-'")]
@@ -121,6 +142,9 @@ impl RegistryError {
         match self {
             Self::InvalidToken(e) if e.is_unavailable() => (503, "oidc_unavailable"),
             Self::InvalidToken(_) => (401, "invalid_token"),
+            Self::TokenUsed => (401, "token_used"),
+            Self::TokenTooOld { .. } => (401, "token_too_old"),
+            Self::TooManyChallenges(_) => (429, "too_many_challenges"),
             Self::MissingApiKey | Self::BadApiKey => (401, "invalid_api_key"),
             Self::BadRequest(_) => (400, "bad_request"),
             Self::BadUsername => (400, "bad_username"),
@@ -196,10 +220,32 @@ impl RotateWith {
     }
 }
 
+/// What an OIDC token must be to register or to rotate a key: for this registry's
+/// audience, fresh, and never used before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRules {
+    /// The `aud` required in place of each issuer's configured client id: set when
+    /// the registry shares a verifier with the CA, whose tokens it must refuse.
+    /// `None`: the issuers' own client ids (a verifier built for the registry).
+    pub audience: Option<String>,
+    /// Oldest `iat` accepted, counted back from now.
+    pub max_age: std::time::Duration,
+}
+
+impl Default for TokenRules {
+    fn default() -> Self {
+        Self {
+            audience: Some(pki::registry_api::DEFAULT_REGISTRY_AUDIENCE.to_owned()),
+            max_age: DEFAULT_TOKEN_MAX_AGE,
+        }
+    }
+}
+
 /// The registry service.
 pub struct Registry {
     store: Arc<dyn RegistryStore>,
     verifier: Arc<oidc::Verifier>,
+    tokens: TokenRules,
     log: RegistryLog,
     clock: Arc<dyn Clock>,
     entropy: Arc<dyn Entropy>,
@@ -233,6 +279,7 @@ impl Registry {
         Ok(Self {
             store,
             verifier,
+            tokens: TokenRules::default(),
             log,
             clock,
             entropy,
@@ -245,6 +292,15 @@ impl Registry {
     /// Sizes the `getusercert` cache (see [`crate::downloads`]); capacity 0 disables it.
     pub fn with_download_cache(mut self, capacity: usize, ttl: std::time::Duration) -> Self {
         self.downloads = DownloadCache::new(capacity, ttl);
+        self
+    }
+
+    /// Sets what registration and key-rotation tokens must be (default
+    /// [`TokenRules::default`]: the audience
+    /// [`DEFAULT_REGISTRY_AUDIENCE`](pki::registry_api::DEFAULT_REGISTRY_AUDIENCE),
+    /// at most [`DEFAULT_TOKEN_MAX_AGE`] old).
+    pub fn with_token_rules(mut self, rules: TokenRules) -> Self {
+        self.tokens = rules;
         self
     }
 
@@ -277,10 +333,43 @@ impl Registry {
         ))
     }
 
-    /// Verifies an OIDC identity token. Async: it may wait for the issuer's keys,
-    /// holding no thread; the account operations that follow run on the blocking pool.
+    /// Verifies an OIDC identity token: signed by a trusted issuer for this
+    /// registry's audience ([`TokenRules`]). Async: it may wait for the issuer's keys,
+    /// holding no thread; the account operations that follow run on the blocking pool
+    /// and accept the token only once ([`Registry::accept_token`]).
     pub async fn verify_token(&self, token: &str) -> Result<VerifiedIdentity, RegistryError> {
-        Ok(self.verifier.verify(token).await?)
+        Ok(match &self.tokens.audience {
+            Some(audience) => self.verifier.verify_for_audience(token, audience).await?,
+            None => self.verifier.verify(token).await?,
+        })
+    }
+
+    /// Accepts a verified token that opens an account or replaces its key: issued at
+    /// most `max_age` ago, and consumed here — a second use is refused, from any
+    /// process sharing the store and after restarts, for as long as the token would
+    /// otherwise be accepted.
+    fn accept_token(&self, identity: &VerifiedIdentity) -> Result<(), RegistryError> {
+        let now_ms = self.clock.now_ms();
+        let max_secs = self.tokens.max_age.as_secs();
+        let iat = identity
+            .issued_at
+            .ok_or(oidc::OidcError::MissingClaim("iat"))?;
+        let age_secs = (now_ms / 1000).saturating_sub(iat);
+        if age_secs > max_secs {
+            return Err(RegistryError::TokenTooOld { age_secs, max_secs });
+        }
+        // Accepted until the earlier of expiry (with the verifier's skew) and the
+        // maximum age: remembered exactly that long.
+        let expiry = identity.expires_at.saturating_add(oidc::CLOCK_SKEW_SECS);
+        let too_old = iat.saturating_add(max_secs).saturating_add(1);
+        let remember_until_ms = expiry.min(too_old).saturating_mul(1000);
+        if !self
+            .store
+            .consume_token(&identity.token_id, remember_until_ms, now_ms)?
+        {
+            return Err(RegistryError::TokenUsed);
+        }
+        Ok(())
     }
 
     /// Registers a verified identity ([`Registry::verify_token`]) under `username`.
@@ -292,6 +381,7 @@ impl Registry {
         if !valid_username(username) {
             return Err(RegistryError::BadUsername);
         }
+        self.accept_token(&identity)?;
         let api_key = self.new_api_key()?;
         let outcome = self.store.create_account(&NewAccount {
             issuer: identity.issuer,
@@ -335,14 +425,16 @@ impl Registry {
 
     /// Replaces every API key of the account with a new one. The caller proves the
     /// account with its current API key, or with a verified OIDC token of its
-    /// identity (a lost key).
+    /// identity (a lost key), which must meet the [`TokenRules`].
     pub fn rotate_key(&self, by: &RotateWith) -> Result<IssuedKey, RegistryError> {
         let account = match by {
             RotateWith::ApiKey(key) => self.authenticate(key)?,
-            RotateWith::Identity(identity) => self
-                .store
-                .account_by_identity(&identity.issuer, &identity.subject)?
-                .ok_or(RegistryError::NoAccount)?,
+            RotateWith::Identity(identity) => {
+                self.accept_token(identity)?;
+                self.store
+                    .account_by_identity(&identity.issuer, &identity.subject)?
+                    .ok_or(RegistryError::NoAccount)?
+            }
         };
         let api_key = self.new_api_key()?;
         self.store
@@ -353,18 +445,29 @@ impl Registry {
         })
     }
 
-    /// Issues a challenge bound to the account.
+    /// Issues a challenge bound to the account, unless it already holds
+    /// [`MAX_OPEN_CHALLENGES`] open ones.
     pub fn challenge(&self, account: &Account) -> Result<IssuedChallenge, RegistryError> {
         let id = hex::encode(self.random::<16>()?);
         let nonce = self.random::<32>()?;
-        let expires_ms = self.clock.now_ms().saturating_add(self.challenge_ttl_ms);
-        self.store.create_challenge(&Challenge {
+        let now = self.clock.now_ms();
+        let expires_ms = now.saturating_add(self.challenge_ttl_ms);
+        let challenge = Challenge {
             id: id.clone(),
             account_id: account.id,
             nonce,
             expires_ms,
             used: false,
-        })?;
+        };
+        match self
+            .store
+            .create_challenge(&challenge, now, MAX_OPEN_CHALLENGES)?
+        {
+            ChallengeOutcome::Created => {}
+            ChallengeOutcome::TooMany => {
+                return Err(RegistryError::TooManyChallenges(MAX_OPEN_CHALLENGES));
+            }
+        }
         Ok(IssuedChallenge {
             challenge_id: id,
             nonce,
@@ -580,12 +683,18 @@ impl Registry {
         Ok(self.store.certs_of_user(username, page)?)
     }
 
-    /// Search by username prefix, subject text, thumbprint or SHA-256 prefix.
+    /// Search by username prefix, subject text, thumbprint or SHA-256 prefix, no
+    /// deeper than [`MAX_SEARCH_DEPTH`] results.
     pub fn search(&self, query: &str, page: Page) -> Result<Vec<CertRecord>, RegistryError> {
         let query = query.trim();
         if query.is_empty() || query.chars().count() > MAX_QUERY_CHARS {
             return Err(RegistryError::BadRequest(format!(
                 "q must be 1 to {MAX_QUERY_CHARS} characters"
+            )));
+        }
+        if page.offset.saturating_add(u64::from(page.limit)) > MAX_SEARCH_DEPTH {
+            return Err(RegistryError::BadRequest(format!(
+                "search results go {MAX_SEARCH_DEPTH} deep: narrow the query instead of paging further"
             )));
         }
         Ok(self.store.search(query, page)?)

@@ -14,7 +14,13 @@ fn make_signer(dir: &Path, name: &str, key_args: &[&str], extra: &[&str]) -> Sel
     self_signed(dir, name, &format!("/CN={name}"), 2, key_args, extra)
 }
 
-const EKU: &[&str] = &["-addext", "extendedKeyUsage=codeSigning"];
+/// The codeSigning EKU on an end entity (`req -x509` otherwise writes CA:TRUE).
+const EKU: &[&str] = &[
+    "-addext",
+    "extendedKeyUsage=codeSigning",
+    "-addext",
+    "basicConstraints=CA:FALSE",
+];
 
 /// RSA PKCS#1 v1.5 and PSS, ECDSA P-256 and P-384. (OpenSSL 3.0, the version on
 /// the CI machines, cannot make Ed25519 CMS signatures — "no default digest" — so the
@@ -136,6 +142,8 @@ fn refusals_name_the_problem() {
             "extendedKeyUsage=codeSigning",
             "-addext",
             "keyUsage=keyAgreement",
+            "-addext",
+            "basicConstraints=CA:FALSE",
         ],
     );
     assert_eq!(
@@ -143,6 +151,7 @@ fn refusals_name_the_problem() {
         Err(CertError::KeyUsageForbidsSigning)
     );
     let far_future = now_ms() + 10 * 24 * 3600 * 1000;
+    assert!(check_code_signing(&signer.der, now_ms()).is_ok());
     assert!(matches!(
         check_code_signing(&signer.der, far_future),
         Err(CertError::Expired(_))
@@ -151,6 +160,68 @@ fn refusals_name_the_problem() {
         check_code_signing(&signer.der, 0),
         Err(CertError::NotYetValid(_))
     ));
+}
+
+/// A CA certificate is never published, whatever EKUs it carries: trusted as an
+/// anchor, a `CA:TRUE` certificate allowing codeSigning *and* serverAuth would make
+/// every TLS certificate its key signs valid for any host. `openssl req -x509`
+/// writes `CA:TRUE` by default, so this is the certificate a developer gets without
+/// asking for it.
+#[test]
+fn ca_certificates_are_refused_whatever_their_eku() {
+    let dir = tempfile::tempdir().unwrap();
+    let p256 = &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+    let cases: &[(&str, &[&str], CertError)] = &[
+        (
+            "tls-ca",
+            &[
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "extendedKeyUsage=codeSigning,serverAuth",
+            ],
+            CertError::CaCertificate,
+        ),
+        (
+            "req-default",
+            &["-addext", "extendedKeyUsage=codeSigning"],
+            CertError::CaCertificate,
+        ),
+        (
+            "cert-signer",
+            &[
+                "-addext",
+                "basicConstraints=CA:FALSE",
+                "-addext",
+                "keyUsage=digitalSignature,keyCertSign",
+                "-addext",
+                "extendedKeyUsage=codeSigning",
+            ],
+            CertError::CertificateSigner,
+        ),
+    ];
+    for (name, extra, want) in cases {
+        let ca = make_signer(dir.path(), name, p256, extra);
+        assert_eq!(
+            check_code_signing(&ca.der, now_ms()).as_ref().err(),
+            Some(want),
+            "{name}"
+        );
+    }
+    let end_entity = make_signer(
+        dir.path(),
+        "end-entity",
+        p256,
+        &[
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+            "-addext",
+            "keyUsage=critical,digitalSignature",
+            "-addext",
+            "extendedKeyUsage=codeSigning",
+        ],
+    );
+    check_code_signing(&end_entity.der, now_ms()).unwrap();
 }
 
 /// Hostile input never panics: every truncation and every single-byte corruption of

@@ -88,7 +88,8 @@ pub fn load_log_key(
             .with_context(|| format!("generated key {}", path.display()));
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        store::sqlite::create_private_dir(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
     }
     let signer = EcdsaP256Signer::generate()?;
     let pem = signer.to_pkcs8_pem()?;
@@ -139,7 +140,7 @@ impl Storage {
         match self {
             Self::Sqlite(data_dir) => {
                 let dir = data_dir.join("logs").join(name);
-                std::fs::create_dir_all(&dir)
+                store::sqlite::create_private_dir(&dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
                 let store = SqliteLogStore::open(&dir.join("log.db"))
                     .with_context(|| format!("opening the database of log {name}"))?;
@@ -164,7 +165,7 @@ impl Storage {
         match self {
             Self::Sqlite(data_dir) => {
                 let dir = data_dir.join("artifact-logs").join(name);
-                std::fs::create_dir_all(&dir)
+                store::sqlite::create_private_dir(&dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
                 let store = SqliteLogStore::open(&dir.join("log.db"))
                     .with_context(|| format!("opening the database of artifact log {name}"))?;

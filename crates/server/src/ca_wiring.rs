@@ -262,17 +262,25 @@ pub fn build_verifier(
     issuers: &[OidcIssuerSection],
     dev_issuer: Option<&DevIssuer>,
 ) -> anyhow::Result<Arc<Verifier>> {
+    build_verifier_with(issuers, dev_issuer.map(DevIssuer::issuer_config))
+}
+
+/// [`build_verifier`] with the dev issuer's entry given (the registry's has its own
+/// audience).
+pub fn build_verifier_with(
+    issuers: &[OidcIssuerSection],
+    dev_issuer: Option<IssuerConfig>,
+) -> anyhow::Result<Arc<Verifier>> {
     let mut issuers: Vec<IssuerConfig> = issuers
         .iter()
         .map(|i| IssuerConfig {
             jwks_hosts: i.jwks_hosts.clone(),
             private_network: i.private_network,
+            ci_server_url: i.ci_server_url.clone(),
             ..IssuerConfig::new(i.issuer_url.clone(), i.client_id.clone(), i.kind.into())
         })
         .collect();
-    if let Some(dev) = dev_issuer {
-        issuers.push(dev.issuer_config());
-    }
+    issuers.extend(dev_issuer);
     let fetch = HttpFetch::new()?;
     let verifier = Verifier::new(issuers, Arc::new(fetch), Arc::new(SystemClock))?;
     Ok(Arc::new(verifier))

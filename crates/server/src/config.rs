@@ -114,9 +114,21 @@ pub struct RegistrySection {
     #[serde(default)]
     pub origin: Option<String>,
     /// OIDC issuers accepted for registration. Absent: the CA's issuers (the same
-    /// verifier and key cache is shared), plus the dev issuer in `--dev`.
+    /// verifier and key cache is shared), plus the dev issuer in `--dev`, each with
+    /// [`RegistrySection::audience`] in place of the CA's client id. Listed here,
+    /// each has its own `client_id`, which must not be the CA's for that issuer.
     #[serde(default)]
     pub oidc_issuers: Option<Vec<OidcIssuerSection>>,
+    /// The `aud` registration and key-rotation tokens must carry when the registry
+    /// uses the CA's issuers or the dev issuer: never the CA's own (`sigstore`), or a
+    /// token shown to the CA — or to any sigstore CA — could open or take over an
+    /// account.
+    #[serde(default = "default_registry_audience")]
+    pub audience: String,
+    /// Oldest token (by `iat`) accepted for registration and key rotation; each token
+    /// is accepted once.
+    #[serde(default = "default_token_max_age", with = "humantime_duration")]
+    pub token_max_age: Duration,
     /// How long a push challenge stays valid (the protocol says 5 minutes).
     #[serde(default = "default_challenge_ttl", with = "humantime_duration")]
     pub challenge_ttl: Duration,
@@ -127,6 +139,14 @@ pub struct RegistrySection {
     /// another process on the same database shows in `getusercert`.
     #[serde(default = "default_download_cache_ttl", with = "humantime_duration")]
     pub download_cache_ttl: Duration,
+}
+
+fn default_registry_audience() -> String {
+    pki::registry_api::DEFAULT_REGISTRY_AUDIENCE.to_owned()
+}
+
+fn default_token_max_age() -> Duration {
+    registry::service::DEFAULT_TOKEN_MAX_AGE
 }
 
 fn default_download_cache_entries() -> usize {
@@ -318,6 +338,10 @@ pub struct OidcIssuerSection {
     /// by default: a meta-issuer lets a token name the host the server contacts.
     #[serde(default)]
     pub private_network: bool,
+    /// `ci-workflow` only: the CI server's base URL certificate URIs are built on
+    /// (default: `https://github.com` for GitHub's issuer). Never read from a token.
+    #[serde(default)]
+    pub ci_server_url: Option<String>,
 }
 
 /// `type` of an OIDC issuer (Fulcio's issuer types).
@@ -534,11 +558,66 @@ impl Config {
         {
             bail!("[registry] origin must be non-empty, without spaces or '+'");
         }
-        if let Some(registry) = &self.registry
-            && (registry.challenge_ttl < Duration::from_secs(1)
-                || registry.challenge_ttl > Duration::from_secs(3600))
-        {
-            bail!("[registry] challenge_ttl must be between 1s and 1h");
+        if let Some(registry) = &self.registry {
+            if registry.challenge_ttl < Duration::from_secs(1)
+                || registry.challenge_ttl > Duration::from_secs(3600)
+            {
+                bail!("[registry] challenge_ttl must be between 1s and 1h");
+            }
+            if registry.token_max_age < Duration::from_secs(1)
+                || registry.token_max_age > Duration::from_secs(3600)
+            {
+                bail!("[registry] token_max_age must be between 1s and 1h");
+            }
+            let audience = &registry.audience;
+            if audience.is_empty()
+                || audience.len() > 128
+                || !audience.bytes().all(|b| b.is_ascii_graphic())
+            {
+                bail!("[registry] audience must be 1-128 printable ASCII characters");
+            }
+            let ca_issuers = self.ca.iter().flat_map(|ca| &ca.oidc_issuers);
+            if ca_issuers.clone().any(|i| i.client_id == *audience)
+                || audience == oidc::dev::DEV_CLIENT_ID
+            {
+                bail!(
+                    "[registry] audience {audience:?} is a CA's: tokens minted for the CA would open registry accounts"
+                );
+            }
+            for own in registry.oidc_issuers.iter().flatten() {
+                if ca_issuers
+                    .clone()
+                    .any(|ca| ca.issuer_url == own.issuer_url && ca.client_id == own.client_id)
+                {
+                    bail!(
+                        "[[registry.oidc_issuers]] {}: client_id {:?} is the CA's for that issuer; give the registry its own",
+                        own.issuer_url,
+                        own.client_id
+                    );
+                }
+            }
+        }
+        let all_issuers = self.ca.iter().flat_map(|ca| &ca.oidc_issuers).chain(
+            self.registry
+                .iter()
+                .flat_map(|r| r.oidc_issuers.iter().flatten()),
+        );
+        for issuer in all_issuers {
+            match (&issuer.ci_server_url, issuer.kind) {
+                (None, _) => {}
+                (Some(url), IssuerType::CiWorkflow)
+                    if url.starts_with("https://") || url.starts_with("http://") => {}
+                (Some(_), IssuerType::CiWorkflow) => {
+                    bail!(
+                        "{}: ci_server_url must be an http(s) URL",
+                        issuer.issuer_url
+                    )
+                }
+                (Some(_), _) => bail!(
+                    "{}: ci_server_url is only for type = \"ci-workflow\"",
+                    issuer.issuer_url
+                ),
+            }
         }
         if let Some(monitor) = &self.monitor {
             if self.registry.is_none() {
@@ -776,6 +855,8 @@ mod registry_tests {
     fn dev_defaults_enable_the_registry_with_a_five_minute_challenge() {
         let registry = Config::dev().registry.expect("registry on in --dev");
         assert_eq!(registry.challenge_ttl, Duration::from_secs(300));
+        assert_eq!(registry.audience, "certcentral-registry");
+        assert_eq!(registry.token_max_age, Duration::from_secs(300));
         assert_eq!(registry.origin, None);
         assert_eq!(registry.oidc_issuers, None);
     }
@@ -802,9 +883,50 @@ mod registry_tests {
             "[registry]\nchallenge_ttl = \"0s\"",
             "[registry]\nchallenge_ttl = \"2h\"",
             "[registry]\nenabled = true",
+            "[registry]\ntoken_max_age = \"0s\"",
+            "[registry]\ntoken_max_age = \"2h\"",
+            "[registry]\naudience = \"\"",
+            "[registry]\naudience = \"has space\"",
         ] {
             assert!(Config::parse(bad).is_err(), "accepted: {bad}");
         }
+    }
+
+    /// The registry never accepts the CA's audience: a token shown to the CA (or any
+    /// sigstore CA) must not open or take over an account.
+    #[test]
+    fn the_registry_audience_is_never_the_cas() {
+        const CA: &str = "[ca]\n[[ca.oidc_issuers]]\nissuer_url = \"https://idp.example\"\nclient_id = \"ca-client\"\ntype = \"email\"\n";
+        for bad in [
+            "[registry]\naudience = \"sigstore\"".to_owned(),
+            format!("{CA}[registry]\naudience = \"ca-client\""),
+            format!(
+                "{CA}[registry]\n[[registry.oidc_issuers]]\nissuer_url = \"https://idp.example\"\nclient_id = \"ca-client\"\ntype = \"email\""
+            ),
+        ] {
+            let err = Config::parse(&bad).unwrap_err();
+            assert!(format!("{err:#}").contains("CA"), "{bad}: {err:#}");
+        }
+        let own = format!(
+            "{CA}[registry]\n[[registry.oidc_issuers]]\nissuer_url = \"https://idp.example\"\nclient_id = \"registry-client\"\ntype = \"email\""
+        );
+        Config::parse(&own).unwrap();
+    }
+
+    #[test]
+    fn ci_server_url_is_for_ci_workflow_issuers_and_http() {
+        let issuer = |kind: &str, url: &str| {
+            format!(
+                "[ca]\n[[ca.oidc_issuers]]\nissuer_url = \"https://ci.example/oidc\"\nclient_id = \"sigstore\"\ntype = \"{kind}\"\nci_server_url = \"{url}\""
+            )
+        };
+        let config = Config::parse(&issuer("ci-workflow", "https://git.example")).unwrap();
+        assert_eq!(
+            config.ca.unwrap().oidc_issuers[0].ci_server_url.as_deref(),
+            Some("https://git.example")
+        );
+        assert!(Config::parse(&issuer("email", "https://git.example")).is_err());
+        assert!(Config::parse(&issuer("ci-workflow", "git.example")).is_err());
     }
 }
 

@@ -12,7 +12,7 @@ mod trust_wiring;
 mod tsa_wiring;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -207,9 +207,32 @@ fn alerts(action: AlertsAction) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Creates the data directory 0700: it holds the log and registry keys, API-key
+/// hashes and webhook signing secrets. An existing directory is left as it is (it may
+/// be a mount point or shared on purpose), with a warning if others can enter it.
+fn create_data_dir(dir: &Path) -> anyhow::Result<()> {
+    store::sqlite::create_private_dir(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            eprintln!(
+                "warning: the data directory {} has mode {:o}: others can reach what it holds; chmod 700 it",
+                dir.display(),
+                mode & 0o777
+            );
+        }
+    }
+    Ok(())
+}
+
 async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    create_data_dir(&config.data_dir)?;
     let listener =
         listen(config.listen).with_context(|| format!("listening on {}", config.listen))?;
     let address = listener.local_addr()?;
@@ -378,6 +401,13 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
             "  get a token:  curl -s -X POST {base}/dev/oidc/token -d '{{\"email\":\"you@example.com\"}}'"
         );
         println!("  or directly:  ccc cert request --url {base} --dev-email you@example.com");
+        if let (Some(section), Some(_)) = (&config.registry, &registry) {
+            println!(
+                "  registry:     -d '{{\"email\":\"you@example.com\",\"audience\":\"{}\"}}' (single use, {} max age)",
+                section.audience,
+                humantime::format_duration(section.token_max_age)
+            );
+        }
     }
     use std::io::Write;
     std::io::stdout().flush()?;

@@ -1,14 +1,17 @@
 //! Wiring of the developer-certificate registry: its SQLite database and log key
 //! under the data directory, and its OIDC verifier (the CA's, shared, unless
-//! `[registry] oidc_issuers` names its own).
+//! `[registry] oidc_issuers` names its own) with the rules for account tokens: the
+//! registry's own audience — never the CA's — and `token_max_age`.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clock::SystemClock;
+use oidc::IssuerConfig;
 use oidc::Verifier;
 use oidc::dev::DevIssuer;
+use registry::service::TokenRules;
 use registry::{Entropy, Registry, SystemEntropy};
 
 use crate::config::RegistrySection;
@@ -30,7 +33,8 @@ fn load_seed(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
         };
         return Ok(seed);
     }
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    store::sqlite::create_private_dir(&dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
     let mut seed = [0u8; 32];
     SystemEntropy.fill(&mut seed)?;
     keyfile::replace(&path, &seed)?;
@@ -47,10 +51,23 @@ pub fn build_registry(
     ca_verifier: Option<Arc<Verifier>>,
     dev_issuer: Option<&DevIssuer>,
 ) -> anyhow::Result<Arc<Registry>> {
-    let verifier = match (&section.oidc_issuers, ca_verifier) {
-        (Some(issuers), _) => crate::ca_wiring::build_verifier(issuers, dev_issuer)?,
-        (None, Some(shared)) => shared,
-        (None, None) => crate::ca_wiring::build_verifier(&[], dev_issuer)?,
+    // With the CA's verifier, its issuers' client ids are the CA's audience: the
+    // registry's audience replaces them. With a verifier of its own, each listed
+    // issuer has its own client id, and the dev issuer the registry's audience.
+    let registry_dev = dev_issuer.map(|dev| IssuerConfig {
+        client_id: section.audience.clone(),
+        ..dev.issuer_config()
+    });
+    let (verifier, audience) = match (&section.oidc_issuers, ca_verifier) {
+        (Some(issuers), _) => (
+            crate::ca_wiring::build_verifier_with(issuers, registry_dev)?,
+            None,
+        ),
+        (None, Some(shared)) => (shared, Some(section.audience.clone())),
+        (None, None) => (
+            crate::ca_wiring::build_verifier_with(&[], registry_dev)?,
+            None,
+        ),
     };
     if verifier.issuers().is_empty() {
         bail!(
@@ -75,6 +92,10 @@ pub fn build_registry(
         Arc::new(SystemEntropy),
     )
     .context("opening the registry")?
+    .with_token_rules(TokenRules {
+        audience,
+        max_age: section.token_max_age,
+    })
     .with_challenge_ttl(section.challenge_ttl)
     .with_download_cache(section.download_cache_entries, section.download_cache_ttl);
     Ok(Arc::new(registry))

@@ -142,7 +142,7 @@ impl Webhook {
 
 /// Registers `username` for `email`; returns its API key.
 fn account(http: &Client, server: &Server, email: &str, username: &str) -> String {
-    let token = dev_token(http, server, email);
+    let token = common::registry_token(http, server, email);
     let (status, body) = answer(
         http.post(format!("{}/api/v1/accounts", server.base))
             .bearer_auth(&token)

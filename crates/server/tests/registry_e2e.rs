@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 
 use aws_lc_rs::digest;
-use common::{Server, answer, b64, client, dev_token, hashes, unb64};
+use common::{Server, answer, b64, client, dev_token, hashes, registry_token, unb64};
 use merkle::checkpoint::Checkpoint;
 use merkle::note::{Ed25519NoteVerifier, NoteVerifier, SignedNote};
 use reqwest::blocking::{Client, Response};
@@ -42,7 +42,7 @@ fn register(http: &Client, server: &Server, token: &str, username: &str) -> (u16
 }
 
 fn account(http: &Client, server: &Server, email: &str, username: &str) -> String {
-    let token = dev_token(http, server, email);
+    let token = registry_token(http, server, email);
     let (status, body) = register(http, server, &token, username);
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["username"], username);
@@ -89,7 +89,7 @@ fn revoke(http: &Client, server: &Server, key: &str, thumbprint: &str) -> (u16, 
     )
 }
 
-/// POST `/api/v1/api-keys/rotate` with API key `key`.
+/// POST `/api/v1/api-keys/rotate` with API key `key` (or an OIDC token, for a lost key).
 fn rotate_api_key(http: &Client, server: &Server, key: &str) -> (u16, Value) {
     answer(
         http.post(format!("{}/api/v1/api-keys/rotate", server.base))
@@ -138,7 +138,14 @@ fn openssl_cert(dir: &Path, name: &str, key_args: &[&str], extra: &[&str]) -> Fi
 
 const RSA: &[&str] = &["-newkey", "rsa:2048"];
 const P256: &[&str] = &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
-const CODE_SIGNING: &[&str] = &["-addext", "extendedKeyUsage=codeSigning"];
+/// The codeSigning EKU on an end entity (`req -x509` otherwise writes CA:TRUE, which
+/// the registry refuses).
+const CODE_SIGNING: &[&str] = &[
+    "-addext",
+    "extendedKeyUsage=codeSigning",
+    "-addext",
+    "basicConstraints=CA:FALSE",
+];
 
 /// `openssl cms -sign -binary -nodetach -outform DER` over `content`: what the
 /// protocol asks clients to send.
@@ -258,11 +265,11 @@ fn register_push_download_search_revoke_with_proofs() {
     // Accounts: one per identity, usernames unique and well-formed.
     let key = account(&http, &server, "alice@example.com", "alice");
     assert!(key.starts_with("cck_"));
-    let alice_token = dev_token(&http, &server, "alice@example.com");
+    let alice_token = registry_token(&http, &server, "alice@example.com");
     let (status, body) = register(&http, &server, &alice_token, "alice-two");
     assert_eq!(status, 409, "{body}");
     assert!(body["message"].as_str().unwrap().contains("alice"));
-    let bob_token = dev_token(&http, &server, "bob@example.com");
+    let bob_token = registry_token(&http, &server, "bob@example.com");
     let (status, body) = register(&http, &server, &bob_token, "alice");
     assert_eq!(
         (status, body["code"].as_str()),
@@ -532,6 +539,8 @@ fn rejected_pushes_change_nothing() {
     const SERIAL_7: &[&str] = &[
         "-addext",
         "extendedKeyUsage=codeSigning",
+        "-addext",
+        "basicConstraints=CA:FALSE",
         "-set_serial",
         "7",
     ];
@@ -554,6 +563,33 @@ fn rejected_pushes_change_nothing() {
     let (id, nonce) = challenge(&http, &server, &key);
     let no_eku = push(&http, &server, &key, &id, &signed(&nonce, &plain));
     baseline.assert_refused(no_eku, 422, "codesigning");
+
+    // A CA certificate, even one with the codeSigning EKU: trusted as an anchor it
+    // would vouch for whatever its key signs — here TLS servers too.
+    let tls_ca = openssl_cert(
+        dir.path(),
+        "tls-ca",
+        P256,
+        &[
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "extendedKeyUsage=codeSigning,serverAuth",
+        ],
+    );
+    let (id, nonce) = challenge(&http, &server, &key);
+    let ca_push = push(&http, &server, &key, &id, &signed(&nonce, &tls_ca));
+    baseline.assert_refused(ca_push, 422, "ca certificate");
+    // And what `openssl req -x509` makes without being told otherwise.
+    let default_req = openssl_cert(
+        dir.path(),
+        "req-default",
+        P256,
+        &["-addext", "extendedKeyUsage=codeSigning"],
+    );
+    let (id, nonce) = challenge(&http, &server, &key);
+    let default_push = push(&http, &server, &key, &id, &signed(&nonce, &default_req));
+    baseline.assert_refused(default_push, 422, "ca certificate");
 
     // Expired certificate (rcgen sets the past validity openssl req cannot).
     let expired = expired_cert(dir.path());
@@ -625,4 +661,117 @@ fn expired_cert(dir: &Path) -> Fixture {
     std::fs::write(&fixture.cert, cert.pem()).unwrap();
     std::fs::write(&fixture.key, key.serialize_pem()).unwrap();
     fixture
+}
+
+/// POST `/api/v1/api-keys/rotate` with the OIDC `token` of a lost key's identity.
+fn rotate_with_token(http: &Client, server: &Server, token: &str) -> (u16, Value) {
+    rotate_api_key(http, server, token)
+}
+
+/// Asserts a 401 with `code` and that the account's API key `key` still works.
+fn assert_token_refused(
+    http: &Client,
+    server: &Server,
+    (status, body): (u16, Value),
+    code: &str,
+    key: &str,
+) {
+    assert_eq!((status, body["code"].as_str()), (401, Some(code)), "{body}");
+    assert!(body["message"].is_string(), "{body}");
+    let (status, body) = request_challenge(http, server, key);
+    assert_eq!(status, 201, "the victim's key was replaced: {body}");
+}
+
+/// The account takeover of the hardening review: a token the victim sent to the CA
+/// (audience `sigstore`, what every sigstore client sends to a Fulcio) rotated the
+/// victim's key. Registry tokens are now the registry's own, fresh and single-use.
+#[test]
+fn account_tokens_are_the_registrys_own_fresh_and_single_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = dev_server(dir.path(), Some("[registry]\ntoken_max_age = \"2s\"\n"));
+    let http = client();
+    let key = account(&http, &server, "victim@example.com", "victim");
+
+    // A token minted for the CA opens nothing.
+    let ca_token = dev_token(&http, &server, "victim@example.com");
+    let stolen = rotate_with_token(&http, &server, &ca_token);
+    assert_token_refused(&http, &server, stolen, "invalid_token", &key);
+    let (status, body) = register(&http, &server, &ca_token, "someone");
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("audience"),
+        "{body}"
+    );
+
+    // A registry token works once: its replay rotates nothing.
+    let token = registry_token(&http, &server, "victim@example.com");
+    let (status, body) = rotate_with_token(&http, &server, &token);
+    assert_eq!(status, 200, "{body}");
+    let key = body["api_key"].as_str().unwrap().to_owned();
+    let replay = rotate_with_token(&http, &server, &token);
+    assert_token_refused(&http, &server, replay, "token_used", &key);
+
+    // Nor does a registration token work twice, for a rotation or a registration.
+    let newcomer = registry_token(&http, &server, "newcomer@example.com");
+    let (status, body) = register(&http, &server, &newcomer, "newcomer");
+    assert_eq!(status, 201, "{body}");
+    let newcomer_key = body["api_key"].as_str().unwrap().to_owned();
+    let replay = rotate_with_token(&http, &server, &newcomer);
+    assert_token_refused(&http, &server, replay, "token_used", &newcomer_key);
+
+    // A token older than `token_max_age` (2 s here), though unexpired, is refused.
+    let aging = registry_token(&http, &server, "victim@example.com");
+    std::thread::sleep(std::time::Duration::from_millis(3100));
+    let stale = rotate_with_token(&http, &server, &aging);
+    assert_token_refused(&http, &server, stale, "token_too_old", &key);
+}
+
+/// Search is unauthenticated and scans: paging stops at a fixed depth, with a 400.
+#[test]
+fn search_pages_stop_at_a_fixed_depth() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = dev_server(dir.path(), None);
+    let http = client();
+    let (status, body) = get(&http, &server, "/api/v1/search?q=a&per_page=200&page=50");
+    assert_eq!(status, 200, "the last page within the depth: {body}");
+    for deep in [
+        "/api/v1/search?q=a&per_page=200&page=51",
+        "/api/v1/search?q=a&per_page=1&page=10001",
+        "/api/v1/search?q=a&per_page=200&page=1000000",
+    ] {
+        let (status, body) = get(&http, &server, deep);
+        assert_eq!(status, 400, "{deep}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("10000"),
+            "{deep}: {body}"
+        );
+    }
+}
+
+/// An account holds a bounded number of open challenges (429 beyond it), and an
+/// answered one frees its place.
+#[test]
+fn open_challenges_are_capped_per_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = dev_server(dir.path(), None);
+    let http = client();
+    let key = account(&http, &server, "greedy@example.com", "greedy");
+    let other = account(&http, &server, "other@example.com", "other");
+    let mut open = Vec::new();
+    for _ in 0..registry::service::MAX_OPEN_CHALLENGES {
+        open.push(challenge(&http, &server, &key));
+    }
+    let (status, body) = request_challenge(&http, &server, &key);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("too_many_challenges")),
+        "{body}"
+    );
+    challenge(&http, &server, &other);
+    let fixture = openssl_cert(dir.path(), "greedy", P256, CODE_SIGNING);
+    let (id, nonce) = &open[0];
+    let cms = cms_sign(dir.path(), nonce, &fixture, &[]);
+    let (status, body) = push(&http, &server, &key, id, &cms);
+    assert_eq!(status, 201, "{body}");
+    challenge(&http, &server, &key);
 }

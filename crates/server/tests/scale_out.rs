@@ -228,7 +228,7 @@ fn registry_pushes_through_two_frontends_share_one_log() {
     // keys live in the shared database, so the key works on both.
     let token: Value = http
         .post(format!("{}/dev/oidc/token", servers[0].base))
-        .json(&json!({"email": "dev@example.com"}))
+        .json(&json!({"email": "dev@example.com", "audience": "certcentral-registry"}))
         .send()
         .unwrap()
         .json()
@@ -255,7 +255,12 @@ fn registry_pushes_through_two_frontends_share_one_log() {
             &format!("/CN=cs{n}"),
             30,
             &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
-            &["-addext", "extendedKeyUsage=codeSigning"],
+            &[
+                "-addext",
+                "extendedKeyUsage=codeSigning",
+                "-addext",
+                "basicConstraints=CA:FALSE",
+            ],
         );
         let challenge: Value = http
             .post(format!("{}/api/v1/challenges", server.base))

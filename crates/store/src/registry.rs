@@ -69,6 +69,15 @@ pub struct Challenge {
     pub used: bool,
 }
 
+/// Outcome of [`RegistryStore::create_challenge`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChallengeOutcome {
+    Created,
+    /// The account already has the most open (unused, unexpired) challenges allowed;
+    /// nothing was stored.
+    TooMany,
+}
+
 /// A stored certificate with everything the read side serves.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertRecord {
@@ -181,8 +190,16 @@ pub trait RegistryStore: Send + Sync + 'static {
     /// Revokes every API key of the account and adds `new_hash` as its only key.
     fn rotate_api_key(&self, account_id: i64, new_hash: &[u8; 32], now_ms: u64) -> Result<()>;
 
-    /// Stores a new challenge.
-    fn create_challenge(&self, challenge: &Challenge) -> Result<()>;
+    /// Stores a new challenge unless its account already has `max_open` open ones
+    /// (unused and unexpired at `now_ms`). Challenges expired at `now_ms`, of every
+    /// account, are deleted in the same transaction: they can never be answered, and
+    /// left in place they would grow the table without bound.
+    fn create_challenge(
+        &self,
+        challenge: &Challenge,
+        now_ms: u64,
+        max_open: u32,
+    ) -> Result<ChallengeOutcome>;
 
     /// A challenge by id.
     fn challenge(&self, id: &str) -> Result<Option<Challenge>>;
@@ -194,6 +211,18 @@ pub trait RegistryStore: Send + Sync + 'static {
 
     /// Atomically marks the account's certificate revoked and appends the log leaf.
     fn commit_revoke(&self, revoke: &Revoke) -> Result<CommitOutcome>;
+
+    /// Records the single use of the OIDC token `token_id` (a digest naming it),
+    /// remembered until `remember_until_ms` (after which the caller refuses the token
+    /// anyway): `true` the first time, `false` for every later use — also from another
+    /// process and after a restart. Tokens forgotten at `now_ms` are deleted in the
+    /// same transaction.
+    fn consume_token(
+        &self,
+        token_id: &[u8; 32],
+        remember_until_ms: u64,
+        now_ms: u64,
+    ) -> Result<bool>;
 
     /// A certificate by owner username and thumbprint (upper-case hex).
     fn cert_by_thumbprint(&self, username: &str, thumbprint: &str) -> Result<Option<CertRecord>>;

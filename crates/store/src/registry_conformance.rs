@@ -6,8 +6,8 @@
 
 use crate::TileWrite;
 use crate::registry::{
-    Account, CertRecord, Challenge, CommitOutcome, CreateAccount, LogAppend, NewAccount, Page,
-    Push, RegistryStore, Revoke, StoredCheckpoint,
+    Account, CertRecord, Challenge, ChallengeOutcome, CommitOutcome, CreateAccount, LogAppend,
+    NewAccount, Page, Push, RegistryStore, Revoke, StoredCheckpoint,
 };
 
 /// Runs every contract check, each on a fresh store from `make`.
@@ -17,6 +17,9 @@ pub fn run_all<S: RegistryStore>(make: impl Fn() -> S) {
     push_commits_certificate_challenge_and_leaf_together(&make());
     a_challenge_is_consumed_once(&make());
     expired_and_foreign_challenges_are_unusable(&make());
+    open_challenges_are_capped_per_account(&make());
+    expired_challenges_are_deleted(&make());
+    a_token_is_accepted_once_until_forgotten(&make());
     a_duplicate_certificate_changes_nothing(&make());
     an_append_at_the_wrong_index_changes_nothing(&make());
     revocation_flags_the_certificate_and_appends_a_leaf(&make());
@@ -77,11 +80,17 @@ pub fn sample_challenge<S: RegistryStore>(store: &S, account: &Account, n: u8) -
         expires_ms: T0 + 300_000,
         used: false,
     };
-    store
-        .create_challenge(&challenge)
-        .expect("create challenge");
+    assert_eq!(
+        store
+            .create_challenge(&challenge, T0, SAMPLE_MAX_OPEN)
+            .expect("create challenge"),
+        ChallengeOutcome::Created
+    );
     challenge
 }
+
+/// The open-challenge cap the samples create challenges under.
+const SAMPLE_MAX_OPEN: u32 = 64;
 
 /// A certificate record numbered `n` for `account`.
 pub fn sample_cert(account: &Account, n: u64) -> CertRecord {
@@ -292,6 +301,89 @@ pub fn expired_and_foreign_challenges_are_unusable<S: RegistryStore>(store: &S) 
     assert_eq!(unknown, CommitOutcome::ChallengeUnusable);
     assert_eq!(log_size(store), 0);
     assert!(!challenge_used(store, &challenge.id));
+}
+
+/// An account cannot hold more than `max_open` unused, unexpired challenges; used
+/// ones and other accounts' do not count.
+pub fn open_challenges_are_capped_per_account<S: RegistryStore>(store: &S) {
+    let alice = sample_account(store, 1);
+    let bob = sample_account(store, 2);
+    let challenge = |account: &Account, n: u8| Challenge {
+        id: format!("cap-{}-{n}", account.id),
+        account_id: account.id,
+        nonce: [n; 32],
+        expires_ms: T0 + 300_000,
+        used: false,
+    };
+    let create = |c: &Challenge| store.create_challenge(c, T0, 3).expect("create challenge");
+    for n in 0..3 {
+        assert_eq!(create(&challenge(&alice, n)), ChallengeOutcome::Created);
+    }
+    assert_eq!(
+        create(&challenge(&alice, 3)),
+        ChallengeOutcome::TooMany,
+        "a fourth open challenge is refused"
+    );
+    assert_eq!(
+        store.challenge(&challenge(&alice, 3).id).expect("lookup"),
+        None,
+        "a refused challenge is not stored"
+    );
+    assert_eq!(create(&challenge(&bob, 0)), ChallengeOutcome::Created);
+    // Answering one frees its place.
+    let pushed = push_at(store, sample_cert(&alice, 1), &challenge(&alice, 0).id, 0);
+    assert_eq!(pushed, CommitOutcome::Committed);
+    assert_eq!(create(&challenge(&alice, 3)), ChallengeOutcome::Created);
+}
+
+/// Creating a challenge deletes every challenge expired by then, used or not.
+pub fn expired_challenges_are_deleted<S: RegistryStore>(store: &S) {
+    let alice = sample_account(store, 1);
+    let bob = sample_account(store, 2);
+    let old = sample_challenge(store, &alice, 1);
+    let later = Challenge {
+        id: "later".into(),
+        account_id: bob.id,
+        nonce: [9; 32],
+        expires_ms: old.expires_ms + 300_000,
+        used: false,
+    };
+    let outcome = store
+        .create_challenge(&later, old.expires_ms, SAMPLE_MAX_OPEN)
+        .expect("create challenge");
+    assert_eq!(outcome, ChallengeOutcome::Created);
+    assert_eq!(store.challenge(&old.id).expect("lookup"), None);
+    assert_eq!(store.challenge(&later.id).expect("lookup"), Some(later));
+}
+
+/// A token is consumed once: a second use is refused, also of a token another use
+/// remembered with a different lifetime; forgotten tokens are deleted.
+pub fn a_token_is_accepted_once_until_forgotten<S: RegistryStore>(store: &S) {
+    let (a, b) = ([1u8; 32], [2u8; 32]);
+    let until = T0 + 300_000;
+    assert!(
+        store.consume_token(&a, until, T0).expect("consume"),
+        "first use"
+    );
+    assert!(
+        !store.consume_token(&a, until, T0).expect("consume"),
+        "replay"
+    );
+    assert!(
+        !store.consume_token(&a, until + 1, T0 + 1).expect("consume"),
+        "replay later"
+    );
+    assert!(
+        store.consume_token(&b, until, T0).expect("consume"),
+        "another token"
+    );
+    // Once forgotten (the caller refuses the token by then anyway) the row is gone.
+    assert!(
+        store
+            .consume_token(&a, until + 300_000, until)
+            .expect("consume"),
+        "forgotten at its remember-until time"
+    );
 }
 
 /// Pushing a certificate already registered (by anyone) refuses and does not even

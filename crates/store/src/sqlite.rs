@@ -265,13 +265,73 @@ pub(crate) fn get_u64(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64
     u64::try_from(value).map_err(|_| rusqlite::Error::IntegralValueOutOfRange(i, value))
 }
 
+/// Mode of the directories the stores create.
+pub const PRIVATE_DIR_MODE: u32 = 0o700;
+/// Mode of database files and of their `-wal` and `-shm` companions.
+pub const PRIVATE_FILE_MODE: u32 = 0o600;
+
+/// Creates `dir` and its missing parents, each with [`PRIVATE_DIR_MODE`] (existing
+/// ones are left as they are).
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, PRIVATE_DIR_MODE);
+    builder.create(dir)
+}
+
+/// Gives `path`, if it exists, [`PRIVATE_FILE_MODE`] when it is open to group or others.
+fn make_private(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(PRIVATE_FILE_MODE))
+            }
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
+    }
+}
+
+/// The database file and its WAL-mode companions.
+fn database_files(path: &Path) -> [PathBuf; 3] {
+    let with = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    [path.to_path_buf(), with("-wal"), with("-shm")]
+}
+
 /// Opens (creating its parent directories) a database for writing, in WAL mode with
 /// `synchronous=FULL`: what every SQLite store here needs for durable commits.
+///
+/// The files are private — they hold API-key hashes, account identities and webhook
+/// signing secrets: directories are created [`PRIVATE_DIR_MODE`], the database file
+/// [`PRIVATE_FILE_MODE`] before SQLite opens it (SQLite gives the `-wal` and `-shm`
+/// files it creates the database file's mode), and files an older version left
+/// readable by others are tightened.
 pub(crate) fn open_wal_writer(path: &Path) -> Result<Connection> {
     if let Some(parent) = path.parent()
         && !parent.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(parent)?;
+        create_private_dir(parent)?;
+    }
+    let mut create = std::fs::OpenOptions::new();
+    create.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut create, PRIVATE_FILE_MODE);
+    drop(create.open(path)?);
+    for file in &database_files(path) {
+        make_private(file)?;
     }
     let writer = Connection::open(path)?;
     writer.busy_timeout(BUSY_TIMEOUT)?;
@@ -287,6 +347,10 @@ pub(crate) fn open_wal_writer(path: &Path) -> Result<Connection> {
     }
     // Per connection, not persisted: must be set on every writer connection.
     writer.pragma_update(None, "synchronous", "FULL")?;
+    // An existing database's companions were opened, not created, just now.
+    for file in &database_files(path) {
+        make_private(file)?;
+    }
     Ok(writer)
 }
 

@@ -18,8 +18,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 
 use crate::columns::{lock, to_hash, to_i64, to_u64};
 use crate::registry::{
-    Account, CertRecord, Challenge, CommitOutcome, CreateAccount, LogAppend, NewAccount, Page,
-    Push, RegistryStore, Revoke, StoredCheckpoint,
+    Account, CertRecord, Challenge, ChallengeOutcome, CommitOutcome, CreateAccount, LogAppend,
+    NewAccount, Page, Push, RegistryStore, Revoke, StoredCheckpoint,
 };
 use crate::sqlite::{migrate, open_wal_writer};
 use crate::{Result, StoreError, StoredTile, TileWrite};
@@ -90,6 +90,15 @@ const MIGRATIONS: &[&str] = &[
     // planner walks the owner's `certificates_account` range, reading every row of an
     // owner with thousands of certificates.
     "CREATE INDEX certificates_account_thumbprint ON certificates (account_id, thumbprint);",
+    // Version 3: expired challenges are deleted and open ones counted per account; OIDC
+    // tokens used for registration or key rotation are remembered until they expire.
+    "CREATE INDEX challenges_expiry ON challenges (expires_ms);
+    CREATE INDEX challenges_account ON challenges (account_id, used, expires_ms);
+    CREATE TABLE used_tokens (
+        token_id         BLOB PRIMARY KEY,
+        remember_until_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX used_tokens_expiry ON used_tokens (remember_until_ms);",
 ];
 
 /// The schema version this build writes and understands.
@@ -388,9 +397,25 @@ impl RegistryStore for SqliteRegistryStore {
         Ok(())
     }
 
-    fn create_challenge(&self, challenge: &Challenge) -> Result<()> {
+    fn create_challenge(
+        &self,
+        challenge: &Challenge,
+        now_ms: u64,
+        max_open: u32,
+    ) -> Result<ChallengeOutcome> {
+        let now = to_i64(now_ms)?;
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.prepare_cached("DELETE FROM challenges WHERE expires_ms <= ?1")?
+            .execute(params![now])?;
+        let open: i64 = tx
+            .prepare_cached(
+                "SELECT COUNT(*) FROM challenges WHERE account_id = ?1 AND used = 0 AND expires_ms > ?2",
+            )?
+            .query_row(params![challenge.account_id, now], |row| row.get(0))?;
+        if open >= i64::from(max_open) {
+            return Ok(ChallengeOutcome::TooMany);
+        }
         tx.prepare_cached(
             "INSERT INTO challenges (id, account_id, nonce, expires_ms, used) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
@@ -402,7 +427,27 @@ impl RegistryStore for SqliteRegistryStore {
             challenge.used
         ])?;
         tx.commit()?;
-        Ok(())
+        Ok(ChallengeOutcome::Created)
+    }
+
+    fn consume_token(
+        &self,
+        token_id: &[u8; 32],
+        remember_until_ms: u64,
+        now_ms: u64,
+    ) -> Result<bool> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.prepare_cached("DELETE FROM used_tokens WHERE remember_until_ms <= ?1")?
+            .execute(params![to_i64(now_ms)?])?;
+        let inserted = tx
+            .prepare_cached(
+                "INSERT INTO used_tokens (token_id, remember_until_ms) VALUES (?1, ?2)
+                 ON CONFLICT (token_id) DO NOTHING",
+            )?
+            .execute(params![&token_id[..], to_i64(remember_until_ms)?])?;
+        tx.commit()?;
+        Ok(inserted == 1)
     }
 
     fn challenge(&self, id: &str) -> Result<Option<Challenge>> {

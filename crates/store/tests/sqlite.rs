@@ -213,3 +213,60 @@ fn concurrent_readers_see_consistent_state_during_writes() {
         assert!(reads > 0);
     }
 }
+
+/// The mode bits of `path` (permissions only).
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Every SQLite store keeps its files private — the registry's and the monitor's hold
+/// API-key hashes and webhook signing secrets: created directories 0700, the database
+/// and its `-wal` and `-shm` files 0600.
+#[cfg(unix)]
+#[test]
+fn database_files_and_created_directories_are_private() {
+    use store::registry_conformance::push_sample;
+    use store::{SqliteMonitorStore, SqliteRegistryStore};
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("a").join("b");
+    let stores: Vec<std::path::PathBuf> = vec![
+        nested.join("registry.db"),
+        nested.join("monitor.db"),
+        nested.join("log.db"),
+    ];
+    let registry = SqliteRegistryStore::open(&stores[0]).unwrap();
+    push_sample(&registry, 1);
+    let monitor = SqliteMonitorStore::open(&stores[1]).unwrap();
+    let log = SqliteLogStore::open(&stores[2]).unwrap();
+    log.commit_batch(&realistic_batch(0, 2, 1)).unwrap();
+    for created in [dir.path().join("a"), nested.clone()] {
+        assert_eq!(mode(&created), 0o700, "{}", created.display());
+    }
+    for db in &stores {
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+    }
+    drop((registry, monitor, log));
+}
+
+/// Files an older version created readable by others are tightened at open.
+#[cfg(unix)]
+#[test]
+fn loose_database_files_are_tightened_at_open() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.db");
+    drop(store::SqliteRegistryStore::open(&path).unwrap());
+    let wal = dir.path().join("registry.db-wal");
+    std::fs::write(&wal, b"").unwrap();
+    for file in [&path, &wal] {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let _reopened = store::SqliteRegistryStore::open(&path).unwrap();
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&wal), 0o600);
+}

@@ -359,6 +359,8 @@ mod tests {
                 .args(["req", "-x509", "-nodes", "-days", "2", "-newkey", "ec"])
                 .args(["-pkeyopt", "ec_paramgen_curve:prime256v1"])
                 .args(["-subj", &format!("/CN={name}"), "-addext", ext])
+                // `req -x509` otherwise writes CA:TRUE, which the registry refuses.
+                .args(["-addext", "basicConstraints=CA:FALSE"])
                 .arg("-keyout")
                 .arg(&key)
                 .arg("-out")

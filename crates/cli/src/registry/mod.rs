@@ -1,7 +1,8 @@
 //! `ccc` for the developer-certificate registry (the Cert Central protocol): account
 //! (`register`, `login`, `rotate-api-key`), publishing (`push`, `revoke`), reading
-//! (`search`, `get`) and trusting (`trust [--system]`, `trusted`) with the registry
-//! log's proofs checked on the client. Client state is kept per registry URL
+//! (`search`, `get`) and trusting (`trust`, `trusted`) with the registry log's proofs
+//! checked on the client. Trust means ccc's own trust directory, for code signing;
+//! nothing is installed where TLS clients look (see [`TRUST_HELP`]). Client state is kept per registry URL
 //! ([`config`]); which certificate `push` publishes is [`candidates`]' business.
 //!
 //! The client trusts the registry operator for nothing it can check: a certificate is
@@ -52,6 +53,10 @@ pub struct RegisterArgs {
     /// Get a token for this email from a `serve --dev` server's development issuer.
     #[arg(long)]
     pub dev_email: Option<String>,
+    /// The audience to ask the development issuer for: the registry's (registry
+    /// tokens are never the CA's, and each is accepted once, at most minutes old).
+    #[arg(long, requires = "dev_email", default_value = registry_api::DEFAULT_REGISTRY_AUDIENCE)]
+    pub audience: String,
 }
 
 /// `ccc login`: save an existing API key.
@@ -184,12 +189,24 @@ pub struct RevokeArgs {
 }
 
 /// `ccc rotate-api-key`: replace the saved API key with a new one; the old one stops
-/// working at once.
+/// working at once. With `--token` or `--dev-email` the account's OIDC identity
+/// stands in for a lost key.
 #[derive(Debug, Args)]
 pub struct RotateApiKeyArgs {
     /// Registry URL (default: the saved one).
     #[arg(long)]
     pub url: Option<String>,
+    /// The key is lost: prove the account's identity with this OIDC token file ('-' =
+    /// stdin) instead; it must be for the registry's audience, fresh, and unused.
+    #[arg(long, conflicts_with = "dev_email")]
+    pub token: Option<PathBuf>,
+    /// The key is lost: get a token for this email from a `serve --dev` server's
+    /// development issuer.
+    #[arg(long)]
+    pub dev_email: Option<String>,
+    /// The audience to ask the development issuer for.
+    #[arg(long, requires = "dev_email", default_value = registry_api::DEFAULT_REGISTRY_AUDIENCE)]
+    pub audience: String,
 }
 
 /// `ccc search`: find certificates by username prefix, subject text, thumbprint or
@@ -220,8 +237,19 @@ pub struct GetArgs {
     pub url: Option<String>,
 }
 
+/// Where `ccc trust` puts a certificate, and where it never does (shown under
+/// `ccc trust --help`).
+pub const TRUST_HELP: &str = "\
+A trusted certificate goes into ccc's trust directory, <config dir>/trusted/, which
+ccc reads for code signing only. There is no --system: the operating system's CA
+store (/etc/ssl/certs, update-ca-certificates) is where TLS clients find their roots,
+for every purpose, and a developer's certificate placed there would let its key vouch
+for any web site. Copies an older ccc installed there with `trust --system` are
+listed by `ccc trusted list` and taken out by `ccc trusted remove <THUMBPRINT>`.";
+
 /// `ccc trust`: download, check the registry log's proofs, add to the trust directory.
 #[derive(Debug, Args)]
+#[command(after_help = TRUST_HELP)]
 pub struct TrustArgs {
     #[arg(short, long)]
     pub username: String,
@@ -230,20 +258,20 @@ pub struct TrustArgs {
     /// Server root URL (default: the saved one).
     #[arg(long)]
     pub url: Option<String>,
-    /// Also install it into the operating system's CA store (needs root): Debian's
-    /// /usr/local/share/ca-certificates/certcentral/<user>-<thumbprint>.crt, then
-    /// `update-ca-certificates` (override with CERTCENTRAL_SYSTEM_CA_DIR and
-    /// CERTCENTRAL_UPDATE_CA_COMMAND).
-    #[arg(long)]
+    /// Removed (see below); refused with an explanation rather than as an unknown
+    /// option, for scripts written against an older ccc.
+    #[arg(long, hide = true)]
     pub system: bool,
 }
 
 /// `ccc trusted`: the user's trust directory.
 #[derive(Debug, Subcommand)]
 pub enum TrustedCommand {
-    /// List trusted certificates (and those `trust --system` installed).
+    /// List trusted certificates (and copies an older `trust --system` installed in
+    /// the system CA store).
     List,
-    /// Remove a trusted certificate by thumbprint, from the system CA store too.
+    /// Remove a trusted certificate by thumbprint, and any copy an older
+    /// `trust --system` installed in the system CA store.
     Remove {
         /// SHA-1 thumbprint (40 hex digits; colons allowed).
         thumbprint: String,
@@ -274,10 +302,12 @@ pub fn register(args: &RegisterArgs) -> anyhow::Result<ExitCode> {
     let http = Http::new(&url, "registry")?;
     let token = match (&args.token, &args.dev_email) {
         (Some(path), _) => oidc::read_token(path)?,
-        (None, Some(email)) => {
-            http.runtime
-                .block_on(oidc::mint_dev_token(&http.client, &http.base, email))?
-        }
+        (None, Some(email)) => http.runtime.block_on(oidc::mint_dev_token_for(
+            &http.client,
+            &http.base,
+            email,
+            Some(&args.audience),
+        ))?,
         (None, None) => bail!("pass --token FILE or --dev-email EMAIL"),
     };
     let answer: ApiKeyResponse = http.send_json(
@@ -381,20 +411,36 @@ pub fn revoke(args: &RevokeArgs) -> anyhow::Result<ExitCode> {
 
 pub fn rotate_api_key(args: &RotateApiKeyArgs) -> anyhow::Result<ExitCode> {
     let config = ConfigDir::from_env()?;
-    let url = config.registry_url(args.url.as_deref())?;
-    let api_key = config.api_key(&url)?;
+    let url = match &args.url {
+        Some(url) => normalize_registry_url(url)?,
+        None => config.registry_url(None)?,
+    };
     let http = Http::new(&url, "registry")?;
+    // The saved key, or for a lost one a token of the account's identity.
+    let (credential, lost_key) = match (&args.token, &args.dev_email) {
+        (Some(path), _) => (oidc::read_token(path)?, true),
+        (None, Some(email)) => (
+            http.runtime.block_on(oidc::mint_dev_token_for(
+                &http.client,
+                &http.base,
+                email,
+                Some(&args.audience),
+            ))?,
+            true,
+        ),
+        (None, None) => (config.api_key(&url)?, false),
+    };
     let answer: ApiKeyResponse = http.send_json(
         http.client
             .post(format!("{}/api/v1/api-keys/rotate", http.base))
-            .bearer_auth(&api_key),
+            .bearer_auth(&credential),
         "rotating the API key",
     )?;
     // Shown before saving: the old key is already dead, so a failed save must not
     // lose the new one.
     println!("username   {}", answer.username);
     println!("api key    {}", answer.api_key);
-    let path = config.update(&url, false, |state| {
+    let path = config.update(&url, lost_key, |state| {
         state.username = Some(answer.username.clone());
         state.api_key = Some(answer.api_key.clone());
     })?;
@@ -626,6 +672,14 @@ pub fn prove_published(
 }
 
 pub fn trust(args: &TrustArgs) -> anyhow::Result<ExitCode> {
+    if args.system {
+        bail!(
+            "--system is gone: the operating system's CA store is trusted by TLS clients for \
+             every purpose, so a registry certificate there could vouch for any web site. \
+             `ccc trust` without it trusts the certificate for code signing, in ccc's trust \
+             directory; `ccc trusted remove <THUMBPRINT>` takes out a copy an older ccc installed"
+        );
+    }
     let thumbprint = normalize_thumbprint(&args.thumbprint)?;
     let config = ConfigDir::from_env()?;
     let url = config.registry_url(args.url.as_deref())?;
@@ -646,16 +700,6 @@ pub fn trust(args: &TrustArgs) -> anyhow::Result<ExitCode> {
     } = published;
     let index = view.log_index;
 
-    // The system store first: it is what fails without root, and then nothing changed.
-    let system = if args.system {
-        let store = system_ca::SystemStore::from_env()?;
-        let path = store.install(&args.username, &thumbprint, &pem)?;
-        store.refresh()?;
-        Some((path, store.refresh.join(" ")))
-    } else {
-        None
-    };
-
     let dir = config.trusted_dir();
     let path = dir.join(format!("{thumbprint}.pem"));
     config::write_private(&path, pem.as_bytes())?;
@@ -672,9 +716,6 @@ pub fn trust(args: &TrustArgs) -> anyhow::Result<ExitCode> {
         if newer { " (saved)" } else { "" }
     );
     println!("written    {}", path.display());
-    if let Some((path, command)) = system {
-        println!("system     {} ({command} ran)", path.display());
-    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -701,7 +742,10 @@ pub fn trusted(command: &TrustedCommand) -> anyhow::Result<ExitCode> {
                 println!("{name}  {}", dir.join(format!("{name}.pem")).display());
             }
             for (thumbprint, path) in system {
-                println!("{thumbprint}  {}  (system CA store)", path.display());
+                println!(
+                    "{thumbprint}  {}  (system CA store, from an older ccc: remove it)",
+                    path.display()
+                );
             }
         }
         TrustedCommand::Remove { thumbprint } => {
@@ -784,6 +828,7 @@ mod tests {
             );
         }
         assert!(crate::Cli::try_parse_from(["ccc", "trusted", "remove", t]).is_ok());
+        // Parsed, so that `trust` can refuse it with an explanation.
         assert!(
             crate::Cli::try_parse_from(["ccc", "trust", "-u", "a", "-t", t, "--system"]).is_ok()
         );

@@ -50,7 +50,7 @@ use pki::verify::HashAlgorithm;
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
-use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, KeyUsages};
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
 
 // OIDs come from `const_oid::db`. Of those:
 // - id-RSASSA-PSS (RFC 4055 §3.1) is both the signature algorithm and, for keys
@@ -484,7 +484,8 @@ fn attribute(oid: ObjectIdentifier, value: Any) -> anyhow::Result<Attribute> {
 }
 
 /// The registry's certificate rules that can be checked offline (RFC 5280 §4.2.1.3,
-/// §4.2.1.12): EKU codeSigning present, KeyUsage (if any) allowing digitalSignature.
+/// §4.2.1.9, §4.2.1.12): EKU codeSigning present, KeyUsage (if any) allowing
+/// digitalSignature and not keyCertSign, not a CA.
 fn check_code_signing(cert: &Certificate) -> anyhow::Result<()> {
     let extensions = cert
         .tbs_certificate()
@@ -502,15 +503,36 @@ fn check_code_signing(cert: &Certificate) -> anyhow::Result<()> {
              the registry only accepts code-signing certificates"
         );
     }
+    if extensions
+        .iter()
+        .find(|e| e.extn_id == rfc5280::ID_CE_BASIC_CONSTRAINTS)
+        .map(|e| BasicConstraints::from_der(e.extn_value.as_bytes()))
+        .transpose()
+        .context("the certificate's BasicConstraints is malformed")?
+        .is_some_and(|bc| bc.ca)
+    {
+        bail!(
+            "the certificate is a CA certificate (basicConstraints CA:TRUE, which `openssl req -x509` \
+             writes unless given -addext basicConstraints=CA:FALSE); the registry only accepts \
+             end-entity code-signing certificates"
+        );
+    }
     if let Some(ku) = extensions
         .iter()
         .find(|e| e.extn_id == rfc5280::ID_CE_KEY_USAGE)
         .map(|e| KeyUsage::from_der(e.extn_value.as_bytes()))
         .transpose()
         .context("the certificate's KeyUsage is malformed")?
-        && !ku.0.contains(KeyUsages::DigitalSignature)
     {
-        bail!("the certificate's KeyUsage does not allow digitalSignature");
+        if ku.0.contains(KeyUsages::KeyCertSign) {
+            bail!(
+                "the certificate's KeyUsage allows keyCertSign; the registry only accepts \
+                 end-entity code-signing certificates"
+            );
+        }
+        if !ku.0.contains(KeyUsages::DigitalSignature) {
+            bail!("the certificate's KeyUsage does not allow digitalSignature");
+        }
     }
     Ok(())
 }
@@ -673,6 +695,7 @@ mod tests {
         testkit::openssl::run(
             cmd.args(["-subj", "/CN=dev"])
                 .args(["-addext", "extendedKeyUsage=codeSigning"])
+                .args(["-addext", "basicConstraints=CA:FALSE"])
                 .arg("-out")
                 .arg(&cert),
         );

@@ -1,15 +1,18 @@
-//! `ccc trust --system`: the operating system's CA store, Debian's layout —
+//! What older `ccc trust --system` left in the operating system's CA store, so that
+//! `ccc trusted list` shows it and `ccc trusted remove` takes it out. Debian's layout —
 //! local CA certificates are PEM files named `*.crt` under
 //! `/usr/local/share/ca-certificates/` (subdirectories allowed), and
 //! `update-ca-certificates` folds them into `/etc/ssl/certs` and the bundle.
 //!
-//! We install into our own subdirectory `certcentral/` as `<user>-<THUMBPRINT>.crt`,
-//! so what `ccc` installed is recognisable and removable by thumbprint, and nothing
-//! else is touched. Both the directory and the refresh command can be overridden
+//! Nothing is installed there any more: that store is every TLS client's set of
+//! roots, for every purpose. A registry certificate in it — a code-signing
+//! certificate that is also a CA allowing serverAuth, as `openssl req -x509` makes by
+//! default — made its key able to mint TLS certificates for any host that the
+//! machine accepted. Older versions installed into the subdirectory `certcentral/` as
+//! `<user>-<THUMBPRINT>.crt`. The directory and the refresh command can be overridden
 //! (`CERTCENTRAL_SYSTEM_CA_DIR`, `CERTCENTRAL_UPDATE_CA_COMMAND`, the latter split on
 //! whitespace, no shell), for other layouts and for tests.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -58,7 +61,7 @@ impl SystemStore {
     fn permission(&self, path: &Path, e: std::io::Error) -> anyhow::Error {
         if e.kind() == std::io::ErrorKind::PermissionDenied && running_as_root() != Some(true) {
             anyhow::anyhow!(
-                "cannot write {}: permission denied. Installing into the system CA store \
+                "cannot remove {}: permission denied. Changing the system CA store \
                  needs root, and ccc is not running as root: run it with sudo (or set {DIR_ENV} \
                  to a directory you can write)",
                 path.display()
@@ -66,37 +69,6 @@ impl SystemStore {
         } else {
             anyhow::Error::new(e).context(format!("writing {}", path.display()))
         }
-    }
-
-    /// Writes the certificate as `<user>-<THUMBPRINT>.crt` (PEM, mode 0644: the
-    /// system's TLS clients run as every user) and returns its path.
-    pub fn install(&self, username: &str, thumbprint: &str, pem: &str) -> anyhow::Result<PathBuf> {
-        // Usernames are `[a-z0-9-]` on the server; anything else must not reach a path.
-        if username.is_empty()
-            || !username
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            bail!("username {username:?} cannot name a file in the system CA store");
-        }
-        std::fs::create_dir_all(&self.dir).map_err(|e| self.permission(&self.dir, e))?;
-        let path = self.dir.join(format!("{username}-{thumbprint}.crt"));
-        let tmp = path.with_extension("tmp");
-        let write = || -> std::io::Result<()> {
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o644);
-            }
-            let mut file = options.open(&tmp)?;
-            file.write_all(pem.as_bytes())?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, &path)
-        };
-        write().map_err(|e| self.permission(&path, e))?;
-        Ok(path)
     }
 
     /// The files `ccc` installed for `thumbprint` (any user).
@@ -201,19 +173,15 @@ mod tests {
 
     const T: &str = "0123456789ABCDEF0123456789ABCDEF01234567";
 
+    /// What an older `ccc trust --system` left: listed, removed by thumbprint, and
+    /// the store refreshed.
     #[test]
-    fn install_writes_a_world_readable_crt_named_by_user_and_thumbprint() {
+    fn copies_an_older_ccc_installed_are_listed_and_removed() {
         let tmp = tempfile::tempdir().unwrap();
         let (store, calls) = store(tmp.path());
-        let path = store.install("alice", T, "PEM").unwrap();
-        assert_eq!(path, store.dir.join(format!("alice-{T}.crt")));
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "PEM");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o644);
-        }
+        std::fs::create_dir_all(&store.dir).unwrap();
+        let path = store.dir.join(format!("alice-{T}.crt"));
+        std::fs::write(&path, "PEM").unwrap();
         store.refresh().unwrap();
         assert_eq!(
             std::fs::read_to_string(&calls).unwrap(),
@@ -223,15 +191,6 @@ mod tests {
         assert_eq!(store.remove(T).unwrap(), vec![path.clone()]);
         assert!(!path.exists());
         assert!(store.remove(T).unwrap().is_empty());
-    }
-
-    #[test]
-    fn usernames_that_are_not_registry_names_are_refused() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (store, _) = store(tmp.path());
-        for bad in ["", "../x", "A", "a/b"] {
-            assert!(store.install(bad, T, "PEM").is_err(), "{bad:?}");
-        }
     }
 
     #[test]

@@ -104,7 +104,7 @@ impl MonitorService {
         let refused = match reqwest::Url::parse(&p.webhook) {
             Ok(url) => webhook::check_url(&url, self.resolver.destinations()).err(),
             Err(e) => Some(webhook::Refused::Unresolvable {
-                host: p.webhook.clone(),
+                host: webhook::loggable(&p.webhook),
                 error: e.to_string(),
             }),
         };
@@ -127,7 +127,7 @@ impl MonitorService {
             Err(e) => match webhook::refusal(&e) {
                 Some(why) => Attempt::Refused(why.to_string()),
                 None if egress::saturated(&e) => Attempt::Deferred,
-                None => Attempt::Failed(e.to_string()),
+                None => Attempt::Failed(webhook::failure_text(e)),
             },
         }
     }

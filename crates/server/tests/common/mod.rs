@@ -147,16 +147,38 @@ pub fn answer(response: reqwest::blocking::Response) -> (u16, Value) {
     )
 }
 
-/// An ID token for `email` from the `--dev` OIDC issuer.
+/// An ID token for `email` from the `--dev` OIDC issuer, for the CA.
 pub fn dev_token(client: &reqwest::blocking::Client, server: &Server, email: &str) -> String {
+    dev_token_for(
+        client,
+        server,
+        email,
+        &serde_json::json!({ "email": email }),
+    )
+}
+
+/// An ID token for `email` from the `--dev` OIDC issuer, for the registry (its
+/// default audience): single use, at most minutes old.
+pub fn registry_token(client: &reqwest::blocking::Client, server: &Server, email: &str) -> String {
+    let audience = pki::registry_api::DEFAULT_REGISTRY_AUDIENCE;
+    let request = serde_json::json!({ "email": email, "audience": audience });
+    dev_token_for(client, server, email, &request)
+}
+
+fn dev_token_for(
+    client: &reqwest::blocking::Client,
+    server: &Server,
+    email: &str,
+    request: &Value,
+) -> String {
     let (status, body) = answer(
         client
             .post(format!("{}/dev/oidc/token", server.base))
-            .json(&serde_json::json!({ "email": email }))
+            .json(request)
             .send()
             .unwrap(),
     );
-    assert_eq!(status, 200, "{body}");
+    assert_eq!(status, 200, "{email}: {body}");
     body["id_token"].as_str().unwrap().to_owned()
 }
 

@@ -16,8 +16,8 @@ use super::{
     Finish, PgPool, Statements, migrate, stored_version, to_hash, to_i64, to_u64, to_width,
 };
 use crate::registry::{
-    Account, CertRecord, Challenge, CommitOutcome, CreateAccount, LogAppend, NewAccount, Page,
-    Push, RegistryStore, Revoke, StoredCheckpoint,
+    Account, CertRecord, Challenge, ChallengeOutcome, CommitOutcome, CreateAccount, LogAppend,
+    NewAccount, Page, Push, RegistryStore, Revoke, StoredCheckpoint,
 };
 use crate::{Result, StoreError, StoredTile, TileWrite};
 
@@ -88,6 +88,16 @@ const MIGRATIONS: &[&str] = &[
     // Version 2: `getusercert` looks up (owner, thumbprint) in one index probe.
     "CREATE INDEX registry_certificates_account_thumbprint
         ON registry_certificates (account_id, thumbprint);",
+    // Version 3: expired challenges are deleted and open ones counted per account; OIDC
+    // tokens used for registration or key rotation are remembered until they expire.
+    "CREATE INDEX registry_challenges_expiry ON registry_challenges (expires_ms);
+    CREATE INDEX registry_challenges_account
+        ON registry_challenges (account_id, used, expires_ms);
+    CREATE TABLE registry_used_tokens (
+        token_id          BYTEA PRIMARY KEY,
+        remember_until_ms BIGINT NOT NULL
+    );
+    CREATE INDEX registry_used_tokens_expiry ON registry_used_tokens (remember_until_ms);",
 ];
 
 /// The `registry_` schema version this build writes and understands.
@@ -354,8 +364,37 @@ impl RegistryStore for PgRegistryStore {
         })
     }
 
-    fn create_challenge(&self, challenge: &Challenge) -> Result<()> {
+    fn create_challenge(
+        &self,
+        challenge: &Challenge,
+        now_ms: u64,
+        max_open: u32,
+    ) -> Result<ChallengeOutcome> {
+        let now = to_i64(now_ms)?;
         self.pool.write(|client, st| {
+            let stmt = st.get(
+                client,
+                "DELETE FROM registry_challenges WHERE expires_ms <= $1",
+            )?;
+            client.execute(&stmt, &[&now])?;
+            // Serialises the count-then-insert of one account's challenges across
+            // processes, as rotations are.
+            let stmt = st.get(
+                client,
+                "SELECT 1 FROM registry_accounts WHERE id = $1 FOR NO KEY UPDATE",
+            )?;
+            client.execute(&stmt, &[&challenge.account_id])?;
+            let stmt = st.get(
+                client,
+                "SELECT COUNT(*) FROM registry_challenges
+                 WHERE account_id = $1 AND NOT used AND expires_ms > $2",
+            )?;
+            let open: i64 = client
+                .query_one(&stmt, &[&challenge.account_id, &now])?
+                .try_get(0)?;
+            if open >= i64::from(max_open) {
+                return Ok(Finish::Rollback(ChallengeOutcome::TooMany));
+            }
             let stmt = st.get(
                 client,
                 "INSERT INTO registry_challenges (id, account_id, nonce, expires_ms, used)
@@ -371,7 +410,32 @@ impl RegistryStore for PgRegistryStore {
                     &challenge.used,
                 ],
             )?;
-            Ok(Finish::Commit(()))
+            Ok(Finish::Commit(ChallengeOutcome::Created))
+        })
+    }
+
+    fn consume_token(
+        &self,
+        token_id: &[u8; 32],
+        remember_until_ms: u64,
+        now_ms: u64,
+    ) -> Result<bool> {
+        let (until, now) = (to_i64(remember_until_ms)?, to_i64(now_ms)?);
+        self.pool.write(|client, st| {
+            let stmt = st.get(
+                client,
+                "DELETE FROM registry_used_tokens WHERE remember_until_ms <= $1",
+            )?;
+            client.execute(&stmt, &[&now])?;
+            // Of two processes inserting one token, the second waits for the first's
+            // commit and then inserts nothing.
+            let stmt = st.get(
+                client,
+                "INSERT INTO registry_used_tokens (token_id, remember_until_ms) VALUES ($1, $2)
+                 ON CONFLICT (token_id) DO NOTHING",
+            )?;
+            let inserted = client.execute(&stmt, &[&&token_id[..], &until])?;
+            Ok(Finish::Commit(inserted == 1))
         })
     }
 
