@@ -684,15 +684,13 @@ fn assert_token_refused(
 
 /// The account takeover of the hardening review: a token the victim sent to the CA
 /// (audience `sigstore`, what every sigstore client sends to a Fulcio) rotated the
-/// victim's key. Registry tokens are now the registry's own, fresh and single-use.
+/// victim's key. Registry tokens are the registry's own.
 #[test]
-fn account_tokens_are_the_registrys_own_fresh_and_single_use() {
+fn a_token_minted_for_the_ca_takes_over_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let server = dev_server(dir.path(), Some("[registry]\ntoken_max_age = \"2s\"\n"));
+    let server = dev_server(dir.path(), None);
     let http = client();
     let key = account(&http, &server, "victim@example.com", "victim");
-
-    // A token minted for the CA opens nothing.
     let ca_token = dev_token(&http, &server, "victim@example.com");
     let stolen = rotate_with_token(&http, &server, &ca_token);
     assert_token_refused(&http, &server, stolen, "invalid_token", &key);
@@ -702,8 +700,16 @@ fn account_tokens_are_the_registrys_own_fresh_and_single_use() {
         body["message"].as_str().unwrap().contains("audience"),
         "{body}"
     );
+}
 
-    // A registry token works once: its replay rotates nothing.
+/// A registry token works once: whoever saw it in transit cannot use it again, to
+/// rotate the key it rotated or the key of the account it registered.
+#[test]
+fn a_replayed_registry_token_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = dev_server(dir.path(), None);
+    let http = client();
+    account(&http, &server, "victim@example.com", "victim");
     let token = registry_token(&http, &server, "victim@example.com");
     let (status, body) = rotate_with_token(&http, &server, &token);
     assert_eq!(status, 200, "{body}");
@@ -711,15 +717,21 @@ fn account_tokens_are_the_registrys_own_fresh_and_single_use() {
     let replay = rotate_with_token(&http, &server, &token);
     assert_token_refused(&http, &server, replay, "token_used", &key);
 
-    // Nor does a registration token work twice, for a rotation or a registration.
     let newcomer = registry_token(&http, &server, "newcomer@example.com");
     let (status, body) = register(&http, &server, &newcomer, "newcomer");
     assert_eq!(status, 201, "{body}");
     let newcomer_key = body["api_key"].as_str().unwrap().to_owned();
     let replay = rotate_with_token(&http, &server, &newcomer);
     assert_token_refused(&http, &server, replay, "token_used", &newcomer_key);
+}
 
-    // A token older than `token_max_age` (2 s here), though unexpired, is refused.
+/// A token older than `token_max_age` (2 s here), though unexpired, is refused.
+#[test]
+fn a_stale_registry_token_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = dev_server(dir.path(), Some("[registry]\ntoken_max_age = \"2s\"\n"));
+    let http = client();
+    let key = account(&http, &server, "victim@example.com", "victim");
     let aging = registry_token(&http, &server, "victim@example.com");
     std::thread::sleep(std::time::Duration::from_millis(3100));
     let stale = rotate_with_token(&http, &server, &aging);
