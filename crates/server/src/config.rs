@@ -754,6 +754,64 @@ mod tests {
 }
 
 #[cfg(test)]
+mod readme_tests {
+    use super::*;
+
+    /// The ```toml blocks of the README, by the `## ` section they are in.
+    fn toml_blocks(readme: &str) -> Vec<(String, String)> {
+        let mut blocks = Vec::new();
+        let (mut section, mut block) = (String::new(), None::<String>);
+        for line in readme.lines() {
+            match &mut block {
+                Some(text) if line.starts_with("```") => {
+                    blocks.push((section.clone(), std::mem::take(text)));
+                    block = None;
+                }
+                Some(text) => {
+                    text.push_str(line);
+                    text.push('\n');
+                }
+                None if line.starts_with("```toml") => block = Some(String::new()),
+                None => {
+                    if let Some(title) = line.strip_prefix("## ") {
+                        section = title.to_owned();
+                    }
+                }
+            }
+        }
+        blocks
+    }
+
+    /// Every configuration the README shows passes `check-config` (which is `serve`'s
+    /// reading): the "Production configuration" blocks together, as the one file
+    /// they describe; every other block as a `--dev --config` file, as it is used.
+    #[test]
+    fn every_readme_config_example_is_valid() {
+        let readme = include_str!("../../../README.md");
+        let blocks = toml_blocks(readme);
+        let production: String = blocks
+            .iter()
+            .filter(|(section, _)| section == "Production configuration")
+            .map(|(_, text)| text.as_str())
+            .collect();
+        assert!(production.contains("[[logs]]"), "{production}");
+        if let Err(e) = Config::parse(&production) {
+            panic!("the production example fails: {e:#}\n{production}");
+        }
+        let others: Vec<_> = blocks
+            .iter()
+            .filter(|(section, _)| section != "Production configuration")
+            .collect();
+        assert!(!others.is_empty());
+        for (section, text) in others {
+            if let Err(e) = Config::parse_dev_overlay(text) {
+                panic!("the example in {section:?} fails: {e:#}\n{text}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
 mod ca_tests {
     use super::*;
 

@@ -235,3 +235,31 @@ impl Check {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn readyz_turns_503_and_says_why_once_the_server_stops() {
+        let lifecycle = Lifecycle::new(Vec::new(), Vec::new(), None);
+        let ready = lifecycle.clone().readyz().await;
+        assert_eq!(ready.status(), StatusCode::OK);
+        assert_eq!(body(ready).await["ready"], true);
+
+        lifecycle.stopping.store(true, Ordering::Relaxed);
+        let stopping = lifecycle.clone().readyz().await;
+        assert_eq!(stopping.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let json = body(stopping).await;
+        assert_eq!(json["code"], "not_ready");
+        assert_eq!(json["message"], "server: shutting down");
+        assert_eq!(json["checks"][0]["ready"], false);
+    }
+}
