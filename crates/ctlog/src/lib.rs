@@ -14,8 +14,9 @@ mod reads;
 mod sequencer;
 mod shared_mode;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use clock::{Clock, SystemClock};
@@ -157,12 +158,21 @@ pub(crate) struct LogCore {
     pub recent: store::log_reads::RecentLeaves,
     pub issuers: reads::IssuerCache,
     pub sequence_interval: Duration,
+    /// Whether this process knows if it may sequence: always for a log of its own; on
+    /// a shared database once its first ask for the lease was answered.
+    pub lease_known: AtomicBool,
 }
 
 /// One running CT log. Dropping it stops its sequencer after the pending batch.
 pub struct Log {
     core: Arc<LogCore>,
     intake: Intake,
+    /// Stops the sequencer (or coordinator) thread; taken by [`Log::close`].
+    stop: Mutex<Option<SyncSender<()>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Set when the server gives up waiting at shutdown: every submitter still
+    /// waiting is answered 503 at once.
+    abandon: tokio::sync::watch::Sender<bool>,
 }
 
 /// Where submissions go.
@@ -175,8 +185,6 @@ enum Intake {
         sequencing: Arc<dyn store::shared::SharedSequencing>,
         waiters: Arc<shared_mode::Waiters>,
         max_waiting: usize,
-        /// Dropping it stops the coordinator thread.
-        _stop: SyncSender<()>,
     },
 }
 
@@ -201,11 +209,14 @@ impl Log {
         let core = Self::new_core(config, store);
         let (state, head) = sequencer::SequencerState::resume(&core)?;
         core.publish(head);
-        let submit = sequencer::spawn(core.clone(), state, pool_size)?;
-        Ok(Self {
+        let running = sequencer::spawn(core.clone(), state, pool_size)?;
+        core.lease_known.store(true, Ordering::Relaxed);
+        Ok(Self::running(
             core,
-            intake: Intake::Local(submit),
-        })
+            Intake::Local(running.pool),
+            running.stop,
+            running.thread,
+        ))
     }
 
     /// Opens a log that several processes serve over one database: submissions are
@@ -224,21 +235,80 @@ impl Log {
         }
         let waiters = Arc::new(shared_mode::Waiters::default());
         let (stop, stopped) = std::sync::mpsc::sync_channel(1);
-        {
+        let thread = {
             let (core, sequencing, waiters) = (core.clone(), sequencing.clone(), waiters.clone());
             std::thread::Builder::new()
                 .name(format!("coordinator-{}", core.name))
-                .spawn(move || shared_mode::run(core, sequencing, waiters, max_waiting, stopped))?;
-        }
-        Ok(Self {
+                .spawn(move || shared_mode::run(core, sequencing, waiters, max_waiting, stopped))?
+        };
+        let intake = Intake::Shared {
+            sequencing,
+            waiters,
+            max_waiting,
+        };
+        Ok(Self::running(core, intake, stop, thread))
+    }
+
+    fn running(
+        core: Arc<LogCore>,
+        intake: Intake,
+        stop: SyncSender<()>,
+        thread: std::thread::JoinHandle<()>,
+    ) -> Self {
+        Self {
             core,
-            intake: Intake::Shared {
-                sequencing,
-                waiters,
-                max_waiting,
-                _stop: stop,
-            },
-        })
+            intake,
+            stop: Mutex::new(Some(stop)),
+            thread: Mutex::new(Some(thread)),
+            abandon: tokio::sync::watch::Sender::new(false),
+        }
+    }
+
+    /// Begins an orderly stop: the sequencer integrates what is waiting at once (its
+    /// submitters get their SCTs), then ends; later submissions are answered 503. On a
+    /// shared database the lease holder sequences the queue once more and gives up the
+    /// lease. Returns the thread to wait for (`None` after the first call).
+    pub fn close(&self) -> Option<std::thread::JoinHandle<()>> {
+        if let Some(stop) = lock(&self.stop).take() {
+            let _ = stop.try_send(());
+        }
+        lock(&self.thread).take()
+    }
+
+    /// Answers every submitter still waiting with 503 (retry): for a shutdown that
+    /// cannot wait for the batch any longer. Their entries may still be logged; a
+    /// retry then gets the same SCT.
+    pub fn abandon_waiters(&self) {
+        self.abandon.send_replace(true);
+    }
+
+    /// Whether the log can take submissions now: its storage answers a read of the
+    /// tree head and, on a shared database, this process knows whether it holds the
+    /// sequencer lease. Blocking (a storage round trip). `Err` says what is not ready.
+    pub fn readiness(&self) -> Result<(), String> {
+        if lock(&self.stop).is_none() {
+            return Err("shutting down".into());
+        }
+        self.core
+            .store
+            .tree_head()
+            .map_err(|e| format!("storage: {e}"))?;
+        if !self.core.lease_known.load(Ordering::Relaxed) {
+            return Err("sequencer lease state not known yet".into());
+        }
+        Ok(())
+    }
+
+    /// Waits for `answer` unless the waiters are abandoned first.
+    async fn wait_for<T>(
+        &self,
+        answer: impl std::future::Future<Output = Result<T, SubmitError>>,
+    ) -> Result<T, SubmitError> {
+        let mut abandoned = self.abandon.subscribe();
+        tokio::select! {
+            result = answer => result,
+            _ = abandoned.wait_for(|gone| *gone) => Err(SubmitError::ShuttingDown),
+        }
     }
 
     fn new_core(config: LogConfig, store: Arc<dyn LogStore>) -> Arc<LogCore> {
@@ -265,6 +335,7 @@ impl Log {
             recent: store::log_reads::RecentLeaves::new(RECENT_LEAVES),
             issuers: reads::IssuerCache::default(),
             sequence_interval: config.sequence_interval,
+            lease_known: AtomicBool::new(false),
         })
     }
 
@@ -319,7 +390,14 @@ impl Log {
                 max_waiting,
                 ..
             } => {
-                return submit_shared(sequencing, waiters, *max_waiting, dedup_key, &validated)
+                return self
+                    .wait_for(submit_shared(
+                        sequencing,
+                        waiters,
+                        *max_waiting,
+                        dedup_key,
+                        &validated,
+                    ))
                     .await;
             }
         };
@@ -334,8 +412,13 @@ impl Log {
             Err(TrySendError::Full(_)) => return Err(SubmitError::Overloaded),
             Err(TrySendError::Disconnected(_)) => return Err(SubmitError::ShuttingDown),
         }
-        answer.await.unwrap_or(Err(SubmitError::ShuttingDown))
+        self.wait_for(async { answer.await.unwrap_or(Err(SubmitError::ShuttingDown)) })
+            .await
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Queues a validated submission in the shared database and waits until some

@@ -120,7 +120,15 @@ pub(crate) fn run(
         };
         match stop.recv_timeout(wait) {
             Err(RecvTimeoutError::Timeout) => {}
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+                // Stopping: the holder sequences what is queued once more, so this
+                // process's waiters get their SCTs; the lease goes with `holder`.
+                if let Some((mut lease, mut state)) = holder.take() {
+                    sequence_once(&core, lease.as_mut(), &mut state, max_batch);
+                }
+                answer_waiters(&core, &waiters);
+                return;
+            }
         }
         if holder.is_none() && Instant::now() >= next_lease_try {
             next_lease_try = Instant::now() + LEASE_RETRY;
@@ -154,7 +162,12 @@ fn take_lease(
     core: &LogCore,
     sequencing: &dyn SharedSequencing,
 ) -> Option<(Box<dyn SequencerLease>, SequencerState)> {
-    let lease = match sequencing.try_acquire_lease() {
+    let answer = sequencing.try_acquire_lease();
+    if answer.is_ok() {
+        core.lease_known
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    let lease = match answer {
         Ok(Some(lease)) => lease,
         Ok(None) => return None,
         Err(e) => {

@@ -266,3 +266,76 @@ async fn a_failed_commit_hands_out_no_sct_and_leaves_no_gap() {
     let peaks = source.hashes(&merkle::tree::peak_ids(2)).unwrap();
     assert_eq!(merkle::tree::fold_peaks(&peaks), head.root);
 }
+
+/// `open` with a sequence interval no test waits for.
+fn open_slow(dir: &std::path::Path, pki: &Pki) -> Log {
+    let mut roots = RootStore::new();
+    roots.add_der(&pki.root_der).unwrap();
+    let signer = EcdsaP256Signer::generate().unwrap();
+    let mut config = LogConfig::new("t", "example.test/logs/t", signer, roots);
+    config.sequence_interval = Duration::from_secs(60);
+    let store = Arc::new(SqliteLogStore::open(&dir.join("log.db")).unwrap());
+    Log::open(config, store).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_integrates_the_waiting_pool_at_once_then_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki();
+    let log = Arc::new(open_slow(dir.path(), &pki));
+    assert_eq!(log.readiness(), Ok(()));
+    let mut waiting = Vec::new();
+    for i in 0..20 {
+        let (log, chain) = (log.clone(), leaf(&pki, &format!("c{i}.test")));
+        waiting.push(tokio::spawn(async move {
+            log.submit(chain, SubmissionKind::Certificate).await
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let thread = log.close().expect("the sequencer thread");
+    // Not after the 60 s interval: at once.
+    for w in waiting {
+        let sct = tokio::time::timeout(Duration::from_secs(10), w)
+            .await
+            .expect("answered within the shutdown, not the interval")
+            .unwrap()
+            .unwrap();
+        assert!(parse_leaf_index_extension(&sct.extensions).unwrap() < 20);
+    }
+    assert_eq!(log.tree_head().tree_size, 20);
+    tokio::task::spawn_blocking(move || thread.join().unwrap())
+        .await
+        .unwrap();
+    assert!(log.close().is_none(), "closed once");
+    assert_eq!(log.readiness(), Err("shutting down".into()));
+    let late = log
+        .submit(leaf(&pki, "late.test"), SubmissionKind::Certificate)
+        .await;
+    assert!(matches!(late, Err(SubmitError::ShuttingDown)), "{late:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_waiters_are_told_to_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki();
+    let log = Arc::new(open_slow(dir.path(), &pki));
+    let waiter = {
+        let (log, chain) = (log.clone(), leaf(&pki, "w.test"));
+        tokio::spawn(async move { log.submit(chain, SubmissionKind::Certificate).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    log.abandon_waiters();
+    let answer = tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(answer, Err(SubmitError::ShuttingDown)),
+        "{answer:?}"
+    );
+    assert_eq!(
+        log.tree_head().tree_size,
+        0,
+        "nothing sequenced, nothing promised"
+    );
+}

@@ -21,7 +21,7 @@ mod reads;
 mod sequencer;
 
 use std::sync::mpsc::{SyncSender, TrySendError};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use clock::{Clock, SystemClock};
@@ -196,6 +196,16 @@ impl LogCore {
 pub struct ArtifactLog {
     core: Arc<LogCore>,
     pool: SyncSender<sequencer::Pending>,
+    /// Stops the sequencer thread; taken by [`ArtifactLog::close`].
+    stop: Mutex<Option<SyncSender<()>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Set when the server gives up waiting at shutdown: every submitter still
+    /// waiting is answered 503 at once.
+    abandon: tokio::sync::watch::Sender<bool>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl std::fmt::Debug for ArtifactLog {
@@ -236,8 +246,44 @@ impl ArtifactLog {
         });
         let state = sequencer::SequencerState::resume(&core)?;
         core.publish(Arc::new(state.head().clone()));
-        let pool = sequencer::spawn(core.clone(), state, config.pool_size.max(1))?;
-        Ok(Self { core, pool })
+        let running = sequencer::spawn(core.clone(), state, config.pool_size.max(1))?;
+        Ok(Self {
+            core,
+            pool: running.pool,
+            stop: Mutex::new(Some(running.stop)),
+            thread: Mutex::new(Some(running.thread)),
+            abandon: tokio::sync::watch::Sender::new(false),
+        })
+    }
+
+    /// Begins an orderly stop: the sequencer integrates what is waiting at once (its
+    /// submitters get their entries), then ends; later submissions are answered 503.
+    /// Returns the thread to wait for (`None` after the first call).
+    pub fn close(&self) -> Option<std::thread::JoinHandle<()>> {
+        if let Some(stop) = lock(&self.stop).take() {
+            let _ = stop.try_send(());
+        }
+        lock(&self.thread).take()
+    }
+
+    /// Answers every submitter still waiting with 503 (retry): for a shutdown that
+    /// cannot wait for the batch any longer. Their entries may still be logged; a
+    /// retry then finds them.
+    pub fn abandon_waiters(&self) {
+        self.abandon.send_replace(true);
+    }
+
+    /// Whether the log can take entries now: its storage answers a read of the
+    /// checkpoint. Blocking (a storage round trip). `Err` says what is not ready.
+    pub fn readiness(&self) -> Result<(), String> {
+        if lock(&self.stop).is_none() {
+            return Err("shutting down".into());
+        }
+        self.core
+            .store
+            .tree_head()
+            .map(|_| ())
+            .map_err(|e| format!("storage: {e}"))
     }
 
     pub fn name(&self) -> &str {
@@ -286,7 +332,11 @@ impl ArtifactLog {
             Err(TrySendError::Full(_)) => return Err(SubmitError::Overloaded),
             Err(TrySendError::Disconnected(_)) => return Err(SubmitError::ShuttingDown),
         }
-        answer.await.map_err(|_| SubmitError::ShuttingDown)?
+        let mut abandoned = self.abandon.subscribe();
+        tokio::select! {
+            answer = answer => answer.map_err(|_| SubmitError::ShuttingDown)?,
+            _ = abandoned.wait_for(|gone| *gone) => Err(SubmitError::ShuttingDown),
+        }
     }
 
     /// The inclusion proof of entry `index` in the tree of `tree_size` leaves.

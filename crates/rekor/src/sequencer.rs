@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::time::{Duration, Instant};
 
 use merkle::LogEdge;
@@ -130,26 +130,47 @@ fn sign_checkpoint(
     })
 }
 
-/// Starts the sequencer thread; the returned sender is the pool.
+/// The running sequencer thread: its pool, the sender that stops it, and its handle.
+pub(crate) struct Running {
+    pub pool: SyncSender<Pending>,
+    pub stop: SyncSender<()>,
+    pub thread: std::thread::JoinHandle<()>,
+}
+
+/// Starts the sequencer thread.
 pub(crate) fn spawn(
     core: Arc<LogCore>,
     state: SequencerState,
     pool_size: usize,
-) -> std::io::Result<SyncSender<Pending>> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(pool_size);
-    std::thread::Builder::new()
+) -> std::io::Result<Running> {
+    let (pool, rx) = std::sync::mpsc::sync_channel(pool_size);
+    let (stop, stopped) = std::sync::mpsc::sync_channel(1);
+    let thread = std::thread::Builder::new()
         .name(format!("rekor-{}", core.name))
-        .spawn(move || run(core, state, rx, pool_size))?;
-    Ok(tx)
+        .spawn(move || run(core, state, rx, stopped, pool_size))?;
+    Ok(Running { pool, stop, thread })
 }
 
-fn run(core: Arc<LogCore>, mut state: SequencerState, pool: Receiver<Pending>, max: usize) {
+/// Sequences the pool every interval until told to stop (or the log is dropped):
+/// then at once integrates everything already waiting, so those submitters get their
+/// entries, and returns. Submissions that arrive after that find the pool closed (503).
+fn run(
+    core: Arc<LogCore>,
+    mut state: SequencerState,
+    pool: Receiver<Pending>,
+    stop: Receiver<()>,
+    max: usize,
+) {
     let interval = core.sequence_interval;
     let mut next_tick = Instant::now() + interval;
+    let mut stopping = false;
     loop {
         let now = Instant::now();
-        if next_tick > now {
-            std::thread::sleep(next_tick - now);
+        if !stopping && next_tick > now {
+            match stop.recv_timeout(next_tick - now) {
+                Err(RecvTimeoutError::Timeout) => {}
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => stopping = true,
+            }
         }
         // A slow batch must not cause a burst of catch-up ticks.
         next_tick = (next_tick + interval).max(Instant::now() + interval / 4);
@@ -166,6 +187,7 @@ fn run(core: Arc<LogCore>, mut state: SequencerState, pool: Receiver<Pending>, m
                 }
             }
         }
+        let full = batch.len() == max;
         if !batch.is_empty() {
             let started = Instant::now();
             let count = batch.len();
@@ -190,11 +212,20 @@ fn run(core: Arc<LogCore>, mut state: SequencerState, pool: Receiver<Pending>, m
                 }
                 Err(e) => {
                     tracing::error!(log = %core.name, error = %e, "batch not sequenced");
+                    if stopping {
+                        // Its submitters were told; the rest of the pool is
+                        // answered 503 when it is dropped.
+                        return;
+                    }
                     std::thread::sleep(interval.min(Duration::from_secs(1)));
                 }
             }
         }
-        if closed {
+        // Stopping: another batch at once while the pool gave a full one.
+        if closed || (stopping && !full) {
+            if stopping {
+                tracing::info!(log = %core.name, tree_size = state.head.tree_size, "sequencer stopped");
+            }
             return;
         }
     }

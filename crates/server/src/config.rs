@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde::Deserialize;
 
 /// The whole configuration file.
@@ -51,6 +51,15 @@ pub struct Config {
     /// Artifact-signature logs (the Rekor APIs), served at `/rekor/{name}/`.
     #[serde(default)]
     pub artifact_logs: Vec<ArtifactLogSection>,
+    /// How long a SIGTERM/SIGINT may take: waiting submitters get their SCTs or
+    /// entries from a last batch, or a 503 (retry) when this runs out; then the
+    /// process exits.
+    #[serde(default = "default_shutdown_timeout", with = "humantime_duration")]
+    pub shutdown_timeout: Duration,
+}
+
+fn default_shutdown_timeout() -> Duration {
+    Duration::from_secs(10)
 }
 
 /// One `[[artifact_logs]]` entry.
@@ -495,48 +504,91 @@ impl Config {
         Ok(config)
     }
 
+    /// Refuses a configuration with problems, naming every one.
     fn validate(&self) -> anyhow::Result<()> {
+        let problems = self.problems();
+        if !problems.is_empty() {
+            return Err(Problems(problems).into());
+        }
+        Ok(())
+    }
+
+    /// One line saying what this configuration serves, for `check-config`.
+    pub fn summary(&self) -> String {
+        let mut parts = vec![
+            format!("listen {}", self.listen),
+            match &self.database_url {
+                Some(_) => "PostgreSQL".to_owned(),
+                None => format!("SQLite under {}", self.data_dir.display()),
+            },
+            format!("{} CT log(s)", self.logs.len()),
+            format!("{} artifact log(s)", self.artifact_logs.len()),
+        ];
+        for (on, name) in [
+            (self.ca.is_some(), "CA"),
+            (self.registry.is_some(), "registry"),
+            (self.monitor.is_some(), "monitor"),
+            (self.tsa.is_some(), "TSA"),
+        ] {
+            if on {
+                parts.push(name.to_owned());
+            }
+        }
+        parts.join(", ")
+    }
+
+    /// Everything wrong with the values (the syntax and the keys were checked by
+    /// parsing), without opening or binding anything.
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.shutdown_timeout < Duration::from_secs(1)
+            || self.shutdown_timeout > Duration::from_secs(600)
+        {
+            problems.push("shutdown_timeout must be between 1s and 10m".to_owned());
+        }
         let mut seen = std::collections::HashSet::new();
         for log in &self.logs {
-            check_log_name("log", &log.name)?;
+            problems.extend(check_log_name("log", &log.name));
             if !seen.insert(&log.name) {
-                bail!("log name {:?} appears twice", log.name);
+                problems.push(format!("log name {:?} appears twice", log.name));
             }
             if log.sequence_interval < Duration::from_millis(1)
                 || log.sequence_interval > Duration::from_secs(60)
             {
-                bail!(
+                problems.push(format!(
                     "log {:?}: sequence_interval must be between 1ms and 60s",
                     log.name
-                );
+                ));
             }
             if log.pool_size == Some(0) {
-                bail!("log {:?}: pool_size must be at least 1", log.name);
+                problems.push(format!("log {:?}: pool_size must be at least 1", log.name));
             }
         }
         let mut artifact_names = std::collections::HashSet::new();
         for log in &self.artifact_logs {
-            check_log_name("artifact log", &log.name)?;
+            problems.extend(check_log_name("artifact log", &log.name));
             if !artifact_names.insert(&log.name) {
-                bail!("artifact log name {:?} appears twice", log.name);
+                problems.push(format!("artifact log name {:?} appears twice", log.name));
             }
             if !matches!(log.api_version, 1 | 2) {
-                bail!(
+                problems.push(format!(
                     "artifact log {:?}: api_version must be 1 or 2, not {}",
-                    log.name,
-                    log.api_version
-                );
+                    log.name, log.api_version
+                ));
             }
             if log.sequence_interval < Duration::from_millis(1)
                 || log.sequence_interval > Duration::from_secs(60)
             {
-                bail!(
+                problems.push(format!(
                     "artifact log {:?}: sequence_interval must be between 1ms and 60s",
                     log.name
-                );
+                ));
             }
             if log.pool_size == Some(0) {
-                bail!("artifact log {:?}: pool_size must be at least 1", log.name);
+                problems.push(format!(
+                    "artifact log {:?}: pool_size must be at least 1",
+                    log.name
+                ));
             }
         }
         if let Some(ca) = &self.ca {
@@ -544,56 +596,59 @@ impl Config {
                 if let CtLogRef::Local(name) = log
                     && !self.logs.iter().any(|l| &l.name == name)
                 {
-                    bail!("[ca] ct_logs names {name:?}, which is not a [[logs]] entry");
+                    problems.push(format!(
+                        "[ca] ct_logs names {name:?}, which is not a [[logs]] entry"
+                    ));
                 }
             }
             if ca.cert_lifetime < Duration::from_secs(60)
                 || ca.cert_lifetime > Duration::from_secs(7 * 24 * 3600)
             {
-                bail!("[ca] cert_lifetime must be between 1 minute and 7 days");
+                problems.push("[ca] cert_lifetime must be between 1 minute and 7 days".to_owned());
             }
         }
         if let Some(origin) = self.registry.as_ref().and_then(|r| r.origin.as_ref())
             && merkle::note::check_key_name(origin).is_err()
         {
-            bail!("[registry] origin must be non-empty, without spaces or '+'");
+            problems.push("[registry] origin must be non-empty, without spaces or '+'".to_owned());
         }
         if let Some(registry) = &self.registry {
             if registry.challenge_ttl < Duration::from_secs(1)
                 || registry.challenge_ttl > Duration::from_secs(3600)
             {
-                bail!("[registry] challenge_ttl must be between 1s and 1h");
+                problems.push("[registry] challenge_ttl must be between 1s and 1h".to_owned());
             }
             if registry.token_max_age < Duration::from_secs(1)
                 || registry.token_max_age > Duration::from_secs(3600)
             {
-                bail!("[registry] token_max_age must be between 1s and 1h");
+                problems.push("[registry] token_max_age must be between 1s and 1h".to_owned());
             }
             let audience = &registry.audience;
             if audience.is_empty()
                 || audience.len() > 128
                 || !audience.bytes().all(|b| b.is_ascii_graphic())
             {
-                bail!("[registry] audience must be 1-128 printable ASCII characters");
+                problems.push(
+                    "[registry] audience must be 1-128 printable ASCII characters".to_owned(),
+                );
             }
             let ca_issuers = self.ca.iter().flat_map(|ca| &ca.oidc_issuers);
             if ca_issuers.clone().any(|i| i.client_id == *audience)
                 || audience == oidc::dev::DEV_CLIENT_ID
             {
-                bail!(
+                problems.push(format!(
                     "[registry] audience {audience:?} is a CA's: tokens minted for the CA would open registry accounts"
-                );
+                ));
             }
             for own in registry.oidc_issuers.iter().flatten() {
                 if ca_issuers
                     .clone()
                     .any(|ca| ca.issuer_url == own.issuer_url && ca.client_id == own.client_id)
                 {
-                    bail!(
+                    problems.push(format!(
                         "[[registry.oidc_issuers]] {}: client_id {:?} is the CA's for that issuer; give the registry its own",
-                        own.issuer_url,
-                        own.client_id
-                    );
+                        own.issuer_url, own.client_id
+                    ));
                 }
             }
         }
@@ -607,35 +662,39 @@ impl Config {
                 (None, _) => {}
                 (Some(url), IssuerType::CiWorkflow)
                     if url.starts_with("https://") || url.starts_with("http://") => {}
-                (Some(_), IssuerType::CiWorkflow) => {
-                    bail!(
-                        "{}: ci_server_url must be an http(s) URL",
-                        issuer.issuer_url
-                    )
-                }
-                (Some(_), _) => bail!(
+                (Some(_), IssuerType::CiWorkflow) => problems.push(format!(
+                    "{}: ci_server_url must be an http(s) URL",
+                    issuer.issuer_url
+                )),
+                (Some(_), _) => problems.push(format!(
                     "{}: ci_server_url is only for type = \"ci-workflow\"",
                     issuer.issuer_url
-                ),
+                )),
             }
         }
         if let Some(monitor) = &self.monitor {
             if self.registry.is_none() {
-                bail!("[monitor] needs [registry]: subscriptions belong to registry accounts");
+                problems.push(
+                    "[monitor] needs [registry]: subscriptions belong to registry accounts"
+                        .to_owned(),
+                );
             }
             if monitor.interval < Duration::from_millis(100)
                 || monitor.interval > Duration::from_secs(3600)
             {
-                bail!("[monitor] interval must be between 100ms and 1h");
+                problems.push("[monitor] interval must be between 100ms and 1h".to_owned());
             }
             if monitor.webhook_give_up < Duration::from_secs(1)
                 || monitor.webhook_give_up > Duration::from_secs(7 * 24 * 3600)
             {
-                bail!("[monitor] webhook_give_up must be between 1s and 7 days");
+                problems.push("[monitor] webhook_give_up must be between 1s and 7 days".to_owned());
             }
             for log in &monitor.logs {
                 if !(log.url.starts_with("http://") || log.url.starts_with("https://")) {
-                    bail!("[[monitor.logs]] url {:?} must be http(s)", log.url);
+                    problems.push(format!(
+                        "[[monitor.logs]] url {:?} must be http(s)",
+                        log.url
+                    ));
                 }
             }
         }
@@ -643,37 +702,48 @@ impl Config {
             if let Some(policy) = &tsa.policy
                 && const_oid::ObjectIdentifier::new(policy).is_err()
             {
-                bail!("[tsa] policy {policy:?} must be a dotted-decimal OID");
+                problems.push(format!(
+                    "[tsa] policy {policy:?} must be a dotted-decimal OID"
+                ));
             }
             if tsa.accuracy > Duration::from_secs(3600) {
-                bail!("[tsa] accuracy must be at most 1h");
+                problems.push("[tsa] accuracy must be at most 1h".to_owned());
             }
         }
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
-            bail!("public_url must start with http:// or https://");
+            problems.push("public_url must start with http:// or https://".to_owned());
         }
         if let Some(operator) = &self.operator
             && (operator.trim().is_empty() || operator.len() > 256)
         {
-            bail!("operator must be 1-256 characters");
+            problems.push("operator must be 1-256 characters".to_owned());
         }
-        Ok(())
+        problems
     }
 }
 
+/// The values of a configuration that parsed but cannot be served, every one named.
+#[derive(Debug)]
+pub struct Problems(pub Vec<String>);
+
+impl std::fmt::Display for Problems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join("; "))
+    }
+}
+
+impl std::error::Error for Problems {}
+
 /// Log names appear in URLs, file names and checkpoint origins.
-fn check_log_name(what: &str, name: &str) -> anyhow::Result<()> {
+fn check_log_name(what: &str, name: &str) -> Option<String> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if !ok {
-        bail!("{what} name {name:?} must be 1-64 characters of a-z, 0-9, '-' or '_'");
-    }
-    Ok(())
+    (!ok).then(|| format!("{what} name {name:?} must be 1-64 characters of a-z, 0-9, '-' or '_'"))
 }
 
 /// Merges `overlay` into `base`: tables recursively; arrays of tables are extended,
@@ -757,6 +827,64 @@ mod tests {
             "[ca]\nct_logs = [{ url = \"https://x\" }]",
         ] {
             assert!(Config::parse(bad).is_err(), "accepted: {bad}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod readme_tests {
+    use super::*;
+
+    /// The ```toml blocks of the README, by the `## ` section they are in.
+    fn toml_blocks(readme: &str) -> Vec<(String, String)> {
+        let mut blocks = Vec::new();
+        let (mut section, mut block) = (String::new(), None::<String>);
+        for line in readme.lines() {
+            match &mut block {
+                Some(text) if line.starts_with("```") => {
+                    blocks.push((section.clone(), std::mem::take(text)));
+                    block = None;
+                }
+                Some(text) => {
+                    text.push_str(line);
+                    text.push('\n');
+                }
+                None if line.starts_with("```toml") => block = Some(String::new()),
+                None => {
+                    if let Some(title) = line.strip_prefix("## ") {
+                        section = title.to_owned();
+                    }
+                }
+            }
+        }
+        blocks
+    }
+
+    /// Every configuration the README shows passes `check-config` (which is `serve`'s
+    /// reading): the "Production configuration" blocks together, as the one file
+    /// they describe; every other block as a `--dev --config` file, as it is used.
+    #[test]
+    fn every_readme_config_example_is_valid() {
+        let readme = include_str!("../../../README.md");
+        let blocks = toml_blocks(readme);
+        let production: String = blocks
+            .iter()
+            .filter(|(section, _)| section == "Production configuration")
+            .map(|(_, text)| text.as_str())
+            .collect();
+        assert!(production.contains("[[logs]]"), "{production}");
+        if let Err(e) = Config::parse(&production) {
+            panic!("the production example fails: {e:#}\n{production}");
+        }
+        let others: Vec<_> = blocks
+            .iter()
+            .filter(|(section, _)| section != "Production configuration")
+            .collect();
+        assert!(!others.is_empty());
+        for (section, text) in others {
+            if let Err(e) = Config::parse_dev_overlay(text) {
+                panic!("the example in {section:?} fails: {e:#}\n{text}");
+            }
         }
     }
 }

@@ -5,6 +5,7 @@
 mod app;
 mod ca_wiring;
 mod config;
+mod lifecycle;
 mod monitor_wiring;
 mod registry_wiring;
 mod rekor_wiring;
@@ -13,6 +14,7 @@ mod tsa_wiring;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -95,6 +97,16 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         roots: Vec<PathBuf>,
     },
+    /// Checks a configuration file as `serve --config FILE` reads it, opening and
+    /// binding nothing: prints a one-line summary, or every problem and exits 1.
+    CheckConfig {
+        /// Configuration (TOML).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Check it as `serve --dev --config FILE` reads it: over the dev defaults.
+        #[arg(long)]
+        dev: bool,
+    },
     /// The monitor's open alerts: a log with one is not followed until an operator,
     /// having looked at the log, clears them.
     Alerts {
@@ -148,13 +160,46 @@ fn main() -> anyhow::Result<()> {
             // flat. Nothing waits for the network there: OIDC key fetches are async and
             // resolve names on threads of their own (the `egress` crate).
             let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-            tokio::runtime::Builder::new_multi_thread()
+            let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .max_blocking_threads(4 * cores)
-                .build()?
-                .block_on(serve(config, roots, dev))
+                .build()?;
+            let served = runtime.block_on(serve(config, roots, dev));
+            // Whatever still runs on the blocking pool (a webhook's name look-up, a
+            // readiness probe on a hung database) must not hold the exit.
+            runtime.shutdown_timeout(Duration::from_millis(500));
+            served
         }
+        Command::CheckConfig { file, dev } => check_config(file, dev),
         Command::Alerts { action } => alerts(action),
+    }
+}
+
+/// `certcentral check-config FILE`: the same parsing and validation as `serve`.
+fn check_config(file: PathBuf, dev: bool) -> anyhow::Result<()> {
+    let setup = Setup {
+        dev,
+        config: Some(file.clone()),
+        data_dir: None,
+        database_url: None,
+    };
+    match setup.config() {
+        Ok(config) => {
+            println!("{}: ok: {}", file.display(), config.summary());
+            Ok(())
+        }
+        Err(e) => {
+            match e.downcast_ref::<config::Problems>() {
+                Some(problems) => {
+                    eprintln!("{}: {} problem(s):", file.display(), problems.0.len());
+                    for p in &problems.0 {
+                        eprintln!("  - {p}");
+                    }
+                }
+                None => eprintln!("{}: {e:#}", file.display()),
+            }
+            std::process::exit(1);
+        }
     }
 }
 
@@ -419,7 +464,14 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
         ),
         _ => None,
     };
-    let mut app = app::router(&logs, ca, dev_issuer, registry).merge(trust_wiring::router(&trust));
+    let lifecycle = lifecycle::Lifecycle::new(
+        logs.iter().map(|l| l.log.clone()).collect(),
+        artifact_logs.iter().map(|l| l.log.clone()).collect(),
+        registry.clone(),
+    );
+    let mut app = app::router(&logs, ca, dev_issuer, registry)
+        .merge(trust_wiring::router(&trust))
+        .merge(lifecycle.router());
     if let Some(monitor) = monitor {
         app = app.merge(monitor::service::router(monitor));
     }
@@ -435,11 +487,37 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
         );
     }
     drop(logs);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    tracing::info!("stopped");
-    Ok(())
+    let (stop_accepting, stop) = tokio::sync::oneshot::channel::<()>();
+    let mut serving = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.await;
+            })
+            .await
+    });
+    tokio::select! {
+        () = shutdown_signal() => {}
+        served = &mut serving => {
+            served??;
+            bail!("the listener stopped");
+        }
+    }
+    tracing::info!(
+        timeout_ms = config.shutdown_timeout.as_millis() as u64,
+        "stopping: no new connections; the waiting submissions get a last batch"
+    );
+    let _ = stop_accepting.send(());
+    match lifecycle.stop(serving, config.shutdown_timeout).await? {
+        lifecycle::Stopped::Cleanly => {
+            tracing::info!("stopped");
+            Ok(())
+        }
+        lifecycle::Stopped::TimedOut(running) => bail!(
+            "shutdown_timeout ({}) ran out; waiting submitters were answered 503; still running: {}",
+            humantime::format_duration(config.shutdown_timeout),
+            running.join(", ")
+        ),
+    }
 }
 
 /// Binds with a deep accept backlog: a burst of thousands of CT submitters must not

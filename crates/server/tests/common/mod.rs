@@ -96,6 +96,29 @@ impl Server {
         format!("{}/logs/test/{path}", self.base)
     }
 
+    /// SIGTERM, as a service manager stops it; waits for the exit (at most `limit`)
+    /// and returns its status and how long the process took.
+    pub fn terminate(&mut self, limit: Duration) -> (std::process::ExitStatus, Duration) {
+        let mut child = self.child.take().expect("a running server");
+        let sent = std::time::Instant::now();
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM failed");
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return (status, sent.elapsed());
+            }
+            if sent.elapsed() > limit {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!("the server did not exit within {limit:?} of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// SIGKILL, no chance to clean up.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
