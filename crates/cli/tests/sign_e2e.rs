@@ -551,6 +551,33 @@ fn a_release_signed_with_a_registry_certificate_verifies_by_registry_user() {
         accepted(bob.ccc(&["verify-blob", "release.tar", "--trusted", "--json"]))[0]["ok"],
         true
     );
+    // Two files of one release, one certificate: both proven (the registry asked once).
+    alice.file("NOTES.txt", b"release notes\n");
+    ok(alice.ccc(&["sign", "NOTES.txt", "--cert", s(&cert), "--key", s(&key)]));
+    for name in ["NOTES.txt", "NOTES.txt.sigstore.json"] {
+        std::fs::copy(alice.path(name), bob.path(name)).unwrap();
+    }
+    let r = accepted(bob.ccc(&[
+        "verify-blob",
+        "release.tar",
+        "NOTES.txt",
+        "--registry-user",
+        "alice",
+        "--url",
+        base,
+        "--json",
+    ]));
+    assert_eq!(r.len(), 2);
+    for report in &r {
+        assert_eq!(report["ok"], true, "{report}");
+        assert!(
+            report["notes"][0]
+                .as_str()
+                .unwrap()
+                .contains("pushed by alice"),
+            "{report}"
+        );
+    }
     // Another registry user does not own it; a keyless policy finds no CA behind it.
     let r = refused(bob.ccc(&[
         "verify-blob",

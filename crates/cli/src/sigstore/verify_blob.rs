@@ -16,8 +16,11 @@
 //! signed time are still required. `--online` also checks that the entry's checkpoint
 //! is a prefix of what its log publishes now.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::rc::Rc;
 
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -170,6 +173,9 @@ enum Policy {
         user: String,
         url: String,
         strict: bool,
+        /// What the registry proved, per certificate: a release of many files signed
+        /// with one certificate asks the registry once.
+        proven: RefCell<BTreeMap<Vec<u8>, Rc<Published>>>,
     },
     Trusted(Vec<Vec<u8>>),
 }
@@ -186,6 +192,7 @@ impl Policy {
                 user: user.clone(),
                 url,
                 strict: args.strict,
+                proven: RefCell::default(),
             });
         }
         if args.trusted {
@@ -373,8 +380,22 @@ fn verify_file_inner(
     };
     let verified = verify_bundle(&bundle, &artifact, &trust.trusted_root, &signer_policy, now)
         .map_err(|f| Failure::new(check_name(&f), f))?;
-    if let Policy::Registry { user, url, strict } = policy {
-        let published = registry_check(url, user, &leaf)?;
+    if let Policy::Registry {
+        user,
+        url,
+        strict,
+        proven,
+    } = policy
+    {
+        let known = proven.borrow().get(&leaf).cloned();
+        let published = match known {
+            Some(published) => published,
+            None => {
+                let published = Rc::new(registry_check(url, user, &leaf)?);
+                proven.borrow_mut().insert(leaf.clone(), published.clone());
+                published
+            }
+        };
         if let Some(revocation) = &published.revocation {
             // The signature existed by its earliest verified time.
             let signed_by = verified.times.first().map_or(u64::MAX, |t| t.unix_ms);
