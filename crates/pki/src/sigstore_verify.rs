@@ -308,11 +308,16 @@ pub fn verify_bundle(
     }
     match policy {
         SignerPolicy::Keyless(identity) => {
-            let mut issuer = None;
-            for t in &times {
-                issuer = Some(verify_chain_at(&leaf, trusted_root, t.unix_ms)?);
+            let (first, rest) = times.split_first().ok_or(VerifyFailure::NoVerifiedTime)?;
+            let mut issuer = verify_chain_at(&leaf, trusted_root, first.unix_ms)?;
+            for t in rest {
+                // The issuer's signature does not change with the time: only validity
+                // is checked again, and the full search only if that issuer has expired.
+                let still_valid = verify_chain_validity(&leaf, &issuer, t.unix_ms).is_ok();
+                if !still_valid {
+                    issuer = verify_chain_at(&leaf, trusted_root, t.unix_ms)?;
+                }
             }
-            let issuer = issuer.ok_or(VerifyFailure::NoVerifiedTime)?;
             verify_sct(leaf_der, &issuer, trusted_root)?;
             verify_usage(&leaf)?;
             verify_identity(&leaf, identity)?;
@@ -592,6 +597,16 @@ fn check_critical_extensions(leaf: &Certificate) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Both the leaf and the issuer [`verify_chain_at`] found are valid at `time_ms`.
+fn verify_chain_validity(
+    leaf: &Certificate,
+    issuer: &Certificate,
+    time_ms: u64,
+) -> Result<(), String> {
+    check_validity(leaf, time_ms)?;
+    check_validity(issuer, time_ms)
 }
 
 /// Critical extensions a signing certificate may carry.
