@@ -152,6 +152,7 @@ fn refuses(fixture: &Fixture, case: &str, what: &str, damage: impl FnOnce(&Path)
     match expect_refusal(&data) {
         Err(e) => failures.push(format!("{case}: {e}")),
         Ok(stderr) => {
+            println!("{case}: refused with\n{stderr}");
             let path = db(&data).display().to_string();
             if !stderr.contains(&path) {
                 failures.push(format!("{case}: does not name {path}:\n{stderr}"));
