@@ -163,3 +163,105 @@ pub(crate) fn classify(path: &Path, error: StoreError) -> StoreError {
         _ => error,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conformance::realistic_batch;
+    use crate::{LogStore, SqliteLogStore, SqliteRegistryStore};
+
+    /// A log database of many pages, closed cleanly (no WAL left).
+    fn closed_log(dir: &Path) -> PathBuf {
+        let path = dir.join("log.db");
+        let store = SqliteLogStore::open(&path).unwrap();
+        store.commit_batch(&realistic_batch(0, 600, 200)).unwrap();
+        drop(store);
+        assert!(!wal_path(&path).exists());
+        path
+    }
+
+    fn problem(result: Result<impl std::fmt::Debug>) -> String {
+        match result {
+            Err(StoreError::Damaged { problem, .. }) => problem,
+            other => panic!("expected Damaged, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn nothing_there_is_a_new_database() {
+        let dir = tempfile::tempdir().unwrap();
+        check_files(&dir.path().join("log.db")).unwrap();
+        // An empty WAL (left by a clean close on some systems) is no evidence.
+        std::fs::write(dir.path().join("log.db-wal"), b"").unwrap();
+        check_files(&dir.path().join("log.db")).unwrap();
+    }
+
+    #[test]
+    fn a_healthy_database_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = closed_log(dir.path());
+        let store = SqliteLogStore::open(&path).unwrap();
+        assert_eq!(store.tree_head().unwrap().unwrap().tree_size, 600);
+    }
+
+    #[test]
+    fn a_truncated_file_is_refused_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = closed_log(dir.path());
+        let len = std::fs::metadata(&path).unwrap().len();
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_len(len / 2).unwrap();
+        assert!(problem(SqliteLogStore::open(&path)).contains("truncated"));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), len / 2);
+    }
+
+    #[test]
+    fn an_empty_file_is_refused_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("registry.db");
+        drop(SqliteRegistryStore::open(&path).unwrap());
+        std::fs::write(&path, b"").unwrap();
+        assert!(problem(SqliteRegistryStore::open(&path)).contains("empty"));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn a_file_that_is_not_sqlite_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.db");
+        std::fs::write(&path, b"not a database").unwrap();
+        assert!(problem(SqliteLogStore::open(&path)).contains("not a SQLite database"));
+        assert_eq!(std::fs::read(&path).unwrap(), b"not a database");
+    }
+
+    #[test]
+    fn a_lost_database_with_its_wal_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.db");
+        std::fs::write(wal_path(&path), b"committed frames").unwrap();
+        assert!(problem(SqliteLogStore::open(&path)).contains("missing"));
+        assert!(!path.exists(), "no new database was created");
+    }
+
+    #[test]
+    fn overwritten_pages_fail_the_integrity_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = closed_log(dir.path());
+        let mut bytes = std::fs::read(&path).unwrap();
+        // Page 2 onwards: B-tree pages, not the header.
+        bytes[4096..4096 * 3].fill(0xa5);
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(problem(SqliteLogStore::open(&path)).contains("corrupt"));
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    }
+
+    #[test]
+    fn entries_without_a_tree_head_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = closed_log(dir.path());
+        let conn = Connection::open(&path).unwrap();
+        conn.execute("DELETE FROM tree_heads", []).unwrap();
+        drop(conn);
+        assert!(problem(SqliteLogStore::open(&path)).contains("no tree head"));
+    }
+}
