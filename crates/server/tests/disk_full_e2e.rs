@@ -8,6 +8,8 @@ mod common;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -15,6 +17,9 @@ use serde_json::Value;
 
 /// The tmpfs: room for the log's first entries, small enough to fill in a moment.
 const TMPFS_SIZE: &str = "size=24m";
+
+/// Concurrent submitters.
+const SUBMITTERS: usize = 8;
 
 /// How long the log may take to take entries again once space is freed.
 const RECOVERY_LIMIT: Duration = Duration::from_secs(30);
@@ -105,7 +110,6 @@ fn full_disk_answers_503_loses_nothing_and_recovers() {
     .unwrap();
     let args = ["--config", config.to_str().unwrap()];
     let mut server = Server::spawn(&args, &harness);
-    let client = client();
     let root_der = root.der().to_vec();
     let chain = |i: usize| {
         vec![
@@ -114,38 +118,59 @@ fn full_disk_answers_503_loses_nothing_and_recovers() {
         ]
     };
 
-    // (certificate, SCT) of every acknowledged entry.
-    let mut acknowledged: Vec<(Vec<u8>, Value)> = Vec::new();
-    let mut next = 0;
-    for _ in 0..20 {
-        let c = chain(next);
-        next += 1;
-        let (status, body) = submit_one(&client, &server, &c);
-        assert_eq!(status, 200, "{body}");
-        acknowledged.push((c[0].clone(), body));
-    }
-
-    // Full: submissions are refused with 503 (retry), none with another error.
-    let filler = fill(&tmpfs.0);
-    let mut refused = Vec::new();
-    let started = Instant::now();
-    while refused.len() < 5 {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "no 503 on a full disk after {} more entries",
-            next - 20
-        );
-        let c = chain(next);
-        next += 1;
-        match submit_one(&client, &server, &c) {
-            (200, body) => acknowledged.push((c[0].clone(), body)),
-            (503, _) => refused.push(c),
-            (status, body) => panic!("full disk: {status} {body}"),
+    // Load from several submitters; the filesystem fills up in the middle of it.
+    // Every answer must be an SCT or a 503 (retry), nothing else.
+    let acknowledged: Mutex<Vec<(Vec<u8>, Value)>> = Mutex::new(Vec::new());
+    let refused: Mutex<Vec<Vec<Vec<u8>>>> = Mutex::new(Vec::new());
+    let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let mut filler = None;
+    std::thread::scope(|s| {
+        for _ in 0..SUBMITTERS {
+            s.spawn(|| {
+                let client = client();
+                while !stop.load(Ordering::Relaxed) {
+                    let c = chain(next.fetch_add(1, Ordering::Relaxed));
+                    match submit_one(&client, &server, &c) {
+                        (200, body) => acknowledged.lock().unwrap().push((c[0].clone(), body)),
+                        (503, _) => refused.lock().unwrap().push(c),
+                        (status, body) => failures.lock().unwrap().push(format!("{status} {body}")),
+                    }
+                }
+            });
         }
-    }
+        let started = Instant::now();
+        while acknowledged.lock().unwrap().len() < 50 {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        filler = Some(fill(&tmpfs.0));
+        while refused.lock().unwrap().len() < 20 && started.elapsed() < Duration::from_secs(120) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(
+        failures.is_empty(),
+        "answers other than SCT or 503: {failures:?}"
+    );
+    let mut acknowledged = acknowledged.into_inner().unwrap();
+    let refused = refused.into_inner().unwrap();
+    assert!(
+        refused.len() >= 20,
+        "only {} 503s on a full disk",
+        refused.len()
+    );
+    println!(
+        "full disk: {} entries acknowledged, {} answered 503",
+        acknowledged.len(),
+        refused.len()
+    );
 
     // Space freed: the refused entries go in on retry, without a restart.
-    std::fs::remove_file(filler).unwrap();
+    let client = client();
+    std::fs::remove_file(filler.unwrap()).unwrap();
     let freed = Instant::now();
     for c in refused {
         loop {
