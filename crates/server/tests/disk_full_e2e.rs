@@ -145,7 +145,10 @@ fn full_disk_answers_503_loses_nothing_and_recovers() {
             std::thread::sleep(Duration::from_millis(10));
         }
         filler = Some(fill(&tmpfs.0));
-        while refused.lock().unwrap().len() < 20 && started.elapsed() < Duration::from_secs(120) {
+        while refused.lock().unwrap().len() < 20
+            && failures.lock().unwrap().is_empty()
+            && started.elapsed() < Duration::from_secs(120)
+        {
             std::thread::sleep(Duration::from_millis(10));
         }
         stop.store(true, Ordering::Relaxed);
