@@ -138,9 +138,18 @@ impl Storage {
     /// Where log `name` keeps its state, for error messages: the operator must know
     /// which file to inspect or restore.
     fn log_location(&self, name: &str) -> String {
+        self.location("logs", name)
+    }
+
+    /// [`Storage::log_location`] for an artifact log.
+    pub fn artifact_log_location(&self, name: &str) -> String {
+        self.location("artifact-logs", name)
+    }
+
+    fn location(&self, kind: &str, name: &str) -> String {
         match self {
             Self::Sqlite(data_dir) => {
-                let path = data_dir.join("logs").join(name).join("log.db");
+                let path = data_dir.join(kind).join(name).join("log.db");
                 format!("database {}", path.display())
             }
             Self::Postgres(_) => "PostgreSQL".to_owned(),

@@ -110,12 +110,14 @@ fn snapshot(data: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
 /// Starts `serve` on `data` and expects a refusal: a non-zero exit within
 /// [`REFUSAL_LIMIT`]. Returns what it wrote to stderr.
 fn expect_refusal(data: &Path) -> Result<String, String> {
+    expect_refusal_of(&["--config", data.join("certcentral.toml").to_str().unwrap()])
+}
+
+/// [`expect_refusal`] for `serve` with `args`.
+fn expect_refusal_of(args: &[&str]) -> Result<String, String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_certcentral"))
-        .args([
-            "serve",
-            "--config",
-            data.join("certcentral.toml").to_str().unwrap(),
-        ])
+        .arg("serve")
+        .args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -259,4 +261,90 @@ fn damaged_log_database_is_refused_and_left_alone() {
     );
     let sth = get_json(&client(), &server.log_url("ct/v1/get-sth"));
     assert_eq!(sth["tree_size"].as_u64().unwrap(), fixture.tree_size);
+}
+
+/// `serve --dev` opens more stores than the CT log (its CT logs, the artifact logs,
+/// the registry): each one's emptied database is refused the same way. (The monitor
+/// opens its database after the server listens.)
+#[test]
+fn every_store_of_dev_mode_refuses_an_emptied_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let pristine = dir.path().join("pristine");
+    let mut server = Server::dev(&pristine, &[]);
+    // Ready: every store is open and the stop handler installed.
+    let client = client();
+    let started = Instant::now();
+    while client
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .map_or(true, |r| r.status() != 200)
+    {
+        assert!(started.elapsed() < REFUSAL_LIMIT, "never ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, _) = server.terminate(Duration::from_secs(10));
+    assert!(status.success(), "clean stop: {status}");
+    let mut databases: Vec<PathBuf> = Vec::new();
+    let mut dirs = vec![pristine.clone()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "db") && !path.ends_with("monitor.db") {
+                databases.push(path.strip_prefix(&pristine).unwrap().to_owned());
+            }
+        }
+    }
+    databases.sort();
+    println!("stores checked: {databases:?}");
+    for expected in ["registry/registry.db", "logs/dev-a/log.db"] {
+        assert!(
+            databases.iter().any(|d| d.ends_with(expected)),
+            "{databases:?}"
+        );
+    }
+    assert!(
+        databases.iter().any(|d| d.starts_with("artifact-logs")),
+        "{databases:?}"
+    );
+    let mut failures = Vec::new();
+    for (i, database) in databases.iter().enumerate() {
+        let data = dir.path().join(format!("case{i}"));
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(&pristine)
+            .arg(&data)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let file = data.join(database);
+        std::fs::write(&file, b"").unwrap();
+        let args = [
+            "--dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ];
+        match expect_refusal_of(&args) {
+            Err(e) => failures.push(format!("{}: {e}", database.display())),
+            Ok(stderr) => {
+                let named = file.display().to_string();
+                if !(stderr.contains(&named) && stderr.contains("empty")) {
+                    failures.push(format!(
+                        "{}: unclear refusal:\n{stderr}",
+                        database.display()
+                    ));
+                }
+            }
+        }
+        if std::fs::metadata(&file).unwrap().len() != 0 {
+            failures.push(format!(
+                "{}: the emptied file was written",
+                database.display()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
