@@ -46,15 +46,16 @@ impl From<SubmitError> for ApiError {
     fn from(e: SubmitError) -> Self {
         let status = match &e {
             SubmitError::Chain(_) | SubmitError::Encoding(_) => StatusCode::BAD_REQUEST,
-            SubmitError::Overloaded | SubmitError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
-            SubmitError::Storage => StatusCode::INTERNAL_SERVER_ERROR,
+            SubmitError::Overloaded | SubmitError::ShuttingDown | SubmitError::Storage => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         };
         let code = match &e {
             SubmitError::Chain(_) => "invalid_chain",
             SubmitError::Encoding(_) => "bad_request",
             SubmitError::Overloaded => "overloaded",
             SubmitError::ShuttingDown => "unavailable",
-            SubmitError::Storage => "internal",
+            SubmitError::Storage => "storage_unavailable",
         };
         Self::new(status, code, e.to_string())
     }

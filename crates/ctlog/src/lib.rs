@@ -94,8 +94,9 @@ pub enum SubmitError {
     Overloaded,
     #[error("the log is shutting down")]
     ShuttingDown,
-    /// Storage failed; nothing of the batch was kept (500).
-    #[error("storage failure; the submission was not logged")]
+    /// Storage failed; nothing of the batch was kept (503: retrying is safe, and a
+    /// full disk or a database that failed for a moment heals without a restart).
+    #[error("storage failure; the submission was not logged; retry later")]
     Storage,
     #[error("entry cannot be encoded: {0}")]
     Encoding(String),

@@ -119,7 +119,7 @@ pub(crate) fn submit_error(e: SubmitError) -> Response {
         SubmitError::BodyTooLarge(_) => {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.to_string()).into_response()
         }
-        SubmitError::Overloaded | SubmitError::ShuttingDown => (
+        SubmitError::Overloaded | SubmitError::ShuttingDown | SubmitError::Storage => (
             [(header::RETRY_AFTER, HeaderValue::from_static("1"))],
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -128,7 +128,6 @@ pub(crate) fn submit_error(e: SubmitError) -> Response {
             ),
         )
             .into_response(),
-        SubmitError::Storage => ApiError::internal(e.to_string()).into_response(),
     }
 }
 

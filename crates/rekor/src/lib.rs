@@ -122,7 +122,8 @@ pub enum SubmitError {
     Overloaded,
     #[error("the log is shutting down")]
     ShuttingDown,
-    /// Storage or signing failed; nothing of the batch was kept (500).
+    /// Storage or signing failed; nothing of the batch was kept (503: retrying is
+    /// safe, and a full disk heals without a restart).
     #[error("the entry was not logged: storage or signing failed")]
     Storage,
 }

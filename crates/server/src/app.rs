@@ -135,6 +135,27 @@ impl Storage {
         }
     }
 
+    /// Where log `name` keeps its state, for error messages: the operator must know
+    /// which file to inspect or restore.
+    fn log_location(&self, name: &str) -> String {
+        self.location("logs", name)
+    }
+
+    /// [`Storage::log_location`] for an artifact log.
+    pub fn artifact_log_location(&self, name: &str) -> String {
+        self.location("artifact-logs", name)
+    }
+
+    fn location(&self, kind: &str, name: &str) -> String {
+        match self {
+            Self::Sqlite(data_dir) => {
+                let path = data_dir.join(kind).join(name).join("log.db");
+                format!("database {}", path.display())
+            }
+            Self::Postgres(_) => "PostgreSQL".to_owned(),
+        }
+    }
+
     /// A log's store, and its shared queue and lease when several processes serve it.
     fn log(&self, name: &str) -> anyhow::Result<LogStorage> {
         match self {
@@ -251,7 +272,10 @@ pub fn open_logs(
             (store, None) => Log::open(log_config, store),
             (store, Some(sequencing)) => Log::open_shared(log_config, store, sequencing),
         }
-        .with_context(|| format!("opening log {}", section.name))?;
+        .with_context(|| {
+            let location = storage.log_location(&section.name);
+            format!("opening log {} ({location})", section.name)
+        })?;
         logs.push(OpenedLog {
             log: Arc::new(log),
             url: format!(

@@ -51,8 +51,10 @@ pub fn open_artifact_logs(
             log_config.pool_size = pool;
         }
         let store = storage.artifact_log(&section.name)?;
-        let log = ArtifactLog::open(log_config, store)
-            .with_context(|| format!("opening artifact log {}", section.name))?;
+        let log = ArtifactLog::open(log_config, store).with_context(|| {
+            let location = storage.artifact_log_location(&section.name);
+            format!("opening artifact log {} ({location})", section.name)
+        })?;
         logs.push(OpenedArtifactLog {
             log: Arc::new(log),
             url: format!("{base}{base_path}"),

@@ -22,6 +22,7 @@ pub mod registry;
 pub mod registry_conformance;
 pub mod shared;
 pub mod sqlite;
+mod sqlite_damage;
 pub mod sqlite_monitor;
 pub mod sqlite_registry;
 
@@ -49,6 +50,17 @@ pub enum StoreError {
     Config(String),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// A database file that is damaged or lost (truncated, overwritten, emptied,
+    /// deleted while its write-ahead log holds commits). Never "fixed" by starting a
+    /// new database over it: the operator restores it.
+    #[error(
+        "database {} is damaged: {problem}; refusing to use it (the file is left as it is: restore it from a backup)",
+        path.display()
+    )]
+    Damaged {
+        path: std::path::PathBuf,
+        problem: String,
+    },
     /// The database was written by a newer build whose schema this one does not know;
     /// opening it could break invariants the newer build relies on.
     #[error(

@@ -21,6 +21,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::columns::{lock, to_i64, to_u64};
+use crate::sqlite_damage;
 
 use crate::{
     Batch, DedupRecord, LogStore, NewEntry, Result, StoreError, StoredTile, StoredTreeHead,
@@ -176,6 +177,7 @@ impl SqliteLogStore {
         writer.pragma_update(None, "wal_autocheckpoint", 0)?;
         writer.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         migrate(&mut writer, MIGRATIONS)?;
+        check_has_head(&writer, path)?;
         Ok(Self {
             path: path.to_path_buf(),
             readers: Mutex::new(Vec::new()),
@@ -320,6 +322,13 @@ fn database_files(path: &Path) -> [PathBuf; 3] {
 /// files it creates the database file's mode), and files an older version left
 /// readable by others are tightened.
 pub(crate) fn open_wal_writer(path: &Path) -> Result<Connection> {
+    // Before anything can create the file: a lost or damaged database is refused,
+    // never replaced (see `sqlite_damage`).
+    sqlite_damage::check_files(path)?;
+    open_checked_writer(path).map_err(|e| sqlite_damage::classify(path, e))
+}
+
+fn open_checked_writer(path: &Path) -> Result<Connection> {
     if let Some(parent) = path.parent()
         && !parent.as_os_str().is_empty()
     {
@@ -351,7 +360,29 @@ pub(crate) fn open_wal_writer(path: &Path) -> Result<Connection> {
     for file in &database_files(path) {
         make_private(file)?;
     }
+    sqlite_damage::quick_check(&writer, path)?;
     Ok(writer)
+}
+
+/// A log's first commit stores its first tree head, and heads are never deleted: a
+/// database with entries or tiles but no head lost rows, and resuming it would start
+/// a new, empty tree over the old entries.
+fn check_has_head(conn: &Connection, path: &Path) -> Result<()> {
+    let (heads, contents): (i64, i64) = conn.query_row(
+        "SELECT (SELECT count(*) FROM (SELECT 1 FROM tree_heads LIMIT 1)),
+                (SELECT count(*) FROM (SELECT 1 FROM leaf_hashes LIMIT 1))
+              + (SELECT count(*) FROM (SELECT 1 FROM hash_tiles LIMIT 1))
+              + (SELECT count(*) FROM (SELECT 1 FROM data_tiles LIMIT 1))",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    if heads == 0 && contents > 0 {
+        return Err(StoreError::Damaged {
+            path: path.to_path_buf(),
+            problem: "it holds log entries but no tree head (rows were deleted)".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Applies the `migrations` the database lacks (`migrations[i]` takes `user_version`
