@@ -365,6 +365,7 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
     .documents()
     .context("building the sigstore trust documents")?;
 
+    let mut stop_signals = StopSignals::register().context("registering SIGTERM and SIGINT")?;
     println!("certcentral listening on http://{address}");
     println!("storage: {}", storage.describe());
     if dev {
@@ -496,7 +497,7 @@ async fn serve(config: Config, extra_roots: Vec<PathBuf>, dev: bool) -> anyhow::
             .await
     });
     tokio::select! {
-        () = shutdown_signal() => {}
+        () = stop_signals.recv() => {}
         served = &mut serving => {
             served??;
             bail!("the listener stopped");
@@ -534,21 +535,37 @@ fn listen(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     socket.listen(8192)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM and SIGINT, registered before the server says it is listening: a signal
+/// sent as soon as that line is out must start the orderly stop, not the default kill.
+struct StopSignals {
     #[cfg(unix)]
-    let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn register() -> std::io::Result<Self> {
+        #[cfg(unix)]
         {
-            s.recv().await;
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                terminate: signal(SignalKind::terminate())?,
+                interrupt: signal(SignalKind::interrupt())?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    /// Waits for the first of them.
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.terminate.recv() => {},
+            _ = self.interrupt.recv() => {},
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -332,3 +332,15 @@ fn check_config_lists_every_problem() {
     let (ok, _, stderr) = check_config(&["--dev", file.to_str().unwrap()]);
     assert!(ok, "{stderr}");
 }
+
+/// A SIGTERM as soon as the server says it is listening is an orderly stop (exit 0),
+/// not the default kill: the handler is in place before that line.
+#[test]
+fn sigterm_right_after_the_listening_line_is_an_orderly_stop() {
+    for _ in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let mut server = Server::dev(dir.path(), &[]);
+        let (exit, _) = server.terminate(SHUTDOWN_LIMIT);
+        assert_eq!(exit.code(), Some(0), "{exit:?}");
+    }
+}
