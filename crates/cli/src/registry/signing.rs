@@ -195,6 +195,16 @@ fn pss_pkcs8_inner(key_der: &[u8]) -> Option<Vec<u8>> {
     (info.algorithm.oid == rfc5912::ID_RSASSA_PSS).then(|| info.private_key.as_bytes().to_vec())
 }
 
+/// Why an Ed25519 key cannot make a hashedrekord signature: the entry logs a digest,
+/// Ed25519 signs whole messages only, and Ed25519ph is not what sigstore verifies.
+fn ed25519_cannot_sign_a_digest() -> anyhow::Error {
+    anyhow::anyhow!(
+        "an Ed25519 key cannot sign an artifact's digest (hashedrekord entries log a \
+         digest, and Ed25519ph is not what sigstore verifies): use an ECDSA or RSA \
+         certificate"
+    )
+}
+
 impl CodeSigner {
     /// Loads a certificate and its key, checking locally what the server would refuse:
     /// the codeSigning EKU, a KeyUsage that allows digitalSignature, a supported key
@@ -311,11 +321,7 @@ impl CodeSigner {
         match &self.key {
             SignerKey::EcdsaP256(_) | SignerKey::Rsa { .. } => Ok(HashAlgorithm::Sha256),
             SignerKey::EcdsaP384(_) => Ok(HashAlgorithm::Sha384),
-            SignerKey::Ed25519(_) => bail!(
-                "an Ed25519 key cannot sign an artifact's digest (hashedrekord entries log a \
-                 digest, and Ed25519ph is not what sigstore verifies): use an ECDSA or RSA \
-                 certificate"
-            ),
+            SignerKey::Ed25519(_) => Err(ed25519_cannot_sign_a_digest()),
         }
     }
 
@@ -349,7 +355,7 @@ impl CodeSigner {
                     .map_err(|_| anyhow::anyhow!("RSA signing failed"))?;
                 Ok(signature)
             }
-            SignerKey::Ed25519(_) => self.artifact_hash().map(|_| Vec::new()),
+            SignerKey::Ed25519(_) => Err(ed25519_cannot_sign_a_digest()),
         }
     }
 

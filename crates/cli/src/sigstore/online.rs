@@ -55,13 +55,7 @@ pub fn check(entry: &TransparencyLogEntry, trusted_root: &TrustedRoot) -> anyhow
             proof.tree_size
         );
     }
-    let mut tiles = TileHashSource::new(
-        HttpTiles {
-            http: &http,
-            size: current.size,
-        },
-        current.size,
-    );
+    let mut tiles = TileHashSource::new(HttpTiles { http: &http }, current.size);
     let consistency = if proof.tree_size == current.size {
         Vec::new()
     } else {
@@ -89,17 +83,16 @@ pub fn check(entry: &TransparencyLogEntry, trusted_root: &TrustedRoot) -> anyhow
     })
 }
 
-/// Hash tiles fetched over HTTP, each at the width the tree of `size` gives it.
+/// Hash tiles fetched over HTTP (the tile source asks for each at the width its tree
+/// gives it).
 struct HttpTiles<'a> {
     http: &'a Http,
-    size: u64,
 }
 
 impl TileSource for HttpTiles<'_> {
     type Error = String;
 
     fn read_tile(&mut self, tile: TileId) -> Result<Vec<u8>, String> {
-        let tile = TileId::in_tree(tile.level, tile.index, self.size).unwrap_or(tile);
         self.http
             .get(&format!("/{}", tile.path()), "fetching a hash tile")
             .map_err(|e| format!("{e:#}"))

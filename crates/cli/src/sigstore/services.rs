@@ -117,26 +117,19 @@ pub async fn log_signature(
                 &what,
             )
             .await?;
-            let body = match status {
-                StatusCode::CREATED => body,
+            match status {
+                StatusCode::CREATED => entry_of_v1_answer(&body, &what),
                 StatusCode::CONFLICT => {
                     let uuid = entry_uuid(&entry.canonical_body()?);
                     v1_entry(client, &rekor.url, &uuid)
                         .await?
-                        .with_context(|| format!("{what}: 409, but entry {uuid} is not found"))?
+                        .with_context(|| format!("{what}: 409, but entry {uuid} is not found"))
                 }
                 _ => bail!(
                     "{what}: the log answered {status}: {}",
                     error_message(&body)
                 ),
-            };
-            let answer: LogEntryAnswer =
-                serde_json::from_slice(&body).with_context(|| format!("{what}: the answer"))?;
-            let [(_, entry)] =
-                <[_; 1]>::try_from(answer.into_iter().collect::<Vec<_>>()).map_err(|a| {
-                    anyhow::anyhow!("{what}: {} entries in the answer, not one", a.len())
-                })?;
-            Ok(TransparencyLogEntry::from_v1(&entry)?)
+            }
         }
         2 => {
             let request = CreateEntryRequest::HashedRekord(HashedRekordRequest::for_certificate(
@@ -160,23 +153,33 @@ pub async fn log_signature(
     }
 }
 
-/// The body of `GET /api/v1/log/entries/{uuid}` (a `LogEntryAnswer`), or `None` when
-/// the log has no such entry.
+/// The entry `GET /api/v1/log/entries/{uuid}` answers, as a bundle holds it, or `None`
+/// when the log has no such entry.
 pub async fn v1_entry(
     client: &reqwest::Client,
     base_url: &str,
     uuid: &str,
-) -> anyhow::Result<Option<Vec<u8>>> {
+) -> anyhow::Result<Option<TransparencyLogEntry>> {
     let url = format!("{base_url}/api/v1/log/entries/{uuid}");
-    let (status, _, body) = exchange(client.get(&url), &format!("GET {url}")).await?;
+    let what = format!("GET {url}");
+    let (status, _, body) = exchange(client.get(&url), &what).await?;
     match status {
-        StatusCode::OK => Ok(Some(body)),
+        StatusCode::OK => entry_of_v1_answer(&body, &what).map(Some),
         StatusCode::NOT_FOUND => Ok(None),
         _ => bail!(
-            "GET {url}: the log answered {status}: {}",
+            "{what}: the log answered {status}: {}",
             error_message(&body)
         ),
     }
+}
+
+/// The one entry of a Rekor v1 `LogEntryAnswer` (`{uuid: entry}`), as a bundle holds it.
+fn entry_of_v1_answer(body: &[u8], what: &str) -> anyhow::Result<TransparencyLogEntry> {
+    let answer: LogEntryAnswer =
+        serde_json::from_slice(body).with_context(|| format!("{what}: the answer"))?;
+    let [(_, entry)] = <[_; 1]>::try_from(answer.into_iter().collect::<Vec<_>>())
+        .map_err(|a| anyhow::anyhow!("{what}: {} entries in the answer, not one", a.len()))?;
+    Ok(TransparencyLogEntry::from_v1(&entry)?)
 }
 
 /// An RFC 3161 time-stamp over `signature` (SHA-256 imprint, a fresh nonce, the TSA's

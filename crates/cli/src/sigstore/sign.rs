@@ -160,9 +160,9 @@ pub fn run(args: &SignArgs) -> anyhow::Result<ExitCode> {
         client: &client,
         algorithm,
     };
-    let results: Vec<(usize, anyhow::Result<u64>)> = runtime.block_on(
-        futures_util::stream::iter(args.files.iter().enumerate())
-            .map(|(i, file)| {
+    let signed: Vec<bool> = runtime.block_on(
+        futures_util::stream::iter(&args.files)
+            .map(|file| {
                 let out = outputs(file, args.bundle.as_deref(), args.detached);
                 let job = &job;
                 let progress = &progress;
@@ -180,14 +180,14 @@ pub fn run(args: &SignArgs) -> anyhow::Result<ExitCode> {
                         Err(e) => progress.println(format!("ccc: {}: {e:#}", file.display())),
                     }
                     progress.inc(1);
-                    (i, result)
+                    result.is_ok()
                 }
             })
             .buffer_unordered(CONCURRENT_FILES)
             .collect(),
     );
     progress.finish_and_clear();
-    let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+    let failed = signed.iter().filter(|ok| !**ok).count();
     if failed > 0 {
         eprintln!("ccc: {failed} of {} files not signed", args.files.len());
         return Ok(ExitCode::FAILURE);

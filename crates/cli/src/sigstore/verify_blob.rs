@@ -28,7 +28,7 @@ use base64::engine::general_purpose::STANDARD;
 use clap::Args;
 use pki::bundle::{Bundle, BundleContent, MessageDigest};
 use pki::rekor::tle::TransparencyLogEntry;
-use pki::rekor::{HashedRekord, LogEntryAnswer, entry_uuid};
+use pki::rekor::{HashedRekord, entry_uuid};
 use pki::sigstore_trust::ClientTrustConfig;
 use pki::sigstore_verify::{
     ArtifactDigest, Expected, Identity, SignerPolicy, TimeSource, Verified, VerifyFailure,
@@ -38,6 +38,7 @@ use pki::verify::HashAlgorithm;
 use serde::Serialize;
 
 use super::{digest, online, services, trust_root};
+use crate::http::Http;
 use crate::registry::config::ConfigDir;
 use crate::registry::signing::thumbprint;
 use crate::registry::{self, Published};
@@ -451,16 +452,21 @@ fn registry_check(url: &str, user: &str, leaf: &[u8]) -> Result<Published, Failu
 
 fn read_bundle(path: &Path) -> Result<Bundle, Failure> {
     let read = || -> anyhow::Result<Vec<u8>> {
+        use std::io::Read;
         let file =
             std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        let len = file.metadata()?.len();
-        if len > MAX_BUNDLE_FILE_BYTES {
+        // One read, bounded: a byte more than the limit says the file is too large.
+        let mut bytes = Vec::new();
+        file.take(MAX_BUNDLE_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("reading {}", path.display()))?;
+        if bytes.len() as u64 > MAX_BUNDLE_FILE_BYTES {
             bail!(
-                "{} is {len} bytes, more than a bundle ever is",
+                "{} is more than {MAX_BUNDLE_FILE_BYTES} bytes, more than a bundle ever is",
                 path.display()
             );
         }
-        Ok(std::fs::read(path)?)
+        Ok(bytes)
     };
     let bytes = read().map_err(|e| Failure::new("bundle", format!("{e:#}")))?;
     Bundle::from_json(&bytes).map_err(|e| Failure::new("bundle", e))
@@ -523,23 +529,13 @@ fn find_v1_entry(trust: &ClientTrustConfig, uuid: &str) -> anyhow::Result<Transp
     if logs.is_empty() {
         bail!("the trust config lists no Rekor v1 log to look the signature up in");
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the tokio runtime")?;
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .user_agent(concat!("ccc/", env!("CARGO_PKG_VERSION"), " (verify-blob)"))
-        .build()?;
     for log in &logs {
-        if let Some(body) = runtime.block_on(services::v1_entry(&client, log, uuid))? {
-            let answer: LogEntryAnswer =
-                serde_json::from_slice(&body).with_context(|| format!("{log}: entry {uuid}"))?;
-            let entry = answer
-                .into_values()
-                .next()
-                .with_context(|| format!("{log}: an empty answer for {uuid}"))?;
-            return Ok(TransparencyLogEntry::from_v1(&entry)?);
+        let http = Http::new(log, "verify-blob")?;
+        if let Some(entry) =
+            http.runtime
+                .block_on(services::v1_entry(&http.client, &http.base, uuid))?
+        {
+            return Ok(entry);
         }
     }
     bail!(
