@@ -160,33 +160,17 @@ fn sct_verified_with_another_logs_key_is_refused() {
 
 #[test]
 fn other_identity_is_refused() {
-    let bundle = Bundle::from_json(V1).unwrap();
     let mut who = identity();
     who.san = Expected::Exact("mallory@example.com".into());
-    let err = verify_bundle(
-        &bundle,
-        &ArtifactDigest::sha256(V1_ARTIFACT),
-        &root(),
-        &SignerPolicy::Keyless(who),
-        NOW_MS,
-    )
-    .unwrap_err();
+    let err = verify_v1_with(&SignerPolicy::Keyless(who)).unwrap_err();
     assert!(matches!(err, VerifyFailure::San { .. }), "{err}");
 }
 
 #[test]
 fn other_issuer_is_refused() {
-    let bundle = Bundle::from_json(V1).unwrap();
     let mut who = identity();
     who.issuer = Expected::Exact("https://accounts.example.com".into());
-    let err = verify_bundle(
-        &bundle,
-        &ArtifactDigest::sha256(V1_ARTIFACT),
-        &root(),
-        &SignerPolicy::Keyless(who),
-        NOW_MS,
-    )
-    .unwrap_err();
+    let err = verify_v1_with(&SignerPolicy::Keyless(who)).unwrap_err();
     assert!(matches!(err, VerifyFailure::Issuer { .. }), "{err}");
 }
 
